@@ -1,0 +1,319 @@
+//! The client and its builder.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::AuthHeaders;
+use crate::error::Error;
+use crate::event::{request_body, Event};
+use crate::generated;
+use crate::hooks::{HookState, ResponseMeta, RESPONSE_META};
+use crate::response::{into_receipt, Receipt};
+use crate::secret::Secret;
+
+/// The base URL of Feishu (mainland China), the default.
+pub const FEISHU_BASE_URL: &str = "https://open.feishu.cn";
+/// The base URL of Lark (international).
+pub const LARK_BASE_URL: &str = "https://open.larksuite.com";
+
+/// How long a call may take, from sending to the end of the answer, unless set otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A client for the helpdesk event-subscription API.
+///
+/// Cheap to clone: clones share one connection pool and one set of credentials.
+/// `Debug` shows the base URL, helpdesk id and timeout, never a token.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    generated: generated::Client,
+    helpdesk_id: String,
+}
+
+impl Client {
+    /// Starts configuring a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Unsubscribes from helpdesk events (`POST /open-apis/helpdesk/v1/events/unsubscribe`).
+    ///
+    /// An empty list, or an event with an empty type or subtype, is refused with
+    /// [`Error::InvalidInput`] before anything is sent.
+    pub async fn unsubscribe(&self, events: &[Event]) -> Result<Receipt, Error> {
+        let body = request_body(events)?;
+        call(self.generated().unsubscribe_events(&body)).await
+    }
+
+    /// Subscribes to helpdesk events (`POST /open-apis/helpdesk/v1/events/subscribe`).
+    ///
+    /// Validated as [`Client::unsubscribe`] is.
+    pub async fn subscribe(&self, events: &[Event]) -> Result<Receipt, Error> {
+        let body = request_body(events)?;
+        call(self.generated().subscribe_events(&body)).await
+    }
+
+    /// The client generated from `openapi/helpdesk.yaml`, for anything this wrapper does
+    /// not cover. Its requests carry the same credentials and timeout; its results are
+    /// progenitor's, without the mapping to [`Error`].
+    pub fn generated(&self) -> &generated::Client {
+        &self.inner.generated
+    }
+
+    /// The base URL requests go to, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        progenitor_client::ClientInfo::baseurl(self.generated())
+    }
+}
+
+/// Runs one generated call with a slot for what the hook sees of the answer.
+async fn call(
+    future: impl std::future::Future<
+        Output = Result<
+            progenitor_client::ResponseValue<generated::types::EventsResponse>,
+            progenitor_client::Error<generated::types::ErrorResponse>,
+        >,
+    >,
+) -> Result<Receipt, Error> {
+    let (result, meta) = RESPONSE_META
+        .scope(RefCell::new(ResponseMeta::default()), async {
+            let result = future.await;
+            (result, RESPONSE_META.with(|slot| slot.take()))
+        })
+        .await;
+    into_receipt(result, meta).await
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.base_url())
+            .field("helpdesk_id", &self.inner.helpdesk_id)
+            .field("timeout", &self.generated().inner.timeout)
+            .field("tenant_access_token", &"***")
+            .field("helpdesk_token", &"***")
+            .finish()
+    }
+}
+
+/// Configures a [`Client`]; every setter consumes and returns the builder.
+///
+/// ```
+/// # fn main() -> Result<(), feishu_helpdesk::Error> {
+/// let client = feishu_helpdesk::Client::builder()
+///     .tenant_access_token("t-7f1bcd13fc57d46bac21793a18e560")
+///     .helpdesk_credentials("7180000000000000001", "ht-example")
+///     .base_url(feishu_helpdesk::LARK_BASE_URL)
+///     .build()?;
+/// assert_eq!(client.base_url(), "https://open.larksuite.com");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Default)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ClientBuilder {
+    tenant_access_token: Option<Secret>,
+    helpdesk: Option<(String, Secret)>,
+    base_url: Option<String>,
+    timeout: Option<Duration>,
+    allow_insecure_http: bool,
+    http_client: Option<reqwest::Client>,
+}
+
+impl ClientBuilder {
+    /// The tenant access token (`t-...`), sent as `Authorization: Bearer <token>`.
+    /// Required.
+    pub fn tenant_access_token(mut self, token: impl Into<String>) -> Self {
+        self.tenant_access_token = Some(Secret::new(token));
+        self
+    }
+
+    /// The helpdesk id and helpdesk token, sent as
+    /// `X-Lark-Helpdesk-Authorization: base64(helpdesk_id:helpdesk_token)`. Required.
+    pub fn helpdesk_credentials(
+        mut self,
+        helpdesk_id: impl Into<String>,
+        helpdesk_token: impl Into<String>,
+    ) -> Self {
+        self.helpdesk = Some((helpdesk_id.into(), Secret::new(helpdesk_token)));
+        self
+    }
+
+    /// Where the platform is: [`FEISHU_BASE_URL`] (the default) or [`LARK_BASE_URL`], or
+    /// a proxy or test server. Must be `https://`, except to a loopback address or when
+    /// [`allow_insecure_http`](Self::allow_insecure_http) is set.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// How long one call may take, from sending to the end of the answer
+    /// ([`DEFAULT_TIMEOUT`] unless set). Applies to a client given through
+    /// [`http_client`](Self::http_client) too.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Allows a plain `http://` base URL to a host that is not loopback. Tokens then
+    /// travel unencrypted; meant for trusted internal proxies only.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Uses this `reqwest::Client` (its connection pool, proxy and TLS settings) instead
+    /// of the library's own. The library's own follows no redirects, so that the
+    /// credentials never go to another host; a client given here keeps its own policy.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Checks the configuration and builds the client.
+    ///
+    /// Fails with [`Error::InvalidInput`] naming the setting that is missing or wrong.
+    pub fn build(self) -> Result<Client, Error> {
+        let token = self
+            .tenant_access_token
+            .ok_or_else(|| Error::invalid_input("tenant_access_token", "is required"))?;
+        let (helpdesk_id, helpdesk_token) = self
+            .helpdesk
+            .ok_or_else(|| Error::invalid_input("helpdesk_credentials", "are required"))?;
+        let auth = AuthHeaders::new(&token, &helpdesk_id, &helpdesk_token)?;
+        let base_url = checked_base_url(
+            self.base_url.as_deref().unwrap_or(FEISHU_BASE_URL),
+            self.allow_insecure_http,
+        )?;
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        if timeout.is_zero() {
+            return Err(Error::invalid_input("timeout", "must be greater than zero"));
+        }
+        let http = match self.http_client {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(timeout)
+                .user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| Error::transport(e, None))?,
+        };
+        let generated = generated::Client::new_with_client(&base_url, http, HookState { auth, timeout });
+        Ok(Client {
+            inner: Arc::new(Inner {
+                generated,
+                helpdesk_id,
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("tenant_access_token", &self.tenant_access_token)
+            .field("helpdesk_id", &self.helpdesk.as_ref().map(|(id, _)| id))
+            .field("helpdesk_token", &self.helpdesk.as_ref().map(|(_, token)| token))
+            .field("base_url", &self.base_url)
+            .field("timeout", &self.timeout)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("http_client", &self.http_client.is_some())
+            .finish()
+    }
+}
+
+/// Parses and checks a base URL; returns it without a trailing slash, as the generated
+/// client appends paths that start with one.
+fn checked_base_url(raw: &str, allow_insecure_http: bool) -> Result<String, Error> {
+    let url = url::Url::parse(raw)
+        .map_err(|e| Error::invalid_input_because("base_url", "is not a valid URL", e))?;
+    let host = match url.host() {
+        Some(host) => host,
+        None => return Err(Error::invalid_input("base_url", "has no host")),
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid_input("base_url", "must not contain credentials"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid_input(
+            "base_url",
+            "must not have a query or fragment",
+        ));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_insecure_http || is_loopback(&host) => {}
+        "http" => {
+            return Err(Error::invalid_input(
+                "base_url",
+                "uses plain http to a host that is not loopback; use https or allow_insecure_http(true)",
+            ))
+        }
+        _ => {
+            return Err(Error::invalid_input(
+                "base_url",
+                "must use https (or http to loopback)",
+            ))
+        }
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),
+        url::Host::Ipv6(ip) => IpAddr::V6(*ip).is_loopback(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checked_base_url;
+
+    #[test]
+    fn base_urls_are_normalised_and_checked() {
+        assert_eq!(
+            checked_base_url("https://open.feishu.cn/", false).unwrap(),
+            "https://open.feishu.cn"
+        );
+        assert_eq!(
+            checked_base_url("https://proxy.example/feishu/", false).unwrap(),
+            "https://proxy.example/feishu"
+        );
+        assert_eq!(
+            checked_base_url("http://127.0.0.1:8080", false).unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            checked_base_url("http://[::1]:8080", false).unwrap(),
+            "http://[::1]:8080"
+        );
+        assert_eq!(
+            checked_base_url("http://localhost:1", false).unwrap(),
+            "http://localhost:1"
+        );
+        assert_eq!(
+            checked_base_url("http://proxy.internal", true).unwrap(),
+            "http://proxy.internal"
+        );
+        for bad in [
+            "open.feishu.cn",
+            "http://open.feishu.cn",
+            "ftp://open.feishu.cn",
+            "https://user:pass@open.feishu.cn",
+            "https://open.feishu.cn/?a=b",
+            "https://open.feishu.cn/#x",
+            "http://127.0.0.1.example.com",
+            "",
+        ] {
+            assert!(checked_base_url(bad, false).is_err(), "{bad} was accepted");
+        }
+    }
+}

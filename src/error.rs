@@ -1,0 +1,172 @@
+//! The one error type of the library.
+
+use std::borrow::Cow;
+
+/// A boxed error kept as the [`source`](std::error::Error::source) of an [`Error`].
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The result code the platform uses for rate limiting.
+pub(crate) const RATE_LIMITED: i64 = 99991400;
+
+/// Everything that can go wrong when building a client or calling the platform.
+///
+/// `Display` says what happened in one line and does not repeat the underlying cause,
+/// which is reachable through [`source`](std::error::Error::source). No variant ever
+/// holds a token or secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Input was refused before anything was sent.
+    #[error("invalid {field}: {reason}")]
+    #[non_exhaustive]
+    InvalidInput {
+        /// The builder setting or argument that is wrong, such as `base_url` or `events`.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: Cow<'static, str>,
+        /// The underlying parse error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// The platform answered with a non-zero `code`, on HTTP 200 or an error status.
+    #[error("the platform answered code {code} (HTTP {http_status}): {msg}")]
+    #[non_exhaustive]
+    Api {
+        /// The platform's result code, such as 154000.
+        code: i64,
+        /// The platform's description of the error.
+        msg: String,
+        /// The HTTP status of the answer.
+        http_status: u16,
+        /// The platform's log id for the request (`X-Tt-Logid`).
+        log_id: Option<String>,
+    },
+
+    /// The answer was not the platform's JSON envelope (an HTML page from a gateway, an
+    /// empty body, a status the API does not document).
+    #[error("unexpected answer with HTTP {http_status}")]
+    #[non_exhaustive]
+    UnexpectedResponse {
+        /// The HTTP status of the answer.
+        http_status: u16,
+        /// The platform's log id for the request (`X-Tt-Logid`), if the answer had one.
+        log_id: Option<String>,
+        /// The start of the body (at most [`Error::BODY_EXCERPT_LIMIT`] bytes, lossily
+        /// decoded as UTF-8).
+        body_excerpt: String,
+        /// Why the body could not be decoded, when it was expected to be the envelope.
+        #[source]
+        source: Option<serde_json::Error>,
+    },
+
+    /// The request or its answer did not complete within the configured timeout.
+    #[error("the request timed out")]
+    #[non_exhaustive]
+    Timeout {
+        /// The transport error.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// The request could not be sent, or its answer could not be received.
+    #[error("the request failed in transport")]
+    #[non_exhaustive]
+    Transport {
+        /// The HTTP status, when the connection failed while reading the body.
+        http_status: Option<u16>,
+        /// The transport error.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// The library could not build or process the request: a bug, please report it.
+    #[error("internal error: {message}")]
+    #[non_exhaustive]
+    Internal {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl Error {
+    /// How much of an unexpected body [`Error::UnexpectedResponse`] keeps.
+    pub const BODY_EXCERPT_LIMIT: usize = 512;
+
+    pub(crate) fn invalid_input(field: &'static str, reason: impl Into<Cow<'static, str>>) -> Self {
+        Error::InvalidInput {
+            field,
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn invalid_input_because(
+        field: &'static str,
+        reason: impl Into<Cow<'static, str>>,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Error::InvalidInput {
+            field,
+            reason: reason.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    pub(crate) fn transport(source: reqwest::Error, http_status: Option<u16>) -> Self {
+        if source.is_timeout() {
+            Error::Timeout { source }
+        } else {
+            Error::Transport {
+                http_status: http_status.or_else(|| source.status().map(|s| s.as_u16())),
+                source,
+            }
+        }
+    }
+
+    /// The platform's result code, for [`Error::Api`].
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            Error::Api { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of the platform's answer, when there was one.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::Api { http_status, .. } | Error::UnexpectedResponse { http_status, .. } => {
+                Some(*http_status)
+            }
+            Error::Transport { http_status, .. } => *http_status,
+            _ => None,
+        }
+    }
+
+    /// The platform's log id for the request (the `X-Tt-Logid` header), to quote when
+    /// asking the platform for support.
+    pub fn log_id(&self) -> Option<&str> {
+        match self {
+            Error::Api { log_id, .. } | Error::UnexpectedResponse { log_id, .. } => log_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether the same request may succeed if sent again: timeouts, transport failures,
+    /// rate limiting, and server-side (5xx) failures. Input and business errors (such as
+    /// 154000 and 154003) are not retryable.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Timeout { .. } | Error::Transport { .. } => true,
+            Error::Api {
+                code, http_status, ..
+            } => *code == RATE_LIMITED || is_retryable_status(*http_status),
+            Error::UnexpectedResponse { http_status, .. } => is_retryable_status(*http_status),
+            Error::InvalidInput { .. } | Error::Internal { .. } => false,
+        }
+    }
+}
+
+fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 429) || (500..=599).contains(&status)
+}

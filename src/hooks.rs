@@ -1,0 +1,96 @@
+//! The request hook of the generated client: credentials, content type, timeout, and a
+//! note of each answer's status and log id for error reporting.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::time::Duration;
+
+use progenitor_client::{ClientHooks, Error as GeneratedError, OperationInfo};
+use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+
+use crate::auth::{AuthHeaders, HELPDESK_AUTHORIZATION};
+use crate::generated;
+
+/// The content type the platform asks for; the generated code sends it without charset.
+const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
+
+/// The header the platform puts its log id in.
+pub(crate) const LOG_ID: &str = "x-tt-logid";
+
+/// State shared by every request of one client (the generated client's inner value).
+#[derive(Clone)]
+pub struct HookState {
+    pub(crate) auth: AuthHeaders,
+    pub(crate) timeout: Duration,
+}
+
+impl fmt::Debug for HookState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HookState")
+            .field("auth", &self.auth)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// What the hook saw of an answer, kept for the error when progenitor drops the response
+/// (a body that is not the envelope, or a body that fails mid-read).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ResponseMeta {
+    pub(crate) http_status: Option<u16>,
+    pub(crate) log_id: Option<String>,
+}
+
+tokio::task_local! {
+    /// Set for the duration of one wrapped call; unset when the generated client is used directly.
+    pub(crate) static RESPONSE_META: RefCell<ResponseMeta>;
+}
+
+impl ClientHooks<HookState> for generated::Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        _info: &OperationInfo,
+    ) -> Result<(), GeneratedError<E>> {
+        let state = &self.inner;
+        let headers = request.headers_mut();
+        // progenitor announces the spec's version; the platform has no use for it.
+        headers.remove("api-version");
+        headers.insert(AUTHORIZATION, state.auth.authorization.clone());
+        headers.insert(
+            HeaderName::from_static(HELPDESK_AUTHORIZATION),
+            state.auth.helpdesk.clone(),
+        );
+        if request.body().is_some() {
+            request.headers_mut().insert(CONTENT_TYPE, JSON_UTF8);
+        }
+        // Per request, so that it holds for a caller-supplied reqwest::Client too.
+        *request.timeout_mut() = Some(state.timeout);
+        Ok(())
+    }
+
+    async fn post<E>(
+        &self,
+        result: &reqwest::Result<reqwest::Response>,
+        _info: &OperationInfo,
+    ) -> Result<(), GeneratedError<E>> {
+        if let Ok(response) = result {
+            let meta = ResponseMeta {
+                http_status: Some(response.status().as_u16()),
+                log_id: log_id(response.headers()),
+            };
+            // Outside a wrapped call there is nobody to tell.
+            let _ = RESPONSE_META.try_with(|slot| *slot.borrow_mut() = meta);
+        }
+        Ok(())
+    }
+}
+
+/// The platform's log id, from the `X-Tt-Logid` header.
+pub(crate) fn log_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get(LOG_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}

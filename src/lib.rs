@@ -1,0 +1,24 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+mod auth;
+mod client;
+mod error;
+mod event;
+mod hooks;
+mod response;
+mod secret;
+
+/// The client progenitor generates from `openapi/helpdesk.yaml` at build time, reached
+/// through [`Client::generated`]. Its request hook adds the same credentials, content
+/// type and timeout as the wrapper's calls.
+#[allow(missing_docs, clippy::all, clippy::pedantic, unused)]
+pub mod generated {
+    include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
+}
+
+pub use auth::HELPDESK_AUTHORIZATION;
+pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, FEISHU_BASE_URL, LARK_BASE_URL};
+pub use error::Error;
+pub use event::Event;
+pub use response::Receipt;

@@ -1,0 +1,101 @@
+//! A local stand-in for the platform that enforces the contract of the reference page
+//! byte for byte: shared by the integration tests and the quickstart example.
+#![allow(dead_code)]
+
+use httpmock::prelude::*;
+use httpmock::Mock;
+use serde_json::{json, Value};
+
+/// A tenant access token in the platform's format (the reference page's example).
+pub const TENANT_ACCESS_TOKEN: &str = "t-7f1bcd13fc57d46bac21793a18e560";
+/// A helpdesk id.
+pub const HELPDESK_ID: &str = "7180000000000000001";
+/// A helpdesk token.
+pub const HELPDESK_TOKEN: &str = "ht-example";
+/// `base64("7180000000000000001:ht-example")`, computed independently of the library.
+pub const HELPDESK_HEADER: &str = "NzE4MDAwMDAwMDAwMDAwMDAwMTpodC1leGFtcGxl";
+/// The log id the stand-in answers with.
+pub const LOG_ID: &str = "20231125120000A1B2C3D4E5F6071829";
+
+pub const UNSUBSCRIBE_PATH: &str = "/open-apis/helpdesk/v1/events/unsubscribe";
+pub const SUBSCRIBE_PATH: &str = "/open-apis/helpdesk/v1/events/subscribe";
+
+/// Every header a helpdesk request carries; anything else is stray.
+pub const EXPECTED_HEADERS: [&str; 7] = [
+    "accept",
+    "authorization",
+    "content-length",
+    "content-type",
+    "host",
+    "user-agent",
+    "x-lark-helpdesk-authorization",
+];
+
+/// The stand-in: an httpmock server on a free loopback port.
+pub struct StandIn {
+    pub server: MockServer,
+}
+
+impl StandIn {
+    pub async fn start() -> Self {
+        Self {
+            server: MockServer::start_async().await,
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// A client with the stand-in's credentials, pointed at the stand-in.
+    pub fn client(&self) -> feishu_helpdesk::Client {
+        feishu_helpdesk::Client::builder()
+            .tenant_access_token(TENANT_ACCESS_TOKEN)
+            .helpdesk_credentials(HELPDESK_ID, HELPDESK_TOKEN)
+            .base_url(self.base_url())
+            .build()
+            .expect("the stand-in's client configuration is valid")
+    }
+
+    /// Answers `{"code":0,"msg":"success","data":{}}` to a request on `path` that meets
+    /// the contract exactly and carries `events` as its body; anything else falls through
+    /// to httpmock's 404.
+    pub async fn expect_events(&self, path: &str, events: Value) -> Mock<'_> {
+        self.server
+            .mock_async(|when, then| {
+                when.method(POST)
+                    .path(path)
+                    .header("authorization", format!("Bearer {TENANT_ACCESS_TOKEN}"))
+                    .header("x-lark-helpdesk-authorization", HELPDESK_HEADER)
+                    .header("content-type", "application/json; charset=utf-8")
+                    .header("accept", "application/json")
+                    .header_missing("api-version")
+                    .is_true(|req| {
+                        let headers = req.headers();
+                        let mut names: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
+                        names.sort_unstable();
+                        names == EXPECTED_HEADERS && headers.len() == EXPECTED_HEADERS.len()
+                    })
+                    .json_body(json!({ "events": events }));
+                then.status(200)
+                    .header("content-type", "application/json; charset=utf-8")
+                    .header("x-tt-logid", LOG_ID)
+                    .body(r#"{"code":0,"msg":"success","data":{}}"#);
+            })
+            .await
+    }
+
+    /// Answers any request on `path` with `status`, `body` and the stand-in's log id.
+    pub async fn answer(&self, path: &str, status: u16, content_type: &str, body: &str) -> Mock<'_> {
+        let (content_type, body) = (content_type.to_owned(), body.to_owned());
+        self.server
+            .mock_async(|when, then| {
+                when.method(POST).path(path);
+                then.status(status)
+                    .header("content-type", content_type)
+                    .header("x-tt-logid", LOG_ID)
+                    .body(body);
+            })
+            .await
+    }
+}

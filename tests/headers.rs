@@ -24,6 +24,31 @@ async fn unsubscribe_sends_exactly_the_contract_headers() {
 
     mock.assert_async().await;
     assert_eq!(receipt.log_id.as_deref(), Some(LOG_ID));
+    let received = stand_in.received();
+    assert_eq!(received.len(), 1);
+    let header = |name: &str| {
+        let values: Vec<&str> = received[0]
+            .headers
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        values
+    };
+    assert_eq!(
+        header("authorization"),
+        ["Bearer t-7f1bcd13fc57d46bac21793a18e560"]
+    );
+    assert_eq!(
+        header("x-lark-helpdesk-authorization"),
+        ["NzE4MDAwMDAwMDAwMDAwMDAwMTpodC1leGFtcGxl"]
+    );
+    assert_eq!(header("content-type"), ["application/json; charset=utf-8"]);
+    assert_eq!(header("api-version"), Vec::<&str>::new());
+    assert_eq!(
+        header("user-agent"),
+        [concat!("feishu-helpdesk/", env!("CARGO_PKG_VERSION"))]
+    );
 }
 
 #[tokio::test]

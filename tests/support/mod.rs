@@ -2,6 +2,8 @@
 //! byte for byte: shared by the integration tests and the quickstart example.
 #![allow(dead_code)]
 
+use std::sync::{Arc, Mutex};
+
 use httpmock::prelude::*;
 use httpmock::Mock;
 use serde_json::{json, Value};
@@ -31,16 +33,32 @@ pub const EXPECTED_HEADERS: [&str; 7] = [
     "x-lark-helpdesk-authorization",
 ];
 
+/// A request as the stand-in received it.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
 /// The stand-in: an httpmock server on a free loopback port.
 pub struct StandIn {
     pub server: MockServer,
+    received: Arc<Mutex<Vec<Received>>>,
 }
 
 impl StandIn {
     pub async fn start() -> Self {
         Self {
             server: MockServer::start_async().await,
+            received: Arc::default(),
         }
+    }
+
+    /// The requests that met the contract of [`StandIn::expect_events`], oldest first.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
     }
 
     pub fn base_url(&self) -> String {
@@ -61,6 +79,7 @@ impl StandIn {
     /// the contract exactly and carries `events` as its body; anything else falls through
     /// to httpmock's 404.
     pub async fn expect_events(&self, path: &str, events: Value) -> Mock<'_> {
+        let received = Arc::clone(&self.received);
         self.server
             .mock_async(|when, then| {
                 when.method(POST)
@@ -77,10 +96,25 @@ impl StandIn {
                         names == EXPECTED_HEADERS && headers.len() == EXPECTED_HEADERS.len()
                     })
                     .json_body(json!({ "events": events }));
-                then.status(200)
-                    .header("content-type", "application/json; charset=utf-8")
-                    .header("x-tt-logid", LOG_ID)
-                    .body(r#"{"code":0,"msg":"success","data":{}}"#);
+                // Runs only for a request that met every condition above.
+                then.respond_with(move |req| {
+                    received.lock().unwrap().push(Received {
+                        method: req.method_str().to_owned(),
+                        path: req.uri().path().to_owned(),
+                        headers: req
+                            .headers()
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                            .collect(),
+                        body: String::from_utf8_lossy(req.body_ref()).into_owned(),
+                    });
+                    HttpMockResponse::builder()
+                        .status(200)
+                        .header("content-type", "application/json; charset=utf-8")
+                        .header("x-tt-logid", LOG_ID)
+                        .body(r#"{"code":0,"msg":"success","data":{}}"#)
+                        .build()
+                });
             })
             .await
     }

@@ -24,7 +24,7 @@ fn generated_code_matches_the_committed_snapshot() {
             .lines()
             .zip(GENERATED.lines())
             .position(|(a, b)| a != b)
-            .map_or_else(|| committed.lines().count().min(GENERATED.lines().count()), |i| i)
+            .unwrap_or_else(|| committed.lines().count().min(GENERATED.lines().count()))
             + 1;
         panic!(
             "the generated client differs from {SNAPSHOT} from line {line} on; \

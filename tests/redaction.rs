@@ -66,7 +66,7 @@ async fn errors_of_every_kind_hide_every_secret() {
         (502, "<html>Bad Gateway</html>"),
         (500, "not json"),
     ] {
-        let mut mock = stand_in
+        let mock = stand_in
             .answer(UNSUBSCRIBE_PATH, status, "text/plain", body)
             .await;
         errors.push(client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap_err());
@@ -88,7 +88,7 @@ async fn errors_of_every_kind_hide_every_secret() {
         .build()
         .unwrap();
     errors.push(impatient.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap_err());
-    drop(slow);
+    slow.delete_async().await;
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

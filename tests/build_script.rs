@@ -1,0 +1,42 @@
+//! `build.rs` turns a broken spec into one clear message, not a panic.
+
+#[path = "../build.rs"]
+#[allow(dead_code)]
+mod build_script;
+
+const SPEC: &str = include_str!("../openapi/helpdesk.yaml");
+
+#[test]
+fn the_committed_spec_generates_what_the_build_compiled() {
+    let code = build_script::generate(SPEC).expect("the committed spec generates");
+    assert_eq!(code, include_str!(concat!(env!("OUT_DIR"), "/codegen.rs")));
+}
+
+#[test]
+fn broken_specs_fail_with_a_message_that_names_the_problem() {
+    let cases = [
+        ("openapi: [", "not a valid OpenAPI 3.0 document"),
+        (
+            &SPEC.replace("openapi: 3.0.3", "openapi: 3.1.0"),
+            "invalid version: 3.1.0",
+        ),
+        (
+            &SPEC.replace("      operationId: subscribe_events\n", ""),
+            "missing operation ID",
+        ),
+        (
+            // A `default` response beside `200` makes progenitor panic.
+            &SPEC.replacen(
+                "        '400':\n          $ref: '#/components/responses/BadRequest'\n",
+                "        default:\n          $ref: '#/components/responses/BadRequest'\n",
+                1,
+            ),
+            "progenitor cannot generate a client from it",
+        ),
+    ];
+    for (spec, expected) in cases {
+        assert_ne!(spec, SPEC, "the case for {expected:?} did not change the spec");
+        let message = build_script::generate(spec).expect_err("a broken spec must not generate");
+        assert!(message.contains(expected), "expected {expected:?} in {message:?}");
+    }
+}

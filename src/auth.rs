@@ -7,26 +7,33 @@ use reqwest::header::HeaderValue;
 
 use crate::error::Error;
 use crate::secret::Secret;
+use crate::token::TokenManager;
+use std::sync::Arc;
 
 /// The name of the helpdesk credential header.
 pub const HELPDESK_AUTHORIZATION: &str = "x-lark-helpdesk-authorization";
 
 /// The `Authorization` and `X-Lark-Helpdesk-Authorization` values, built once per
-/// client and marked sensitive so that they never show in `Debug` output.
+/// client (or per token) and marked sensitive so that they never show in `Debug` output.
 #[derive(Clone)]
 pub(crate) struct AuthHeaders {
-    pub(crate) authorization: HeaderValue,
+    pub(crate) tenant: Tenant,
     pub(crate) helpdesk: HeaderValue,
 }
 
+/// Where the tenant access token comes from.
+#[derive(Clone)]
+pub(crate) enum Tenant {
+    /// A token the caller manages: `Bearer <token>`.
+    Fixed(HeaderValue),
+    /// A token obtained from app credentials and cached.
+    App(Arc<TokenManager>),
+}
+
 impl AuthHeaders {
-    pub(crate) fn new(
-        tenant_access_token: &Secret,
-        helpdesk_id: &str,
-        helpdesk_token: &Secret,
-    ) -> Result<Self, Error> {
+    pub(crate) fn new(tenant: Tenant, helpdesk_id: &str, helpdesk_token: &Secret) -> Result<Self, Error> {
         Ok(Self {
-            authorization: bearer(tenant_access_token)?,
+            tenant,
             helpdesk: helpdesk_authorization(helpdesk_id, helpdesk_token)?,
         })
     }
@@ -34,15 +41,17 @@ impl AuthHeaders {
 
 impl fmt::Debug for AuthHeaders {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthHeaders")
-            .field("authorization", &"Bearer ***")
-            .field("helpdesk", &"***")
-            .finish()
+        let mut debug = f.debug_struct("AuthHeaders");
+        match &self.tenant {
+            Tenant::Fixed(_) => debug.field("authorization", &"Bearer ***"),
+            Tenant::App(manager) => debug.field("tokens", manager),
+        };
+        debug.field("helpdesk", &"***").finish()
     }
 }
 
 /// `Bearer <tenant_access_token>`.
-fn bearer(token: &Secret) -> Result<HeaderValue, Error> {
+pub(crate) fn bearer(token: &Secret) -> Result<HeaderValue, Error> {
     let token = token.expose();
     if token.is_empty() {
         return Err(Error::invalid_input("tenant_access_token", "is empty"));
@@ -89,7 +98,18 @@ mod tests {
     use super::*;
 
     fn headers(token: &str, id: &str, helpdesk_token: &str) -> Result<AuthHeaders, Error> {
-        AuthHeaders::new(&Secret::new(token), id, &Secret::new(helpdesk_token))
+        AuthHeaders::new(
+            Tenant::Fixed(bearer(&Secret::new(token))?),
+            id,
+            &Secret::new(helpdesk_token),
+        )
+    }
+
+    fn authorization(headers: &AuthHeaders) -> &HeaderValue {
+        match &headers.tenant {
+            Tenant::Fixed(value) => value,
+            Tenant::App(_) => unreachable!("built from a fixed token"),
+        }
     }
 
     #[test]
@@ -101,11 +121,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            h.authorization.as_bytes(),
+            authorization(&h).as_bytes(),
             b"Bearer t-7f1bcd13fc57d46bac21793a18e560"
         );
         assert_eq!(h.helpdesk.as_bytes(), b"NzE4MDAwMDAwMDAwMDAwMDAwMTpodC1leGFtcGxl");
-        assert!(h.authorization.is_sensitive() && h.helpdesk.is_sensitive());
+        assert!(authorization(&h).is_sensitive() && h.helpdesk.is_sensitive());
     }
 
     #[test]

@@ -6,13 +6,14 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::AuthHeaders;
-use crate::error::Error;
+use crate::auth::{bearer, AuthHeaders, Tenant};
+use crate::error::{Error, INVALID_TOKEN};
 use crate::event::{request_body, Event};
 use crate::generated;
 use crate::hooks::{HookState, ResponseMeta, RESPONSE_META};
 use crate::response::{into_receipt, Receipt};
 use crate::secret::Secret;
+use crate::token::{MemoryTokenCache, TokenCache, TokenManager, DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN};
 
 /// The base URL of Feishu (mainland China), the default.
 pub const FEISHU_BASE_URL: &str = "https://open.feishu.cn";
@@ -48,7 +49,7 @@ impl Client {
     /// [`Error::InvalidInput`] before anything is sent.
     pub async fn unsubscribe(&self, events: &[Event]) -> Result<Receipt, Error> {
         let body = request_body(events)?;
-        call(self.generated().unsubscribe_events(&body)).await
+        self.send(|| self.generated().unsubscribe_events(&body)).await
     }
 
     /// Subscribes to helpdesk events (`POST /open-apis/helpdesk/v1/events/subscribe`).
@@ -56,7 +57,7 @@ impl Client {
     /// Validated as [`Client::unsubscribe`] is.
     pub async fn subscribe(&self, events: &[Event]) -> Result<Receipt, Error> {
         let body = request_body(events)?;
-        call(self.generated().subscribe_events(&body)).await
+        self.send(|| self.generated().subscribe_events(&body)).await
     }
 
     /// The client generated from `openapi/helpdesk.yaml`, for anything this wrapper does
@@ -72,22 +73,40 @@ impl Client {
     }
 }
 
-/// Runs one generated call with a slot for what the hook sees of the answer.
-async fn call(
-    future: impl std::future::Future<
-        Output = Result<
-            progenitor_client::ResponseValue<generated::types::EventsResponse>,
-            progenitor_client::Error<generated::types::ErrorResponse>,
-        >,
-    >,
-) -> Result<Receipt, Error> {
-    let (result, meta) = RESPONSE_META
-        .scope(RefCell::new(ResponseMeta::default()), async {
-            let result = future.await;
-            (result, RESPONSE_META.with(|slot| slot.take()))
-        })
-        .await;
-    into_receipt(result, meta).await
+type GeneratedResult = Result<
+    progenitor_client::ResponseValue<generated::types::EventsResponse>,
+    progenitor_client::Error<generated::types::ErrorResponse>,
+>;
+
+impl Client {
+    /// Sends one helpdesk call; with app credentials, a token the platform rejects is
+    /// dropped from the cache and the call sent once more with a new one.
+    async fn send<F, Fut>(&self, call: F) -> Result<Receipt, Error>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = GeneratedResult>,
+    {
+        let mut token_renewed = false;
+        loop {
+            let (result, meta) = RESPONSE_META
+                .scope(RefCell::new(ResponseMeta::default()), async {
+                    let result = call().await;
+                    (result, RESPONSE_META.with(|slot| slot.take()))
+                })
+                .await;
+            let used = meta.token_used.clone();
+            let outcome = into_receipt(result, meta).await;
+            match (&outcome, &self.generated().inner.auth.tenant, used) {
+                (Err(Error::Api { code, .. }), Tenant::App(manager), Some(used))
+                    if INVALID_TOKEN.contains(code) && !token_renewed =>
+                {
+                    manager.invalidate(&used).await;
+                    token_renewed = true;
+                }
+                _ => return outcome,
+            }
+        }
+    }
 }
 
 impl fmt::Debug for Client {
@@ -96,8 +115,7 @@ impl fmt::Debug for Client {
             .field("base_url", &self.base_url())
             .field("helpdesk_id", &self.inner.helpdesk_id)
             .field("timeout", &self.generated().inner.timeout)
-            .field("tenant_access_token", &"***")
-            .field("helpdesk_token", &"***")
+            .field("auth", &self.generated().inner.auth)
             .finish()
     }
 }
@@ -119,6 +137,9 @@ impl fmt::Debug for Client {
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct ClientBuilder {
     tenant_access_token: Option<Secret>,
+    app: Option<(String, Secret)>,
+    token_cache: Option<Arc<dyn TokenCache>>,
+    token_refresh_margin: Option<Duration>,
     helpdesk: Option<(String, Secret)>,
     base_url: Option<String>,
     timeout: Option<Duration>,
@@ -127,10 +148,34 @@ pub struct ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// The tenant access token (`t-...`), sent as `Authorization: Bearer <token>`.
-    /// Required.
+    /// A tenant access token (`t-...`) that the caller manages, sent as
+    /// `Authorization: Bearer <token>`. Set this or
+    /// [`app_credentials`](Self::app_credentials).
     pub fn tenant_access_token(mut self, token: impl Into<String>) -> Self {
         self.tenant_access_token = Some(Secret::new(token));
+        self
+    }
+
+    /// The app id and app secret of a custom app (自建应用): the client obtains the tenant
+    /// access token itself, caches it, refreshes it ahead of expiry, and replaces it when
+    /// the platform rejects it. Set this or [`tenant_access_token`](Self::tenant_access_token).
+    pub fn app_credentials(mut self, app_id: impl Into<String>, app_secret: impl Into<String>) -> Self {
+        self.app = Some((app_id.into(), Secret::new(app_secret)));
+        self
+    }
+
+    /// Where tokens obtained from app credentials are kept: an in-memory cache of this
+    /// client (shared by its clones) unless set.
+    pub fn token_cache(mut self, cache: Arc<dyn TokenCache>) -> Self {
+        self.token_cache = Some(cache);
+        self
+    }
+
+    /// How long before its expiry a cached token is replaced
+    /// ([`DEFAULT_REFRESH_MARGIN`](crate::DEFAULT_REFRESH_MARGIN) unless set; at most
+    /// [`MAX_REFRESH_MARGIN`](crate::MAX_REFRESH_MARGIN)).
+    pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
+        self.token_refresh_margin = Some(margin);
         self
     }
 
@@ -180,17 +225,50 @@ impl ClientBuilder {
     ///
     /// Fails with [`Error::InvalidInput`] naming the setting that is missing or wrong.
     pub fn build(self) -> Result<Client, Error> {
-        let token = self
-            .tenant_access_token
-            .ok_or_else(|| Error::invalid_input("tenant_access_token", "is required"))?;
-        let (helpdesk_id, helpdesk_token) = self
-            .helpdesk
-            .ok_or_else(|| Error::invalid_input("helpdesk_credentials", "are required"))?;
-        let auth = AuthHeaders::new(&token, &helpdesk_id, &helpdesk_token)?;
         let base_url = checked_base_url(
             self.base_url.as_deref().unwrap_or(FEISHU_BASE_URL),
             self.allow_insecure_http,
         )?;
+        let tenant = match (self.tenant_access_token, self.app) {
+            (Some(token), None) => Tenant::Fixed(bearer(&token)?),
+            (None, Some((app_id, app_secret))) => {
+                if app_id.is_empty() {
+                    return Err(Error::invalid_input("app_id", "is empty"));
+                }
+                if app_secret.expose().is_empty() {
+                    return Err(Error::invalid_input("app_secret", "is empty"));
+                }
+                let margin = self.token_refresh_margin.unwrap_or(DEFAULT_REFRESH_MARGIN);
+                if margin > MAX_REFRESH_MARGIN {
+                    return Err(Error::invalid_input(
+                        "token_refresh_margin",
+                        "must be at most 30 minutes",
+                    ));
+                }
+                let cache = self
+                    .token_cache
+                    .unwrap_or_else(|| Arc::new(MemoryTokenCache::default()));
+                Tenant::App(Arc::new(TokenManager::new(
+                    app_id, app_secret, &base_url, cache, margin,
+                )))
+            }
+            (None, None) => {
+                return Err(Error::invalid_input(
+                    "tenant_access_token",
+                    "is required (or set app_credentials)",
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid_input(
+                    "tenant_access_token",
+                    "and app_credentials are both set; set one",
+                ))
+            }
+        };
+        let (helpdesk_id, helpdesk_token) = self
+            .helpdesk
+            .ok_or_else(|| Error::invalid_input("helpdesk_credentials", "are required"))?;
+        let auth = AuthHeaders::new(tenant, &helpdesk_id, &helpdesk_token)?;
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         if timeout.is_zero() {
             return Err(Error::invalid_input("timeout", "must be greater than zero"));
@@ -218,6 +296,10 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("tenant_access_token", &self.tenant_access_token)
+            .field("app_id", &self.app.as_ref().map(|(id, _)| id))
+            .field("app_secret", &self.app.as_ref().map(|(_, secret)| secret))
+            .field("token_cache", &self.token_cache)
+            .field("token_refresh_margin", &self.token_refresh_margin)
             .field("helpdesk_id", &self.helpdesk.as_ref().map(|(id, _)| id))
             .field("helpdesk_token", &self.helpdesk.as_ref().map(|(_, token)| token))
             .field("base_url", &self.base_url)

@@ -1,19 +1,25 @@
 //! The one error type of the library.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
-/// A boxed error kept as the [`source`](std::error::Error::source) of an [`Error`].
-type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+/// A shared error kept as the [`source`](std::error::Error::source) of an [`Error`].
+type SharedError = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The result code the platform uses for rate limiting.
 pub(crate) const RATE_LIMITED: i64 = 99991400;
+
+/// The result codes with which the platform rejects a tenant access token as invalid or
+/// expired.
+pub(crate) const INVALID_TOKEN: [i64; 4] = [99991661, 99991663, 99991664, 99991671];
 
 /// Everything that can go wrong when building a client or calling the platform.
 ///
 /// `Display` says what happened in one line and does not repeat the underlying cause,
 /// which is reachable through [`source`](std::error::Error::source). No variant ever
-/// holds a token or secret.
-#[derive(Debug, thiserror::Error)]
+/// holds a token or secret. Cheap to clone: callers that waited on one token fetch all
+/// receive its error.
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Input was refused before anything was sent.
@@ -26,7 +32,7 @@ pub enum Error {
         reason: Cow<'static, str>,
         /// The underlying parse error, if any.
         #[source]
-        source: Option<BoxError>,
+        source: Option<SharedError>,
     },
 
     /// The platform answered with a non-zero `code`, on HTTP 200 or an error status.
@@ -57,7 +63,7 @@ pub enum Error {
         body_excerpt: String,
         /// Why the body could not be decoded, when it was expected to be the envelope.
         #[source]
-        source: Option<serde_json::Error>,
+        source: Option<Arc<serde_json::Error>>,
     },
 
     /// The request or its answer did not complete within the configured timeout.
@@ -66,7 +72,7 @@ pub enum Error {
     Timeout {
         /// The transport error.
         #[source]
-        source: reqwest::Error,
+        source: Arc<reqwest::Error>,
     },
 
     /// The request could not be sent, or its answer could not be received.
@@ -77,7 +83,23 @@ pub enum Error {
         http_status: Option<u16>,
         /// The transport error.
         #[source]
-        source: reqwest::Error,
+        source: Arc<reqwest::Error>,
+    },
+
+    /// The platform refused to issue a tenant access token for the app's credentials.
+    #[error("the platform refused a tenant access token for app {app_id}: code {code} (HTTP {http_status}): {msg}")]
+    #[non_exhaustive]
+    TokenRefused {
+        /// The app id whose credentials were refused (never the secret).
+        app_id: String,
+        /// The platform's result code, such as 10014 for a wrong app secret.
+        code: i64,
+        /// The platform's description of the error.
+        msg: String,
+        /// The HTTP status of the answer.
+        http_status: u16,
+        /// The platform's log id for the request (`X-Tt-Logid`).
+        log_id: Option<String>,
     },
 
     /// The library could not build or process the request: a bug, please report it.
@@ -104,22 +126,24 @@ impl Error {
     pub(crate) fn invalid_input_because(
         field: &'static str,
         reason: impl Into<Cow<'static, str>>,
-        source: impl Into<BoxError>,
+        source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
         Error::InvalidInput {
             field,
             reason: reason.into(),
-            source: Some(source.into()),
+            source: Some(Arc::new(source)),
         }
     }
 
     pub(crate) fn transport(source: reqwest::Error, http_status: Option<u16>) -> Self {
         if source.is_timeout() {
-            Error::Timeout { source }
+            Error::Timeout {
+                source: Arc::new(source),
+            }
         } else {
             Error::Transport {
                 http_status: http_status.or_else(|| source.status().map(|s| s.as_u16())),
-                source,
+                source: Arc::new(source),
             }
         }
     }
@@ -127,7 +151,7 @@ impl Error {
     /// The platform's result code, for [`Error::Api`].
     pub fn code(&self) -> Option<i64> {
         match self {
-            Error::Api { code, .. } => Some(*code),
+            Error::Api { code, .. } | Error::TokenRefused { code, .. } => Some(*code),
             _ => None,
         }
     }
@@ -135,9 +159,9 @@ impl Error {
     /// The HTTP status of the platform's answer, when there was one.
     pub fn http_status(&self) -> Option<u16> {
         match self {
-            Error::Api { http_status, .. } | Error::UnexpectedResponse { http_status, .. } => {
-                Some(*http_status)
-            }
+            Error::Api { http_status, .. }
+            | Error::TokenRefused { http_status, .. }
+            | Error::UnexpectedResponse { http_status, .. } => Some(*http_status),
             Error::Transport { http_status, .. } => *http_status,
             _ => None,
         }
@@ -147,7 +171,9 @@ impl Error {
     /// asking the platform for support.
     pub fn log_id(&self) -> Option<&str> {
         match self {
-            Error::Api { log_id, .. } | Error::UnexpectedResponse { log_id, .. } => log_id.as_deref(),
+            Error::Api { log_id, .. }
+            | Error::TokenRefused { log_id, .. }
+            | Error::UnexpectedResponse { log_id, .. } => log_id.as_deref(),
             _ => None,
         }
     }
@@ -159,6 +185,9 @@ impl Error {
         match self {
             Error::Timeout { .. } | Error::Transport { .. } => true,
             Error::Api {
+                code, http_status, ..
+            }
+            | Error::TokenRefused {
                 code, http_status, ..
             } => *code == RATE_LIMITED || is_retryable_status(*http_status),
             Error::UnexpectedResponse { http_status, .. } => is_retryable_status(*http_status),

@@ -8,8 +8,13 @@ use std::time::Duration;
 use progenitor_client::{ClientHooks, Error as GeneratedError, OperationInfo};
 use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 
-use crate::auth::{AuthHeaders, HELPDESK_AUTHORIZATION};
+use crate::auth::{AuthHeaders, Tenant, HELPDESK_AUTHORIZATION};
+use crate::error::Error;
 use crate::generated;
+use crate::token::CachedToken;
+
+/// The operation that obtains tenant access tokens; it carries no credentials.
+const TOKEN_OPERATION: &str = "get_tenant_access_token";
 
 /// The content type the platform asks for; the generated code sends it without charset.
 const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
@@ -33,12 +38,15 @@ impl fmt::Debug for HookState {
     }
 }
 
-/// What the hook saw of an answer, kept for the error when progenitor drops the response
-/// (a body that is not the envelope, or a body that fails mid-read).
+/// What the hook saw of one call: the token it sent, or why it had none, and the answer's
+/// status and log id, kept for the error when progenitor drops the response (a body that
+/// is not the envelope, or a body that fails mid-read).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ResponseMeta {
     pub(crate) http_status: Option<u16>,
     pub(crate) log_id: Option<String>,
+    pub(crate) token_used: Option<CachedToken>,
+    pub(crate) token_error: Option<Error>,
 }
 
 tokio::task_local! {
@@ -50,17 +58,34 @@ impl ClientHooks<HookState> for generated::Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
-        _info: &OperationInfo,
+        info: &OperationInfo,
     ) -> Result<(), GeneratedError<E>> {
         let state = &self.inner;
-        let headers = request.headers_mut();
         // progenitor announces the spec's version; the platform has no use for it.
-        headers.remove("api-version");
-        headers.insert(AUTHORIZATION, state.auth.authorization.clone());
-        headers.insert(
-            HeaderName::from_static(HELPDESK_AUTHORIZATION),
-            state.auth.helpdesk.clone(),
-        );
+        request.headers_mut().remove("api-version");
+        if info.operation_id != TOKEN_OPERATION {
+            let authorization = match &state.auth.tenant {
+                Tenant::Fixed(value) => value.clone(),
+                Tenant::App(manager) => match manager.token(self).await {
+                    Ok(token) => {
+                        let value = token.header().clone();
+                        let _ = RESPONSE_META.try_with(|slot| slot.borrow_mut().token_used = Some(token));
+                        value
+                    }
+                    Err(err) => {
+                        let message = format!("no tenant access token for app {}", manager.app_id());
+                        let _ = RESPONSE_META.try_with(|slot| slot.borrow_mut().token_error = Some(err));
+                        return Err(GeneratedError::Custom(message));
+                    }
+                },
+            };
+            let headers = request.headers_mut();
+            headers.insert(AUTHORIZATION, authorization);
+            headers.insert(
+                HeaderName::from_static(HELPDESK_AUTHORIZATION),
+                state.auth.helpdesk.clone(),
+            );
+        }
         if request.body().is_some() {
             request.headers_mut().insert(CONTENT_TYPE, JSON_UTF8);
         }
@@ -75,12 +100,13 @@ impl ClientHooks<HookState> for generated::Client {
         _info: &OperationInfo,
     ) -> Result<(), GeneratedError<E>> {
         if let Ok(response) = result {
-            let meta = ResponseMeta {
-                http_status: Some(response.status().as_u16()),
-                log_id: log_id(response.headers()),
-            };
+            let (status, id) = (response.status().as_u16(), log_id(response.headers()));
             // Outside a wrapped call there is nobody to tell.
-            let _ = RESPONSE_META.try_with(|slot| *slot.borrow_mut() = meta);
+            let _ = RESPONSE_META.try_with(|slot| {
+                let mut meta = slot.borrow_mut();
+                meta.http_status = Some(status);
+                meta.log_id = id;
+            });
         }
         Ok(())
     }

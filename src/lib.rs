@@ -8,6 +8,7 @@ mod event;
 mod hooks;
 mod response;
 mod secret;
+mod token;
 
 /// The client progenitor generates from `openapi/helpdesk.yaml` at build time, reached
 /// through [`Client::generated`]. Its request hook adds the same credentials, content
@@ -22,3 +23,6 @@ pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, FEISHU_BASE_URL, LARK_B
 pub use error::Error;
 pub use event::Event;
 pub use response::Receipt;
+pub use token::{
+    BoxFuture, CachedToken, MemoryTokenCache, TokenCache, DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN,
+};

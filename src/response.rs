@@ -17,7 +17,11 @@ pub struct Receipt {
 type GeneratedResult = Result<ResponseValue<EventsResponse>, GeneratedError<ErrorResponse>>;
 
 /// Maps one call's outcome; `meta` is what the hook saw of the answer.
-pub(crate) async fn into_receipt(result: GeneratedResult, meta: ResponseMeta) -> Result<Receipt, Error> {
+pub(crate) async fn into_receipt(result: GeneratedResult, mut meta: ResponseMeta) -> Result<Receipt, Error> {
+    if let Some(err) = meta.token_error.take() {
+        // The hook could not obtain a token, so nothing was sent.
+        return Err(err);
+    }
     match result {
         Ok(value) => {
             let http_status = value.status().as_u16();
@@ -47,31 +51,45 @@ pub(crate) async fn into_receipt(result: GeneratedResult, meta: ResponseMeta) ->
                 log_id,
             })
         }
-        Err(GeneratedError::UnexpectedResponse(response)) => {
+        Err(other) => Err(unexpected_or_transport(other, meta).await),
+    }
+}
+
+/// Maps the outcomes that are not the platform's envelope: undocumented statuses, bodies
+/// that do not decode, and transport failures.
+pub(crate) async fn unexpected_or_transport<E>(err: GeneratedError<E>, meta: ResponseMeta) -> Error {
+    match err {
+        GeneratedError::UnexpectedResponse(response) => {
             let http_status = response.status().as_u16();
             let log_id = log_id(response.headers());
             match read_excerpt(response).await {
-                Ok(body_excerpt) => Err(Error::UnexpectedResponse {
+                Ok(body_excerpt) => Error::UnexpectedResponse {
                     http_status,
                     log_id,
                     body_excerpt,
                     source: None,
-                }),
-                Err(source) => Err(Error::transport(source, Some(http_status))),
+                },
+                Err(source) => Error::transport(source, Some(http_status)),
             }
         }
-        Err(GeneratedError::InvalidResponsePayload(body, source)) => Err(Error::UnexpectedResponse {
+        GeneratedError::InvalidResponsePayload(body, source) => Error::UnexpectedResponse {
             http_status: meta.http_status.unwrap_or_default(),
             log_id: meta.log_id,
             body_excerpt: excerpt(&body),
-            source: Some(source),
-        }),
-        Err(GeneratedError::CommunicationError(source) | GeneratedError::ResponseBodyError(source)) => {
-            Err(Error::transport(source, meta.http_status))
+            source: Some(std::sync::Arc::new(source)),
+        },
+        GeneratedError::CommunicationError(source) | GeneratedError::ResponseBodyError(source) => {
+            Error::transport(source, meta.http_status)
         }
-        Err(other) => Err(Error::Internal {
-            message: other.to_string(),
-        }),
+        GeneratedError::InvalidUpgrade(source) => Error::Internal {
+            message: format!("unexpected protocol upgrade: {source}"),
+        },
+        GeneratedError::InvalidRequest(message) | GeneratedError::Custom(message) => {
+            Error::Internal { message }
+        }
+        GeneratedError::ErrorResponse(value) => Error::Internal {
+            message: format!("an error answer with HTTP {} was not mapped", value.status()),
+        },
     }
 }
 

@@ -35,7 +35,10 @@ fn missing_credentials_are_named() {
     );
     assert_eq!(
         (field, msg.as_str()),
-        ("tenant_access_token", "invalid tenant_access_token: is required")
+        (
+            "tenant_access_token",
+            "invalid tenant_access_token: is required (or set app_credentials)"
+        )
     );
     let (field, _) = refused_field(Client::builder().tenant_access_token(TENANT_ACCESS_TOKEN).build());
     assert_eq!(field, "helpdesk_credentials");

@@ -215,6 +215,42 @@ pub mod types {
         ///A description of the result (错误描述).
         pub msg: ::std::string::String,
     }
+    ///The credentials of a custom app.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct TenantAccessTokenRequest {
+        ///The app id, such as `cli_slkdjalasdkjasd`.
+        pub app_id: ::std::string::String,
+        ///The app secret.
+        pub app_secret: ::std::string::String,
+    }
+    ///The answer to a tenant access token request.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct TenantAccessTokenResponse {
+        ///The platform's result code; 0 is success.
+        pub code: i64,
+        ///The seconds of life the token has left; present when `code` is 0.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expire: ::std::option::Option<i64>,
+        ///A description of the result.
+        pub msg: ::std::string::String,
+        ///The tenant access token; present when `code` is 0.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tenant_access_token: ::std::option::Option<::std::string::String>,
+    }
     /// Error types.
     pub mod error {
         /// Error from a `TryFrom` or `FromStr` implementation.
@@ -270,7 +306,7 @@ as with the 4xx/5xx statuses listed on each operation. The response header
 `X-Tt-Logid` identifies the request in the platform's logs.
 
 
-Version: 1.0.0*/
+Version: 1.1.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -312,7 +348,7 @@ impl Client {
 }
 impl ClientInfo<crate::hooks::HookState> for Client {
     fn api_version() -> &'static str {
-        "1.0.0"
+        "1.1.0"
     }
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
@@ -333,6 +369,65 @@ const _: () = {
 };
 #[allow(clippy::all)]
 impl Client {
+    /**Obtain a tenant access token for a custom app
+
+Returns the tenant access token of a custom app (自建应用), at the top level of the
+answer, with the seconds of life it has left. This operation needs no token.
+
+
+Sends a `POST` request to `/open-apis/auth/v3/tenant_access_token/internal`
+
+Arguments:
+- `body`: The app's credentials.
+*/
+    pub async fn get_tenant_access_token<'a>(
+        &'a self,
+        body: &'a types::TenantAccessTokenRequest,
+    ) -> Result<
+        ResponseValue<types::TenantAccessTokenResponse>,
+        Error<types::ErrorResponse>,
+    > {
+        let url = format!(
+            "{}/open-apis/auth/v3/tenant_access_token/internal", self.baseurl,
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_tenant_access_token",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            400u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            429u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
     /**Subscribe to helpdesk events
 
 Subscribes the app to the listed helpdesk events. Requests and answers have the

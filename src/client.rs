@@ -12,8 +12,10 @@ use crate::event::{request_body, Event};
 use crate::generated;
 use crate::hooks::{HookState, ResponseMeta, RESPONSE_META};
 use crate::response::{into_receipt, Receipt};
+use crate::retry::{RetryPolicy, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES};
 use crate::secret::Secret;
 use crate::token::{MemoryTokenCache, TokenCache, TokenManager, DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN};
+use tracing::Instrument as _;
 
 /// The base URL of Feishu (mainland China), the default.
 pub const FEISHU_BASE_URL: &str = "https://open.feishu.cn";
@@ -35,6 +37,7 @@ pub struct Client {
 struct Inner {
     generated: generated::Client,
     helpdesk_id: String,
+    retry: RetryPolicy,
 }
 
 impl Client {
@@ -49,7 +52,10 @@ impl Client {
     /// [`Error::InvalidInput`] before anything is sent.
     pub async fn unsubscribe(&self, events: &[Event]) -> Result<Receipt, Error> {
         let body = request_body(events)?;
-        self.send(|| self.generated().unsubscribe_events(&body)).await
+        self.send("unsubscribe_events", || {
+            self.generated().unsubscribe_events(&body)
+        })
+        .await
     }
 
     /// Subscribes to helpdesk events (`POST /open-apis/helpdesk/v1/events/subscribe`).
@@ -57,7 +63,8 @@ impl Client {
     /// Validated as [`Client::unsubscribe`] is.
     pub async fn subscribe(&self, events: &[Event]) -> Result<Receipt, Error> {
         let body = request_body(events)?;
-        self.send(|| self.generated().subscribe_events(&body)).await
+        self.send("subscribe_events", || self.generated().subscribe_events(&body))
+            .await
     }
 
     /// The client generated from `openapi/helpdesk.yaml`, for anything this wrapper does
@@ -79,33 +86,98 @@ type GeneratedResult = Result<
 >;
 
 impl Client {
-    /// Sends one helpdesk call; with app credentials, a token the platform rejects is
-    /// dropped from the cache and the call sent once more with a new one.
-    async fn send<F, Fut>(&self, call: F) -> Result<Receipt, Error>
+    /// Sends one helpdesk call, in one tracing span: again after retryable failures (up
+    /// to the retry limit, with backoff), and, with app credentials, once more with a new
+    /// token after the platform rejected the cached one.
+    async fn send<F, Fut>(&self, operation: &'static str, call: F) -> Result<Receipt, Error>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = GeneratedResult>,
     {
-        let mut token_renewed = false;
-        loop {
+        let span = tracing::info_span!(
+            "feishu_helpdesk.call",
+            operation,
+            attempt = tracing::field::Empty,
+            http_status = tracing::field::Empty,
+            code = tracing::field::Empty,
+            log_id = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        let started = tokio::time::Instant::now();
+        let (mut attempts, mut retries, mut token_renewed) = (0u32, 0u32, false);
+        let outcome = loop {
+            attempts += 1;
+            span.record("attempt", attempts);
             let (result, meta) = RESPONSE_META
                 .scope(RefCell::new(ResponseMeta::default()), async {
                     let result = call().await;
                     (result, RESPONSE_META.with(|slot| slot.take()))
                 })
+                .instrument(span.clone())
                 .await;
-            let used = meta.token_used.clone();
-            let outcome = into_receipt(result, meta).await;
-            match (&outcome, &self.generated().inner.auth.tenant, used) {
-                (Err(Error::Api { code, .. }), Tenant::App(manager), Some(used))
-                    if INVALID_TOKEN.contains(code) && !token_renewed =>
-                {
+            let (used, reset) = (meta.token_used.clone(), meta.rate_limit_reset);
+            let err = match into_receipt(result, meta).await {
+                Ok(receipt) => {
+                    if let Some(log_id) = &receipt.log_id {
+                        span.record("log_id", log_id.as_str());
+                    }
+                    span.record("http_status", receipt.http_status);
+                    span.record("code", 0);
+                    break Ok(receipt);
+                }
+                Err(err) => err,
+            };
+            record_error(&span, &err);
+            if let (Error::Api { code, .. }, Tenant::App(manager), Some(used)) =
+                (&err, &self.generated().inner.auth.tenant, used)
+            {
+                if INVALID_TOKEN.contains(code) && !token_renewed {
+                    tracing::debug!(parent: &span, code, "the platform rejected the tenant access token; fetching a new one");
                     manager.invalidate(&used).await;
                     token_renewed = true;
+                    continue;
                 }
-                _ => return outcome,
             }
+            match self.inner.retry.delay(retries, &err, reset) {
+                Some(delay) => {
+                    tracing::warn!(
+                        parent: &span,
+                        attempt = attempts,
+                        delay_ms = delay.as_millis() as u64,
+                        error = %err,
+                        "retrying"
+                    );
+                    retries += 1;
+                    tokio::time::sleep(delay).await;
+                }
+                None if attempts > 1 => {
+                    break Err(Error::AfterRetries {
+                        attempts,
+                        last: Box::new(err),
+                    })
+                }
+                None => break Err(err),
+            }
+        };
+        span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+        match &outcome {
+            Ok(_) => tracing::debug!(parent: &span, "call succeeded"),
+            Err(err) => tracing::debug!(parent: &span, error = %err, "call failed"),
         }
+        outcome
+    }
+}
+
+/// Notes what an attempt's error says about the answer on the call's span.
+fn record_error(span: &tracing::Span, err: &Error) {
+    if let Some(status) = err.http_status() {
+        span.record("http_status", status);
+    }
+    if let Some(code) = err.code() {
+        span.record("code", code);
+    }
+    if let Some(log_id) = err.log_id() {
+        span.record("log_id", log_id);
     }
 }
 
@@ -116,6 +188,7 @@ impl fmt::Debug for Client {
             .field("helpdesk_id", &self.inner.helpdesk_id)
             .field("timeout", &self.generated().inner.timeout)
             .field("auth", &self.generated().inner.auth)
+            .field("retry", &self.inner.retry)
             .finish()
     }
 }
@@ -140,6 +213,8 @@ pub struct ClientBuilder {
     app: Option<(String, Secret)>,
     token_cache: Option<Arc<dyn TokenCache>>,
     token_refresh_margin: Option<Duration>,
+    max_retries: Option<u32>,
+    initial_backoff: Option<Duration>,
     helpdesk: Option<(String, Secret)>,
     base_url: Option<String>,
     timeout: Option<Duration>,
@@ -187,6 +262,25 @@ impl ClientBuilder {
         helpdesk_token: impl Into<String>,
     ) -> Self {
         self.helpdesk = Some((helpdesk_id.into(), Secret::new(helpdesk_token)));
+        self
+    }
+
+    /// How many times a failed call is sent again ([`DEFAULT_MAX_RETRIES`](crate::DEFAULT_MAX_RETRIES)
+    /// unless set; 0 turns retries off). Only transport failures, timeouts, server-side
+    /// (5xx) failures and rate limiting are retried; both helpdesk operations are
+    /// idempotent. A rate-limited call waits what `x-ogw-ratelimit-reset` says (at most
+    /// [`MAX_RATE_LIMIT_WAIT`](crate::MAX_RATE_LIMIT_WAIT)); others back off exponentially
+    /// with jitter.
+    pub fn max_retries(mut self, max_retries: u32) -> Self {
+        self.max_retries = Some(max_retries);
+        self
+    }
+
+    /// The first backoff delay, doubled with each retry up to
+    /// [`MAX_BACKOFF`](crate::MAX_BACKOFF) ([`DEFAULT_INITIAL_BACKOFF`](crate::DEFAULT_INITIAL_BACKOFF)
+    /// unless set).
+    pub fn initial_backoff(mut self, delay: Duration) -> Self {
+        self.initial_backoff = Some(delay);
         self
     }
 
@@ -283,10 +377,15 @@ impl ClientBuilder {
                 .map_err(|e| Error::transport(e, None))?,
         };
         let generated = generated::Client::new_with_client(&base_url, http, HookState { auth, timeout });
+        let retry = RetryPolicy {
+            max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+            initial_backoff: self.initial_backoff.unwrap_or(DEFAULT_INITIAL_BACKOFF),
+        };
         Ok(Client {
             inner: Arc::new(Inner {
                 generated,
                 helpdesk_id,
+                retry,
             }),
         })
     }
@@ -300,6 +399,8 @@ impl fmt::Debug for ClientBuilder {
             .field("app_secret", &self.app.as_ref().map(|(_, secret)| secret))
             .field("token_cache", &self.token_cache)
             .field("token_refresh_margin", &self.token_refresh_margin)
+            .field("max_retries", &self.max_retries)
+            .field("initial_backoff", &self.initial_backoff)
             .field("helpdesk_id", &self.helpdesk.as_ref().map(|(id, _)| id))
             .field("helpdesk_token", &self.helpdesk.as_ref().map(|(_, token)| token))
             .field("base_url", &self.base_url)

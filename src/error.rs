@@ -102,6 +102,19 @@ pub enum Error {
         log_id: Option<String>,
     },
 
+    /// The call failed on every attempt; `last` is the error of the last one. The
+    /// accessors ([`code`](Error::code), [`http_status`](Error::http_status),
+    /// [`log_id`](Error::log_id), [`is_retryable`](Error::is_retryable)) answer for it.
+    #[error("the call failed after {attempts} attempts")]
+    #[non_exhaustive]
+    AfterRetries {
+        /// How many requests were sent.
+        attempts: u32,
+        /// The error of the last attempt.
+        #[source]
+        last: Box<Error>,
+    },
+
     /// The library could not build or process the request: a bug, please report it.
     #[error("internal error: {message}")]
     #[non_exhaustive]
@@ -148,9 +161,27 @@ impl Error {
         }
     }
 
-    /// The platform's result code, for [`Error::Api`].
-    pub fn code(&self) -> Option<i64> {
+    /// How many requests the call sent: more than one after retries, else one (or zero
+    /// for input refused before sending).
+    pub fn attempts(&self) -> u32 {
         match self {
+            Error::AfterRetries { attempts, .. } => *attempts,
+            Error::InvalidInput { .. } => 0,
+            _ => 1,
+        }
+    }
+
+    /// The error itself or, after retries, the error of the last attempt.
+    pub fn last(&self) -> &Error {
+        match self {
+            Error::AfterRetries { last, .. } => last.last(),
+            other => other,
+        }
+    }
+
+    /// The platform's result code, for [`Error::Api`] and [`Error::TokenRefused`].
+    pub fn code(&self) -> Option<i64> {
+        match self.last() {
             Error::Api { code, .. } | Error::TokenRefused { code, .. } => Some(*code),
             _ => None,
         }
@@ -158,7 +189,7 @@ impl Error {
 
     /// The HTTP status of the platform's answer, when there was one.
     pub fn http_status(&self) -> Option<u16> {
-        match self {
+        match self.last() {
             Error::Api { http_status, .. }
             | Error::TokenRefused { http_status, .. }
             | Error::UnexpectedResponse { http_status, .. } => Some(*http_status),
@@ -170,7 +201,7 @@ impl Error {
     /// The platform's log id for the request (the `X-Tt-Logid` header), to quote when
     /// asking the platform for support.
     pub fn log_id(&self) -> Option<&str> {
-        match self {
+        match self.last() {
             Error::Api { log_id, .. }
             | Error::TokenRefused { log_id, .. }
             | Error::UnexpectedResponse { log_id, .. } => log_id.as_deref(),
@@ -182,7 +213,7 @@ impl Error {
     /// rate limiting, and server-side (5xx) failures. Input and business errors (such as
     /// 154000 and 154003) are not retryable.
     pub fn is_retryable(&self) -> bool {
-        match self {
+        match self.last() {
             Error::Timeout { .. } | Error::Transport { .. } => true,
             Error::Api {
                 code, http_status, ..
@@ -191,7 +222,7 @@ impl Error {
                 code, http_status, ..
             } => *code == RATE_LIMITED || is_retryable_status(*http_status),
             Error::UnexpectedResponse { http_status, .. } => is_retryable_status(*http_status),
-            Error::InvalidInput { .. } | Error::Internal { .. } => false,
+            Error::InvalidInput { .. } | Error::Internal { .. } | Error::AfterRetries { .. } => false,
         }
     }
 }

@@ -45,6 +45,7 @@ impl fmt::Debug for HookState {
 pub(crate) struct ResponseMeta {
     pub(crate) http_status: Option<u16>,
     pub(crate) log_id: Option<String>,
+    pub(crate) rate_limit_reset: Option<std::time::Duration>,
     pub(crate) token_used: Option<CachedToken>,
     pub(crate) token_error: Option<Error>,
 }
@@ -101,11 +102,13 @@ impl ClientHooks<HookState> for generated::Client {
     ) -> Result<(), GeneratedError<E>> {
         if let Ok(response) = result {
             let (status, id) = (response.status().as_u16(), log_id(response.headers()));
+            let reset = crate::retry::rate_limit_reset(response.headers());
             // Outside a wrapped call there is nobody to tell.
             let _ = RESPONSE_META.try_with(|slot| {
                 let mut meta = slot.borrow_mut();
                 meta.http_status = Some(status);
                 meta.log_id = id;
+                meta.rate_limit_reset = reset;
             });
         }
         Ok(())

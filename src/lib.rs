@@ -7,6 +7,7 @@ mod error;
 mod event;
 mod hooks;
 mod response;
+mod retry;
 mod secret;
 mod token;
 
@@ -23,6 +24,7 @@ pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, FEISHU_BASE_URL, LARK_B
 pub use error::Error;
 pub use event::Event;
 pub use response::Receipt;
+pub use retry::{DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES, MAX_BACKOFF, MAX_RATE_LIMIT_WAIT};
 pub use token::{
     BoxFuture, CachedToken, MemoryTokenCache, TokenCache, DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN,
 };

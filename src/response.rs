@@ -10,6 +10,8 @@ use crate::hooks::{log_id, ResponseMeta};
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Receipt {
+    /// The HTTP status of the answer.
+    pub http_status: u16,
     /// The platform's log id for the request (`X-Tt-Logid`), if the answer had one.
     pub log_id: Option<String>,
 }
@@ -28,7 +30,7 @@ pub(crate) async fn into_receipt(result: GeneratedResult, mut meta: ResponseMeta
             let log_id = log_id(value.headers());
             let envelope = value.into_inner();
             if envelope.code == 0 {
-                Ok(Receipt { log_id })
+                Ok(Receipt { http_status, log_id })
             } else {
                 // The platform reports some failures as HTTP 200 with a non-zero code.
                 Err(Error::Api {

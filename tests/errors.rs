@@ -1,4 +1,5 @@
-//! Every way a call can fail after it was sent, as a typed error.
+//! Every way a call can fail after it was sent, as a typed error (retries off, so that
+//! each error is the first attempt's; `retry.rs` covers retries).
 
 mod support;
 
@@ -13,8 +14,8 @@ async fn unsubscribe_answered(status: u16, content_type: &str, body: &str) -> Er
     let mock = stand_in
         .answer(UNSUBSCRIBE_PATH, status, content_type, body)
         .await;
-    let err = stand_in
-        .client()
+    let client = stand_in.builder().max_retries(0).build().unwrap();
+    let err = client
         .unsubscribe(&[Event::TICKET_MESSAGE_CREATED])
         .await
         .unwrap_err();
@@ -208,6 +209,7 @@ async fn connection_refused_is_a_transport_error() {
         .tenant_access_token(TENANT_ACCESS_TOKEN)
         .helpdesk_credentials(HELPDESK_ID, HELPDESK_TOKEN)
         .base_url(format!("http://127.0.0.1:{port}"))
+        .max_retries(0)
         .build()
         .unwrap();
 
@@ -236,6 +238,7 @@ async fn a_slow_answer_times_out() {
         .helpdesk_credentials(HELPDESK_ID, HELPDESK_TOKEN)
         .base_url(stand_in.base_url())
         .timeout(Duration::from_millis(200))
+        .max_retries(0)
         .build()
         .unwrap();
 
@@ -263,6 +266,7 @@ async fn the_timeout_holds_for_a_caller_supplied_http_client() {
         .base_url(stand_in.base_url())
         .http_client(reqwest::Client::new())
         .timeout(Duration::from_millis(200))
+        .max_retries(0)
         .build()
         .unwrap();
 

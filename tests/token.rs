@@ -250,21 +250,27 @@ async fn a_failed_fetch_is_not_cached() {
             then.status(500).body(r#"{"code":155000,"msg":"Internal error"}"#);
         })
         .await;
-    let client = app_client(&stand_in);
+    let client = Client::builder()
+        .app_credentials(APP_ID, APP_SECRET)
+        .helpdesk_credentials(HELPDESK_ID, HELPDESK_TOKEN)
+        .base_url(stand_in.base_url())
+        .initial_backoff(std::time::Duration::from_millis(1))
+        .build()
+        .unwrap();
 
     let err = client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::TokenRefused {
-                code: 155000,
-                http_status: 500,
-                ..
-            }
-        ),
-        "{err:?}"
+    let refused = matches!(
+        err.last(),
+        Error::TokenRefused {
+            code: 155000,
+            http_status: 500,
+            ..
+        }
     );
-    assert!(err.is_retryable());
+    assert!(refused, "{err:?}");
+    // Each of the three attempts asked for a token: the failure was not cached.
+    assert_eq!(failing.calls_async().await, 3);
+    assert_eq!(err.attempts(), 3);
 
     failing.delete_async().await;
     let fetches = token_endpoint(&stand_in, 7200).await;
@@ -289,7 +295,7 @@ async fn an_unreachable_token_endpoint_is_a_transport_error() {
 
     let err = client.subscribe(&[Event::TICKET_CREATED]).await.unwrap_err();
 
-    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(matches!(err.last(), Error::Transport { .. }), "{err:?}");
 }
 
 #[test]

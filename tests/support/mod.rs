@@ -65,12 +65,17 @@ impl StandIn {
         self.server.base_url()
     }
 
-    /// A client with the stand-in's credentials, pointed at the stand-in.
-    pub fn client(&self) -> feishu_helpdesk::Client {
+    /// A client builder with the stand-in's credentials, pointed at the stand-in.
+    pub fn builder(&self) -> feishu_helpdesk::ClientBuilder {
         feishu_helpdesk::Client::builder()
             .tenant_access_token(TENANT_ACCESS_TOKEN)
             .helpdesk_credentials(HELPDESK_ID, HELPDESK_TOKEN)
             .base_url(self.base_url())
+    }
+
+    /// A client with the stand-in's credentials, pointed at the stand-in.
+    pub fn client(&self) -> feishu_helpdesk::Client {
+        self.builder()
             .build()
             .expect("the stand-in's client configuration is valid")
     }

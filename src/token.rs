@@ -101,7 +101,7 @@ pub trait TokenCache: Send + Sync + fmt::Debug {
 }
 
 /// An in-memory [`TokenCache`].
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MemoryTokenCache {
     tokens: Mutex<HashMap<String, CachedToken>>,
 }
@@ -112,6 +112,14 @@ impl MemoryTokenCache {
         self.tokens
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl fmt::Debug for MemoryTokenCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryTokenCache")
+            .field("tokens", &self.tokens().len())
+            .finish()
     }
 }
 
@@ -279,5 +287,42 @@ impl fmt::Debug for TokenManager {
             .field("cache", &self.cache)
             .field("refresh_margin", &self.refresh_margin)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn tokens_turn_stale_at_the_refresh_margin() {
+        let margin = Duration::from_secs(300);
+        let cache = MemoryTokenCache::default();
+        let token = CachedToken::new("t-abc", Instant::now() + Duration::from_secs(7200)).unwrap();
+        cache.put("key", token.clone()).await;
+
+        tokio::time::advance(Duration::from_secs(7200 - 301)).await;
+        assert!(cache.get("key").await.unwrap().is_fresh(margin));
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(!cache.get("key").await.unwrap().is_fresh(margin));
+    }
+
+    #[tokio::test]
+    async fn removal_spares_a_newer_token() {
+        let cache = MemoryTokenCache::default();
+        let old = CachedToken::new("t-old", Instant::now()).unwrap();
+        let new = CachedToken::new("t-new", Instant::now()).unwrap();
+        cache.put("key", new.clone()).await;
+        cache.remove("key", &old).await;
+        assert_eq!(cache.get("key").await, Some(new.clone()));
+        cache.remove("key", &new).await;
+        assert_eq!(cache.get("key").await, None);
+    }
+
+    #[test]
+    fn debug_hides_the_token() {
+        let token = CachedToken::new("t-hidden-value", Instant::now()).unwrap();
+        assert!(!format!("{token:?}").contains("hidden"));
+        assert!(CachedToken::new("t-bad value", Instant::now()).is_err());
     }
 }

@@ -8,9 +8,10 @@ use feishu_helpdesk::{Client, Error, Event};
 use support::*;
 
 /// Every form in which a secret could leak.
-fn secrets() -> [&'static str; 4] {
+fn secrets() -> [&'static str; 5] {
     [
         TENANT_ACCESS_TOKEN,
+        APP_SECRET,
         "7f1bcd13fc57d46bac21793a18e560", // the token without its prefix
         HELPDESK_TOKEN,
         HELPDESK_HEADER,
@@ -130,4 +131,29 @@ async fn errors_of_every_kind_hide_every_secret() {
         assert_no_secret("an error", &error_forms(err));
         assert!(!error_forms(err).contains("t-bad"), "{err:?}");
     }
+}
+
+#[tokio::test]
+async fn a_client_holding_a_fetched_token_hides_it() {
+    let stand_in = StandIn::start().await;
+    stand_in.serve_tokens().await;
+    stand_in
+        .server
+        .mock_async(|when, then| {
+            when.path(UNSUBSCRIBE_PATH);
+            then.status(200).body(r#"{"code":0,"msg":"success","data":{}}"#);
+        })
+        .await;
+    let builder = Client::builder()
+        .app_credentials(APP_ID, APP_SECRET)
+        .helpdesk_credentials(HELPDESK_ID, HELPDESK_TOKEN)
+        .base_url(stand_in.base_url());
+    assert_no_secret("ClientBuilder", &all_forms(&builder));
+    let client = builder.build().unwrap();
+
+    client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap();
+
+    let shown = all_forms(&client);
+    assert_no_secret("Client", &shown);
+    assert!(shown.contains(APP_ID) && shown.contains("tokens: 1"), "{shown}");
 }

@@ -10,10 +10,6 @@ use httpmock::prelude::*;
 use httpmock::HttpMockResponse;
 use support::*;
 
-const TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
-const APP_ID: &str = "cli_a1b2c3d4e5f6";
-const APP_SECRET: &str = "s3cr3t-app-secret-value";
-
 fn app_client(stand_in: &StandIn) -> Client {
     Client::builder()
         .app_credentials(APP_ID, APP_SECRET)

@@ -10,7 +10,6 @@ use feishu_helpdesk::{Client, Event};
 use httpmock::HttpMockResponse;
 use support::*;
 
-const APP_SECRET: &str = "s3cr3t-app-secret-value";
 const ISSUED_TOKEN: &str = "t-issued0123456789abcdef";
 
 #[derive(Clone, Default)]
@@ -75,7 +74,7 @@ async fn a_call_has_one_span_with_its_outcome_and_no_secret() {
         })
         .await;
     let client = Client::builder()
-        .app_credentials("cli_a1b2c3d4e5f6", APP_SECRET)
+        .app_credentials(APP_ID, APP_SECRET)
         .helpdesk_credentials(HELPDESK_ID, HELPDESK_TOKEN)
         .base_url(stand_in.base_url())
         .initial_backoff(Duration::from_millis(1))

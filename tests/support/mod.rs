@@ -16,6 +16,12 @@ pub const HELPDESK_ID: &str = "7180000000000000001";
 pub const HELPDESK_TOKEN: &str = "ht-example";
 /// `base64("7180000000000000001:ht-example")`, computed independently of the library.
 pub const HELPDESK_HEADER: &str = "NzE4MDAwMDAwMDAwMDAwMDAwMTpodC1leGFtcGxl";
+/// An app id.
+pub const APP_ID: &str = "cli_a1b2c3d4e5f6a7b8";
+/// An app secret.
+pub const APP_SECRET: &str = "dskLLdkasdjlasdKK";
+/// The path of the token endpoint.
+pub const TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
 /// The log id the stand-in answers with.
 pub const LOG_ID: &str = "20231125120000A1B2C3D4E5F6071829";
 
@@ -40,6 +46,21 @@ pub struct Received {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
+}
+
+impl From<&HttpMockRequest> for Received {
+    fn from(req: &HttpMockRequest) -> Self {
+        Self {
+            method: req.method_str().to_owned(),
+            path: req.uri().path().to_owned(),
+            headers: req
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .collect(),
+            body: String::from_utf8_lossy(req.body_ref()).into_owned(),
+        }
+    }
 }
 
 /// The stand-in: an httpmock server on a free loopback port.
@@ -103,21 +124,40 @@ impl StandIn {
                     .json_body(json!({ "events": events }));
                 // Runs only for a request that met every condition above.
                 then.respond_with(move |req| {
-                    received.lock().unwrap().push(Received {
-                        method: req.method_str().to_owned(),
-                        path: req.uri().path().to_owned(),
-                        headers: req
-                            .headers()
-                            .iter()
-                            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-                            .collect(),
-                        body: String::from_utf8_lossy(req.body_ref()).into_owned(),
-                    });
+                    received.lock().unwrap().push(Received::from(req));
                     HttpMockResponse::builder()
                         .status(200)
                         .header("content-type", "application/json; charset=utf-8")
                         .header("x-tt-logid", LOG_ID)
                         .body(r#"{"code":0,"msg":"success","data":{}}"#)
+                        .build()
+                });
+            })
+            .await
+    }
+
+    /// Issues [`TENANT_ACCESS_TOKEN`] (for two hours) to a token request that carries
+    /// [`APP_ID`] and [`APP_SECRET`] and no helpdesk credentials.
+    pub async fn serve_tokens(&self) -> Mock<'_> {
+        let received = Arc::clone(&self.received);
+        self.server
+            .mock_async(|when, then| {
+                when.method(POST)
+                    .path(TOKEN_PATH)
+                    .header("content-type", "application/json; charset=utf-8")
+                    .header_missing("authorization")
+                    .header_missing("x-lark-helpdesk-authorization")
+                    .header_missing("api-version")
+                    .json_body(json!({"app_id": APP_ID, "app_secret": APP_SECRET}));
+                then.respond_with(move |req| {
+                    received.lock().unwrap().push(Received::from(req));
+                    HttpMockResponse::builder()
+                        .status(200)
+                        .header("content-type", "application/json; charset=utf-8")
+                        .header("x-tt-logid", LOG_ID)
+                        .body(format!(
+                            r#"{{"code":0,"msg":"ok","tenant_access_token":"{TENANT_ACCESS_TOKEN}","expire":7200}}"#
+                        ))
                         .build()
                 });
             })

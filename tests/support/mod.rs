@@ -102,26 +102,35 @@ impl StandIn {
     }
 
     /// Answers `{"code":0,"msg":"success","data":{}}` to a request on `path` that meets
-    /// the contract exactly and carries `events` as its body; anything else falls through
-    /// to httpmock's 404.
+    /// the contract exactly, carries `events` as its body and no other header than
+    /// [`EXPECTED_HEADERS`]; anything else falls through to httpmock's 404.
     pub async fn expect_events(&self, path: &str, events: Value) -> Mock<'_> {
+        self.expect_contract(path, events, true).await
+    }
+
+    /// As [`StandIn::expect_events`], checking the credentials, content type and body
+    /// byte for byte; with `only_contract_headers` false, other headers (a client's own
+    /// user agent or encodings) are let through.
+    pub async fn expect_contract(&self, path: &str, events: Value, only_contract_headers: bool) -> Mock<'_> {
         let received = Arc::clone(&self.received);
         self.server
             .mock_async(|when, then| {
-                when.method(POST)
+                let when = when
+                    .method(POST)
                     .path(path)
                     .header("authorization", format!("Bearer {TENANT_ACCESS_TOKEN}"))
                     .header("x-lark-helpdesk-authorization", HELPDESK_HEADER)
                     .header("content-type", "application/json; charset=utf-8")
-                    .header("accept", "application/json")
                     .header_missing("api-version")
-                    .is_true(|req| {
+                    .json_body(json!({ "events": events }));
+                if only_contract_headers {
+                    when.header("accept", "application/json").is_true(|req| {
                         let headers = req.headers();
                         let mut names: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
                         names.sort_unstable();
                         names == EXPECTED_HEADERS && headers.len() == EXPECTED_HEADERS.len()
-                    })
-                    .json_body(json!({ "events": events }));
+                    });
+                }
                 // Runs only for a request that met every condition above.
                 then.respond_with(move |req| {
                     received.lock().unwrap().push(Received::from(req));

@@ -66,6 +66,19 @@ pub enum Error {
         source: Option<Arc<serde_json::Error>>,
     },
 
+    /// The answer's body was larger than [`MAX_BODY_BYTES`](crate::MAX_BODY_BYTES); the
+    /// rest was not read.
+    #[error("the answer's body (HTTP {http_status}) is larger than {limit} bytes")]
+    #[non_exhaustive]
+    ResponseTooLarge {
+        /// The HTTP status of the answer.
+        http_status: u16,
+        /// The platform's log id for the request (`X-Tt-Logid`), if the answer had one.
+        log_id: Option<String>,
+        /// The limit that was passed.
+        limit: usize,
+    },
+
     /// The request or its answer did not complete within the configured timeout.
     #[error("the request timed out")]
     #[non_exhaustive]
@@ -192,6 +205,7 @@ impl Error {
         match self.last() {
             Error::Api { http_status, .. }
             | Error::TokenRefused { http_status, .. }
+            | Error::ResponseTooLarge { http_status, .. }
             | Error::UnexpectedResponse { http_status, .. } => Some(*http_status),
             Error::Transport { http_status, .. } => *http_status,
             _ => None,
@@ -204,6 +218,7 @@ impl Error {
         match self.last() {
             Error::Api { log_id, .. }
             | Error::TokenRefused { log_id, .. }
+            | Error::ResponseTooLarge { log_id, .. }
             | Error::UnexpectedResponse { log_id, .. } => log_id.as_deref(),
             _ => None,
         }
@@ -222,7 +237,10 @@ impl Error {
                 code, http_status, ..
             } => *code == RATE_LIMITED || is_retryable_status(*http_status),
             Error::UnexpectedResponse { http_status, .. } => is_retryable_status(*http_status),
-            Error::InvalidInput { .. } | Error::Internal { .. } | Error::AfterRetries { .. } => false,
+            Error::InvalidInput { .. }
+            | Error::ResponseTooLarge { .. }
+            | Error::Internal { .. }
+            | Error::AfterRetries { .. } => false,
         }
     }
 }

@@ -95,6 +95,15 @@ impl ClientHooks<HookState> for generated::Client {
         Ok(())
     }
 
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let response = self.client.execute(request).await?;
+        Ok(crate::body::limit(response))
+    }
+
     async fn post<E>(
         &self,
         result: &reqwest::Result<reqwest::Response>,

@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod body;
 mod client;
 mod error;
 mod event;
@@ -20,6 +21,7 @@ pub mod generated {
 }
 
 pub use auth::HELPDESK_AUTHORIZATION;
+pub use body::MAX_BODY_BYTES;
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, FEISHU_BASE_URL, LARK_BASE_URL};
 pub use error::Error;
 pub use event::Event;

@@ -80,6 +80,15 @@ pub(crate) async fn unexpected_or_transport<E>(err: GeneratedError<E>, meta: Res
             body_excerpt: excerpt(&body),
             source: Some(std::sync::Arc::new(source)),
         },
+        GeneratedError::CommunicationError(source) | GeneratedError::ResponseBodyError(source)
+            if crate::body::is_too_large(&source) =>
+        {
+            Error::ResponseTooLarge {
+                http_status: meta.http_status.unwrap_or_default(),
+                log_id: meta.log_id,
+                limit: crate::body::MAX_BODY_BYTES,
+            }
+        }
         GeneratedError::CommunicationError(source) | GeneratedError::ResponseBodyError(source) => {
             Error::transport(source, meta.http_status)
         }

@@ -2,6 +2,8 @@
 //! byte for byte: shared by the integration tests and the quickstart example.
 #![allow(dead_code)]
 
+pub mod faulty;
+
 use std::sync::{Arc, Mutex};
 
 use httpmock::prelude::*;

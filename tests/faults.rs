@@ -1,0 +1,156 @@
+//! Every fault of a misbehaving server, against both operations: a typed error that keeps
+//! what the server sent, in bounded time and memory, with no secret in any output.
+//!
+//! One test in this binary: it captures all tracing output, which a concurrent test
+//! without a subscriber could hide (callsite interest is cached process-wide).
+
+mod support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use feishu_helpdesk::{Client, Error, Event, MAX_BODY_BYTES};
+use support::faulty::{Fault, FaultyServer};
+use support::*;
+
+const TIMEOUT: Duration = Duration::from_millis(500);
+
+/// What a fault must turn into: the error kind, its HTTP status and log id.
+fn expected(fault: Fault) -> (&'static str, Option<u16>, Option<&'static str>) {
+    match fault {
+        Fault::ResetMidResponse | Fault::TruncatedBody => ("Transport", Some(200), None),
+        Fault::StallAfterHeaders => ("Timeout", None, None),
+        Fault::HugeBody => ("ResponseTooLarge", Some(200), Some(LOG_ID)),
+        Fault::HugeErrorBody => ("UnexpectedResponse", Some(502), Some(LOG_ID)),
+        Fault::InvalidUtf8 | Fault::WrongContentType | Fault::NotEnvelope => {
+            ("UnexpectedResponse", Some(200), Some(LOG_ID))
+        }
+        Fault::Html(status) => ("UnexpectedResponse", Some(status), Some(LOG_ID)),
+        Fault::None => unreachable!(),
+    }
+}
+
+fn kind(err: &Error) -> &'static str {
+    match err {
+        Error::Transport { .. } => "Transport",
+        Error::Timeout { .. } => "Timeout",
+        Error::ResponseTooLarge { .. } => "ResponseTooLarge",
+        Error::UnexpectedResponse { .. } => "UnexpectedResponse",
+        Error::Api { .. } => "Api",
+        Error::AfterRetries { .. } => "AfterRetries",
+        _ => "other",
+    }
+}
+
+fn client(base_url: &str, max_retries: u32) -> Client {
+    Client::builder()
+        .app_credentials(APP_ID, APP_SECRET)
+        .helpdesk_credentials(HELPDESK_ID, HELPDESK_TOKEN)
+        .base_url(base_url)
+        .timeout(TIMEOUT)
+        .max_retries(max_retries)
+        .initial_backoff(Duration::from_millis(10))
+        .build()
+        .unwrap()
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    let base64_token = "NzE4MDAwMDAwMDAwMDAwMDAwMTpodC1leGFtcGxl";
+    for secret in [
+        TENANT_ACCESS_TOKEN,
+        APP_SECRET,
+        HELPDESK_TOKEN,
+        base64_token,
+        HELPDESK_HEADER,
+    ] {
+        assert!(!text.contains(secret), "{what} shows a secret");
+    }
+}
+
+#[tokio::test]
+async fn every_fault_against_both_operations() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    for fault in Fault::ALL {
+        let server = FaultyServer::start(move |_| fault).await;
+        let client = client(&server.base_url, 0);
+        for operation in ["unsubscribe", "subscribe"] {
+            let started = Instant::now();
+            let result = match operation {
+                "unsubscribe" => client.unsubscribe(&[Event::TICKET_CREATED]).await,
+                _ => client.subscribe(&[Event::TICKET_CREATED]).await,
+            };
+            let elapsed = started.elapsed();
+            let err = result.expect_err("a fault must be an error");
+            let (expected_kind, status, log_id) = expected(fault);
+            let context = format!("{fault:?} on {operation}: {err:?}");
+            assert_eq!(kind(&err), expected_kind, "{context}");
+            assert_eq!(err.http_status(), status, "{context}");
+            assert_eq!(err.log_id(), log_id, "{context}");
+            assert_eq!(err.code(), None, "{context}");
+            assert!(
+                elapsed < TIMEOUT + Duration::from_secs(2),
+                "{context} took {elapsed:?}"
+            );
+            if let Error::UnexpectedResponse { body_excerpt, .. } = &err {
+                assert!(body_excerpt.len() <= Error::BODY_EXCERPT_LIMIT + 3, "{context}");
+            }
+            assert_no_secret(
+                &context,
+                &format!("{err} {err:?} {:?}", std::error::Error::source(&err)),
+            );
+        }
+        // The client stopped reading far short of the 50 MB on offer (socket buffers
+        // take a few MB at most).
+        let written = server.most_written.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            written < 16 * 1024 * 1024,
+            "{fault:?}: the server wrote {written} bytes"
+        );
+        assert_eq!(
+            server.token_requests.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "{fault:?}"
+        );
+    }
+    assert!(MAX_BODY_BYTES <= 16 * 1024 * 1024);
+
+    let refused = {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        client(&format!("http://127.0.0.1:{port}"), 0)
+            .unsubscribe(&[Event::TICKET_CREATED])
+            .await
+            .unwrap_err()
+    };
+    assert_eq!(kind(&refused), "Transport");
+    assert_eq!(refused.http_status(), None);
+
+    let log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    assert!(log.contains("feishu_helpdesk.call"), "nothing was traced");
+    assert_no_secret("the trace log", &log);
+}

@@ -170,34 +170,6 @@ async fn long_unexpected_bodies_are_cut_to_the_excerpt_limit() {
 }
 
 #[tokio::test]
-async fn redirects_are_not_followed() {
-    let stand_in = StandIn::start().await;
-    let elsewhere = StandIn::start().await;
-    let followed = elsewhere
-        .server
-        .mock_async(|_, then| {
-            then.status(200);
-        })
-        .await;
-    let location = format!("{}{UNSUBSCRIBE_PATH}", elsewhere.base_url());
-    stand_in
-        .server
-        .mock_async(|_, then| {
-            then.status(307).header("location", location);
-        })
-        .await;
-
-    let err = stand_in
-        .client()
-        .unsubscribe(&[Event::TICKET_CREATED])
-        .await
-        .unwrap_err();
-
-    assert_eq!(err.http_status(), Some(307));
-    assert_eq!(followed.calls_async().await, 0);
-}
-
-#[tokio::test]
 async fn connection_refused_is_a_transport_error() {
     // Bind and drop a listener to get a loopback port with nobody behind it.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

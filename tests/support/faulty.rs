@@ -257,3 +257,50 @@ async fn flood(
     .await;
     result
 }
+
+/// A server that answers every request with the same raw bytes, whatever they are, then
+/// closes the connection.
+pub struct RawServer {
+    pub base_url: String,
+    answer: Arc<std::sync::Mutex<Vec<u8>>>,
+    accept: JoinHandle<()>,
+}
+
+impl RawServer {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let answer = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let bytes = Arc::clone(&answer);
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    break;
+                };
+                let bytes = bytes.lock().unwrap().clone();
+                tokio::spawn(async move {
+                    if read_request(&mut stream).await.is_some() {
+                        let _ = stream.write_all(&bytes).await;
+                        let _ = stream.shutdown().await;
+                    }
+                });
+            }
+        });
+        Self {
+            base_url,
+            answer,
+            accept,
+        }
+    }
+
+    /// Sets the bytes of every following answer.
+    pub fn answer_with(&self, bytes: Vec<u8>) {
+        *self.answer.lock().unwrap() = bytes;
+    }
+}
+
+impl Drop for RawServer {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}

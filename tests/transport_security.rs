@@ -1,0 +1,89 @@
+//! HTTPS by default, plain HTTP only to loopback unless allowed, certificate validation
+//! never turned off, and no redirect that could carry the credentials elsewhere.
+
+mod support;
+
+use feishu_helpdesk::{Client, Event};
+use support::*;
+
+fn builder() -> feishu_helpdesk::ClientBuilder {
+    Client::builder()
+        .tenant_access_token(TENANT_ACCESS_TOKEN)
+        .helpdesk_credentials(HELPDESK_ID, HELPDESK_TOKEN)
+}
+
+#[test]
+fn https_is_the_default_and_plain_http_needs_loopback_or_consent() {
+    assert!(builder().build().unwrap().base_url().starts_with("https://"));
+    assert!(builder().base_url("http://open.feishu.cn").build().is_err());
+    assert!(builder().base_url("http://10.0.0.1").build().is_err());
+    assert!(builder().base_url("http://127.0.0.1:1").build().is_ok());
+    assert!(builder()
+        .base_url("http://10.0.0.1")
+        .allow_insecure_http(true)
+        .build()
+        .is_ok());
+}
+
+#[test]
+fn the_library_never_turns_certificate_validation_off() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for entry in std::fs::read_dir(src).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for forbidden in [
+            "danger_accept_invalid_certs",
+            "danger_accept_invalid_hostnames",
+            "tls_danger",
+        ] {
+            assert!(!text.contains(forbidden), "{} uses {forbidden}", path.display());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_host_carries_no_credentials() {
+    let stand_in = StandIn::start().await;
+    let elsewhere = StandIn::start().await;
+    // The other host answers anything, and counts what carries a credential.
+    let with_credentials = elsewhere
+        .server
+        .mock_async(|when, then| {
+            when.is_true(|req| {
+                let headers = req.headers();
+                headers.contains_key("authorization") || headers.contains_key("x-lark-helpdesk-authorization")
+            });
+            then.status(200).body(r#"{"code":0,"msg":"success","data":{}}"#);
+        })
+        .await;
+    let any = elsewhere
+        .server
+        .mock_async(|_, then| {
+            then.status(200).body(r#"{"code":0,"msg":"success","data":{}}"#);
+        })
+        .await;
+    for status in [301, 302, 303, 307, 308] {
+        let location = format!(
+            "{}{UNSUBSCRIBE_PATH}",
+            elsewhere.base_url().replace("127.0.0.1", "localhost")
+        );
+        let redirect = stand_in
+            .server
+            .mock_async(|_, then| {
+                then.status(status).header("location", location);
+            })
+            .await;
+
+        let err = stand_in
+            .client()
+            .unsubscribe(&[Event::TICKET_CREATED])
+            .await
+            .unwrap_err();
+
+        assert_eq!(err.http_status(), Some(status));
+        assert!(!err.is_retryable());
+        redirect.delete_async().await;
+    }
+    assert_eq!(with_credentials.calls_async().await, 0);
+    assert_eq!(any.calls_async().await, 0);
+}

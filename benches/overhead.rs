@@ -60,7 +60,8 @@ fn allocation_counters() -> (u64, u64) {
 // ---- the server ----
 
 const SUCCESS: &str = r#"{"code":0,"msg":"success","data":{}}"#;
-const TOKEN: &str = r#"{"code":0,"msg":"ok","tenant_access_token":"t-7f1bcd13fc57d46bac21793a18e560","expire":7200}"#;
+const TOKEN: &str =
+    r#"{"code":0,"msg":"ok","tenant_access_token":"t-7f1bcd13fc57d46bac21793a18e560","expire":7200}"#;
 
 /// Starts the server on its own thread; returns its address and a count of token requests.
 fn start_server() -> (SocketAddr, Arc<AtomicUsize>) {
@@ -70,7 +71,10 @@ fn start_server() -> (SocketAddr, Arc<AtomicUsize>) {
     let token_requests = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&token_requests);
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             loop {
@@ -97,7 +101,9 @@ fn start_server() -> (SocketAddr, Arc<AtomicUsize>) {
                             Ok::<_, Infallible>(response)
                         }
                     });
-                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
@@ -133,6 +139,17 @@ struct Baseline {
 }
 
 impl Baseline {
+    /// The same call with the 10 s timeout the client applies to every call.
+    fn with_timeout(base_url: &str) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .unwrap(),
+            ..Self::new(base_url)
+        }
+    }
+
     fn new(base_url: &str) -> Self {
         let mut bearer = HeaderValue::from_static("Bearer t-7f1bcd13fc57d46bac21793a18e560");
         bearer.set_sensitive(true);
@@ -158,7 +175,10 @@ impl Baseline {
             .post(&self.url)
             .header(AUTHORIZATION, self.bearer.clone())
             .header("x-lark-helpdesk-authorization", self.helpdesk.clone())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"))
+            .header(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            )
             .header(ACCEPT, HeaderValue::from_static("application/json"))
             .body(serde_json::to_vec(&body).unwrap())
             .send()
@@ -180,7 +200,10 @@ impl Variant {
         match self {
             Variant::Baseline(baseline) => baseline.call().await,
             Variant::Client(client) => {
-                client.unsubscribe(&[Event::TICKET_MESSAGE_CREATED]).await.unwrap();
+                client
+                    .unsubscribe(&[Event::TICKET_MESSAGE_CREATED])
+                    .await
+                    .unwrap();
             }
         }
     }
@@ -248,7 +271,10 @@ fn peak_rss_kib() -> u64 {
 fn rss_child(which: &str) {
     let (address, _) = start_server();
     let base_url = format!("http://{address}");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async {
         let variant = Arc::new(match which {
@@ -265,7 +291,10 @@ fn rss_of(which: &str) -> u64 {
         .args(["--rss", which])
         .output()
         .unwrap();
-    String::from_utf8_lossy(&output.stdout).trim().parse().unwrap_or(0)
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
 }
 
 fn main() {
@@ -277,14 +306,39 @@ fn main() {
     if args.iter().any(|a| a == "--list") {
         return;
     }
+    if let Some(i) = args.iter().position(|a| a == "--profile") {
+        // `--profile <baseline|client> <calls>`: only sequential calls, for a profiler.
+        let (address, _) = start_server();
+        let base_url = format!("http://{address}");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let local = tokio::task::LocalSet::new();
+        let calls: usize = args[i + 2].parse().unwrap();
+        local.block_on(&runtime, async {
+            let variant = match args[i + 1].as_str() {
+                "baseline" => Variant::Baseline(Baseline::new(&base_url)),
+                _ => Variant::Client(fixed_token_client(&base_url)),
+            };
+            for _ in 0..calls {
+                variant.call().await;
+            }
+        });
+        return;
+    }
 
     let (address, token_requests) = start_server();
     let base_url = format!("http://{address}");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async {
         let variants: Vec<(&str, Arc<Variant>)> = vec![
             ("hand-written reqwest", Arc::new(Variant::Baseline(Baseline::new(&base_url)))),
+            ("hand-written, 10 s timeout", Arc::new(Variant::Baseline(Baseline::with_timeout(&base_url)))),
             ("Client, fixed token", Arc::new(Variant::Client(fixed_token_client(&base_url)))),
             ("Client, app credentials", Arc::new(Variant::Client(app_client(&base_url)))),
         ];
@@ -321,10 +375,10 @@ fn main() {
         // Throughput at 1, 16 and 64 in flight: median of interleaved rounds.
         let levels = [1usize, 16, 64];
         let mut rates: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); levels.len()]; variants.len()];
-        for _ in 0..5 {
+        for _ in 0..9 {
             for (l, &in_flight) in levels.iter().enumerate() {
                 for (i, (_, variant)) in variants.iter().enumerate() {
-                    rates[i][l].push(throughput(variant, in_flight, 4000).await);
+                    rates[i][l].push(throughput(variant, in_flight, 5000).await);
                 }
             }
         }

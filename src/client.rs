@@ -103,11 +103,15 @@ impl Client {
             log_id = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
         );
+        // Recording into a disabled span still costs; skip it when nobody listens.
+        let traced = !span.is_disabled();
         let started = tokio::time::Instant::now();
         let (mut attempts, mut retries, mut token_renewed) = (0u32, 0u32, false);
         let outcome = loop {
             attempts += 1;
-            span.record("attempt", attempts);
+            if traced {
+                span.record("attempt", attempts);
+            }
             let (result, meta) = RESPONSE_META
                 .scope(RefCell::new(ResponseMeta::default()), async {
                     let result = call().await;
@@ -118,22 +122,26 @@ impl Client {
             let (used, reset) = (meta.token_used.clone(), meta.rate_limit_reset);
             let err = match into_receipt(result, meta).await {
                 Ok(receipt) => {
-                    if let Some(log_id) = &receipt.log_id {
-                        span.record("log_id", log_id.as_str());
+                    if traced {
+                        if let Some(log_id) = &receipt.log_id {
+                            span.record("log_id", log_id.as_str());
+                        }
+                        span.record("http_status", receipt.http_status);
+                        span.record("code", 0);
                     }
-                    span.record("http_status", receipt.http_status);
-                    span.record("code", 0);
                     break Ok(receipt);
                 }
                 Err(err) => err,
             };
-            record_error(&span, &err);
+            if traced {
+                record_error(&span, &err);
+            }
             if let (Error::Api { code, .. }, Tenant::App(manager), Some(used)) =
                 (&err, &self.generated().inner.auth.tenant, used)
             {
                 if INVALID_TOKEN.contains(code) && !token_renewed {
                     tracing::debug!(parent: &span, code, "the platform rejected the tenant access token; fetching a new one");
-                    manager.invalidate(&used).await;
+                    Box::pin(manager.invalidate(&used)).await;
                     token_renewed = true;
                     continue;
                 }
@@ -148,7 +156,8 @@ impl Client {
                         "retrying"
                     );
                     retries += 1;
-                    tokio::time::sleep(delay).await;
+                    // Boxed, as retries are rare: the timer stays out of every call's future.
+                    Box::pin(tokio::time::sleep(delay)).await;
                 }
                 None if attempts > 1 => {
                     break Err(Error::AfterRetries {
@@ -159,7 +168,9 @@ impl Client {
                 None => break Err(err),
             }
         };
-        span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+        if traced {
+            span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+        }
         match &outcome {
             Ok(_) => tracing::debug!(parent: &span, "call succeeded"),
             Err(err) => tracing::debug!(parent: &span, error = %err, "call failed"),

@@ -19,8 +19,13 @@ const TOKEN_OPERATION: &str = "get_tenant_access_token";
 /// The content type the platform asks for; the generated code sends it without charset.
 const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
 
-/// The header the platform puts its log id in.
-pub(crate) const LOG_ID: &str = "x-tt-logid";
+/// The header the platform puts its log id in. Header names are constants, so that no
+/// call parses one.
+pub(crate) const LOG_ID: HeaderName = HeaderName::from_static("x-tt-logid");
+/// The header progenitor adds with the spec's version.
+const API_VERSION: HeaderName = HeaderName::from_static("api-version");
+/// The helpdesk credential header.
+const HELPDESK: HeaderName = HeaderName::from_static(HELPDESK_AUTHORIZATION);
 
 /// State shared by every request of one client (the generated client's inner value).
 #[derive(Clone)]
@@ -44,10 +49,12 @@ impl fmt::Debug for HookState {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ResponseMeta {
     pub(crate) http_status: Option<u16>,
-    pub(crate) log_id: Option<String>,
+    /// Kept as the header value (a reference count, not a copy) until an error needs it.
+    pub(crate) log_id: Option<HeaderValue>,
     pub(crate) rate_limit_reset: Option<std::time::Duration>,
     pub(crate) token_used: Option<CachedToken>,
-    pub(crate) token_error: Option<Error>,
+    /// Boxed: the slot is moved in and out of the task-local on every poll.
+    pub(crate) token_error: Option<Box<Error>>,
 }
 
 tokio::task_local! {
@@ -63,29 +70,36 @@ impl ClientHooks<HookState> for generated::Client {
     ) -> Result<(), GeneratedError<E>> {
         let state = &self.inner;
         // progenitor announces the spec's version; the platform has no use for it.
-        request.headers_mut().remove("api-version");
+        request.headers_mut().remove(API_VERSION);
         if info.operation_id != TOKEN_OPERATION {
             let authorization = match &state.auth.tenant {
                 Tenant::Fixed(value) => value.clone(),
-                Tenant::App(manager) => match manager.token(self).await {
-                    Ok(token) => {
-                        let value = token.header().clone();
-                        let _ = RESPONSE_META.try_with(|slot| slot.borrow_mut().token_used = Some(token));
-                        value
+                Tenant::App(manager) => {
+                    // A fresh token is found without awaiting; the fetch is boxed, so that
+                    // its large future does not weigh on every call's future.
+                    let token = match manager.fresh() {
+                        Some(token) => Ok(token),
+                        None => Box::pin(manager.token(self)).await,
+                    };
+                    match token {
+                        Ok(token) => {
+                            let value = token.header().clone();
+                            let _ = RESPONSE_META.try_with(|slot| slot.borrow_mut().token_used = Some(token));
+                            value
+                        }
+                        Err(err) => {
+                            let message = format!("no tenant access token for app {}", manager.app_id());
+                            let _ = RESPONSE_META
+                                .try_with(|slot| slot.borrow_mut().token_error = Some(Box::new(err)));
+                            return Err(GeneratedError::Custom(message));
+                        }
                     }
-                    Err(err) => {
-                        let message = format!("no tenant access token for app {}", manager.app_id());
-                        let _ = RESPONSE_META.try_with(|slot| slot.borrow_mut().token_error = Some(err));
-                        return Err(GeneratedError::Custom(message));
-                    }
-                },
+                }
             };
             let headers = request.headers_mut();
+            headers.reserve(2);
             headers.insert(AUTHORIZATION, authorization);
-            headers.insert(
-                HeaderName::from_static(HELPDESK_AUTHORIZATION),
-                state.auth.helpdesk.clone(),
-            );
+            headers.insert(HELPDESK, state.auth.helpdesk.clone());
         }
         if request.body().is_some() {
             request.headers_mut().insert(CONTENT_TYPE, JSON_UTF8);
@@ -110,7 +124,10 @@ impl ClientHooks<HookState> for generated::Client {
         _info: &OperationInfo,
     ) -> Result<(), GeneratedError<E>> {
         if let Ok(response) = result {
-            let (status, id) = (response.status().as_u16(), log_id(response.headers()));
+            let (status, id) = (
+                response.status().as_u16(),
+                response.headers().get(LOG_ID).cloned(),
+            );
             let reset = crate::retry::rate_limit_reset(response.headers());
             // Outside a wrapped call there is nobody to tell.
             let _ = RESPONSE_META.try_with(|slot| {
@@ -126,8 +143,12 @@ impl ClientHooks<HookState> for generated::Client {
 
 /// The platform's log id, from the `X-Tt-Logid` header.
 pub(crate) fn log_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
-    headers
-        .get(LOG_ID)
+    log_id_of(headers.get(LOG_ID))
+}
+
+/// The log id in an `X-Tt-Logid` header value, if it is non-empty text.
+pub(crate) fn log_id_of(value: Option<&HeaderValue>) -> Option<String> {
+    value
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty())
         .map(str::to_owned)

@@ -4,7 +4,7 @@ use progenitor_client::{Error as GeneratedError, ResponseValue};
 
 use crate::error::Error;
 use crate::generated::types::{ErrorResponse, EventsResponse};
-use crate::hooks::{log_id, ResponseMeta};
+use crate::hooks::{log_id, log_id_of, ResponseMeta};
 
 /// The platform's acknowledgement of a successful call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,7 +22,7 @@ type GeneratedResult = Result<ResponseValue<EventsResponse>, GeneratedError<Erro
 pub(crate) async fn into_receipt(result: GeneratedResult, mut meta: ResponseMeta) -> Result<Receipt, Error> {
     if let Some(err) = meta.token_error.take() {
         // The hook could not obtain a token, so nothing was sent.
-        return Err(err);
+        return Err(*err);
     }
     match result {
         Ok(value) => {
@@ -53,7 +53,8 @@ pub(crate) async fn into_receipt(result: GeneratedResult, mut meta: ResponseMeta
                 log_id,
             })
         }
-        Err(other) => Err(unexpected_or_transport(other, meta).await),
+        // Boxed: the rare path's future would otherwise enlarge every call's.
+        Err(other) => Err(Box::pin(unexpected_or_transport(other, meta)).await),
     }
 }
 
@@ -76,7 +77,7 @@ pub(crate) async fn unexpected_or_transport<E>(err: GeneratedError<E>, meta: Res
         }
         GeneratedError::InvalidResponsePayload(body, source) => Error::UnexpectedResponse {
             http_status: meta.http_status.unwrap_or_default(),
-            log_id: meta.log_id,
+            log_id: log_id_of(meta.log_id.as_ref()),
             body_excerpt: excerpt(&body),
             source: Some(std::sync::Arc::new(source)),
         },
@@ -85,7 +86,7 @@ pub(crate) async fn unexpected_or_transport<E>(err: GeneratedError<E>, meta: Res
         {
             Error::ResponseTooLarge {
                 http_status: meta.http_status.unwrap_or_default(),
-                log_id: meta.log_id,
+                log_id: log_id_of(meta.log_id.as_ref()),
                 limit: crate::body::MAX_BODY_BYTES,
             }
         }

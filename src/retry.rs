@@ -47,10 +47,13 @@ impl RetryPolicy {
     }
 }
 
+const RATE_LIMIT_RESET: reqwest::header::HeaderName =
+    reqwest::header::HeaderName::from_static("x-ogw-ratelimit-reset");
+
 /// The seconds in an `x-ogw-ratelimit-reset` header.
 pub(crate) fn rate_limit_reset(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let seconds: f64 = headers
-        .get("x-ogw-ratelimit-reset")?
+        .get(RATE_LIMIT_RESET)?
         .to_str()
         .ok()?
         .trim()

@@ -1,17 +1,18 @@
 //! A string that never shows itself in `Debug` output.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A secret value (a token), kept out of `Debug` output, logs and errors.
 ///
 /// Its `Debug` output is always `Secret("***")`; the value is reachable only inside the
-/// crate, where it is turned into sensitive header values.
+/// crate, where it is turned into sensitive header values. Clones share one allocation.
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Secret(String);
+pub(crate) struct Secret(Arc<str>);
 
 impl Secret {
     pub(crate) fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(Arc::from(value.into()))
     }
 
     pub(crate) fn expose(&self) -> &str {

@@ -156,6 +156,9 @@ pub(crate) struct TokenManager {
     key: String,
     cache: Arc<dyn TokenCache>,
     refresh_margin: Duration,
+    /// The token last obtained, checked before the cache: the common case costs a lock
+    /// and two reference counts.
+    latest: Mutex<Option<CachedToken>>,
     /// Held by the one caller that fetches; the others wait on it.
     fetch: tokio::sync::Mutex<Option<Fetched>>,
     /// How many fetches have completed.
@@ -176,6 +179,7 @@ impl TokenManager {
             app_secret,
             cache,
             refresh_margin,
+            latest: Mutex::new(None),
             fetch: tokio::sync::Mutex::new(None),
             completed: AtomicU64::new(0),
         }
@@ -188,7 +192,11 @@ impl TokenManager {
     /// A token with more than the refresh margin left, fetched if need be. Concurrent
     /// callers that find none share one fetch and its outcome, success or error.
     pub(crate) async fn token(&self, client: &generated::Client) -> Result<CachedToken, Error> {
+        if let Some(token) = self.fresh() {
+            return Ok(token);
+        }
         if let Some(token) = self.cached().await {
+            self.remember(Some(token.clone()));
             return Ok(token);
         }
         let seen = self.completed.load(Ordering::Acquire);
@@ -198,11 +206,13 @@ impl TokenManager {
             return done.result.clone();
         }
         if let Some(token) = self.cached().await {
+            self.remember(Some(token.clone()));
             return Ok(token);
         }
         let result = self.request(client).await;
         if let Ok(token) = &result {
             self.cache.put(&self.key, token.clone()).await;
+            self.remember(Some(token.clone()));
         }
         let sequence = self.completed.fetch_add(1, Ordering::AcqRel) + 1;
         *fetch = Some(Fetched {
@@ -214,7 +224,29 @@ impl TokenManager {
 
     /// Drops `token` from the cache after the platform rejected it.
     pub(crate) async fn invalidate(&self, token: &CachedToken) {
+        if self.latest().as_ref() == Some(token) {
+            self.remember(None);
+        }
         self.cache.remove(&self.key, token).await;
+    }
+
+    /// The token last obtained, if it has more than the refresh margin left.
+    pub(crate) fn fresh(&self) -> Option<CachedToken> {
+        self.latest().filter(|token| token.is_fresh(self.refresh_margin))
+    }
+
+    fn latest(&self) -> Option<CachedToken> {
+        self.latest
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn remember(&self, token: Option<CachedToken>) {
+        *self
+            .latest
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = token;
     }
 
     async fn cached(&self) -> Option<CachedToken> {

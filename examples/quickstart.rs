@@ -11,9 +11,7 @@
 //! cargo run --example quickstart
 //! ```
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
+use feishu_helpdesk::testing::MockPlatform;
 use feishu_helpdesk::{Client, Event};
 
 #[tokio::main]
@@ -25,38 +23,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return report(client.unsubscribe(&events).await);
     }
 
-    let stand_in = support::StandIn::start().await;
-    let tokens = stand_in.serve_tokens().await;
-    let helpdesk = stand_in
-        .expect_events(
-            support::UNSUBSCRIBE_PATH,
-            serde_json::json!([{"type": "helpdesk.ticket_message", "subtype": "ticket_message.created_v1"}]),
-        )
-        .await;
+    // The stand-in of the `testing` kit: it refuses anything that breaks the contract.
+    let platform = MockPlatform::start().await;
     println!(
         "No FEISHU_* credentials set: calling a local stand-in at {}",
-        stand_in.base_url()
+        platform.base_url()
     );
     // The app-credential flow: the client obtains the tenant access token itself.
-    let client = Client::builder()
-        .app_credentials(support::APP_ID, support::APP_SECRET)
-        .helpdesk_credentials(support::HELPDESK_ID, support::HELPDESK_TOKEN)
-        .base_url(stand_in.base_url())
-        .build()?;
+    let client = platform.client_builder().build()?;
     println!("Client: {client:?}");
     let result = client.unsubscribe(&events).await;
-    for request in stand_in.received() {
-        println!("\nThe stand-in received (secrets masked):");
+    for request in platform.requests() {
+        println!(
+            "\nThe stand-in received (secrets masked), answered HTTP {}:",
+            request.answered
+        );
         println!("  {} {}", request.method, request.path);
         for (name, value) in &request.headers {
-            println!("  {name}: {}", masked(name, value));
+            println!("  {name}: {value}");
         }
-        let body = request.body.replace(support::APP_SECRET, "***");
-        println!("  body: {body}");
+        println!("  body: {}", request.body);
     }
     let outcome = report(result);
-    tokens.assert_calls_async(1).await;
-    helpdesk.assert_calls_async(1).await;
+    assert_eq!(platform.token_fetches(), 1);
     outcome
 }
 
@@ -85,19 +74,6 @@ fn real_platform() -> Result<Option<feishu_helpdesk::ClientBuilder>, String> {
             .helpdesk_credentials(helpdesk_id, helpdesk_token)
             .base_url(base_url),
     ))
-}
-
-fn masked(name: &str, value: &str) -> String {
-    match name {
-        "authorization" => format!("Bearer *** ({} bytes)", value.len()),
-        feishu_helpdesk::HELPDESK_AUTHORIZATION => {
-            format!(
-                "*** (base64 of helpdesk_id:helpdesk_token, {} bytes)",
-                value.len()
-            )
-        }
-        _ => value.to_owned(),
-    }
 }
 
 fn report(

@@ -1,44 +1,56 @@
-//! Serves the platform's helpdesk contract on a loopback port, for clients written in
-//! other languages from `openapi/helpdesk.yaml`.
+//! Serves the platform's helpdesk contract on a loopback port (the `testing` kit's
+//! `MockPlatform`), for clients written in other languages from `openapi/helpdesk.yaml`.
 //!
 //! Prints `BASE_URL=http://127.0.0.1:<port>` on its first line, then serves until its
-//! standard input closes. It expects one unsubscribe and one subscribe, for the event
-//! `helpdesk.ticket_message` / `ticket_message.created_v1`, each with the credentials of
-//! `tests/support` (tenant token `t-7f1bcd13fc57d46bac21793a18e560`, helpdesk
-//! `7180000000000000001:ht-example`), `Content-Type: application/json; charset=utf-8` and
-//! the exact body; it exits non-zero unless both came exactly once.
+//! standard input closes. It accepts the tenant token `t-7f1bcd13fc57d46bac21793a18e560`
+//! and the helpdesk `7180000000000000001:ht-example`, refuses anything else as the platform
+//! does, and exits non-zero unless it received exactly one unsubscribe and then one
+//! subscribe of `helpdesk.ticket_message` / `ticket_message.created_v1`, both accepted.
 //!
 //! ```sh
 //! cargo run --example stand_in
 //! ```
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
+use feishu_helpdesk::testing::{MockCredentials, MockPlatform};
+use feishu_helpdesk::Event;
 use tokio::io::AsyncReadExt;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let stand_in = support::StandIn::start().await;
-    let events =
-        serde_json::json!([{"type": "helpdesk.ticket_message", "subtype": "ticket_message.created_v1"}]);
-    let unsubscribe = stand_in
-        .expect_contract(support::UNSUBSCRIBE_PATH, events.clone(), false)
-        .await;
-    let subscribe = stand_in
-        .expect_contract(support::SUBSCRIBE_PATH, events, false)
-        .await;
-    println!("BASE_URL={}", stand_in.base_url());
+    let platform = MockPlatform::start_with(MockCredentials {
+        tenant_access_token: Some("t-7f1bcd13fc57d46bac21793a18e560".into()),
+        helpdesk_id: "7180000000000000001".into(),
+        helpdesk_token: "ht-example".into(),
+        ..MockCredentials::default()
+    })
+    .await;
+    println!("BASE_URL={}", platform.base_url());
 
     let mut rest = Vec::new();
     let _ = tokio::io::stdin().read_to_end(&mut rest).await;
 
-    let (unsubscribed, subscribed) = (unsubscribe.calls_async().await, subscribe.calls_async().await);
-    println!("unsubscribe calls meeting the contract: {unsubscribed}");
-    println!("subscribe calls meeting the contract: {subscribed}");
-    if (unsubscribed, subscribed) == (1, 1) {
+    let calls: Vec<(String, u16)> = platform
+        .requests()
+        .into_iter()
+        .map(|request| (request.path, request.answered))
+        .collect();
+    for (path, answered) in &calls {
+        println!("{path}: HTTP {answered}");
+    }
+    let expected = [
+        ("/open-apis/helpdesk/v1/events/unsubscribe".to_owned(), 200),
+        ("/open-apis/helpdesk/v1/events/subscribe".to_owned(), 200),
+    ];
+    if calls == expected
+        && platform
+            .subscribed()
+            .into_iter()
+            .eq([Event::TICKET_MESSAGE_CREATED])
+    {
+        println!("both calls met the contract");
         std::process::ExitCode::SUCCESS
     } else {
+        println!("the calls did not meet the contract");
         std::process::ExitCode::FAILURE
     }
 }

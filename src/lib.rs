@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
 mod body;
@@ -11,6 +12,10 @@ mod response;
 mod retry;
 mod secret;
 mod token;
+
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 
 /// The client progenitor generates from `openapi/helpdesk.yaml` at build time, reached
 /// through [`Client::generated`]. Its request hook adds the same credentials, content

@@ -1,14 +1,20 @@
 //! The request body of both operations, as the reference page gives it.
 
-mod support;
-
+use feishu_helpdesk::testing::MockPlatform;
 use feishu_helpdesk::Event;
 use serde_json::json;
-use support::*;
 
 #[tokio::test]
 async fn unsubscribe_body_matches_the_reference_example() {
-    let stand_in = StandIn::start().await;
+    let platform = MockPlatform::start().await;
+    let client = platform.client_builder().build().unwrap();
+    client.subscribe(&[Event::TICKET_MESSAGE_CREATED]).await.unwrap();
+
+    client
+        .unsubscribe(&[Event::TICKET_MESSAGE_CREATED])
+        .await
+        .unwrap();
+
     // The reference page's request body example, verbatim.
     let reference: serde_json::Value = serde_json::from_str(
         r#"{
@@ -21,71 +27,69 @@ async fn unsubscribe_body_matches_the_reference_example() {
         }"#,
     )
     .unwrap();
-    let mock = stand_in
-        .server
-        .mock_async(|when, then| {
-            when.path(UNSUBSCRIBE_PATH).json_body(reference);
-            then.status(200).body(r#"{"code":0,"msg":"success","data":{}}"#);
-        })
-        .await;
-
-    stand_in
-        .client()
-        .unsubscribe(&[Event::TICKET_MESSAGE_CREATED])
-        .await
-        .unwrap();
-
-    mock.assert_async().await;
+    let sent = platform.requests().pop().unwrap();
+    assert_eq!(sent.path, "/open-apis/helpdesk/v1/events/unsubscribe");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&sent.body).unwrap(),
+        reference
+    );
+    platform.assert_subscribed(&[]);
 }
 
 #[tokio::test]
 async fn subscribe_sends_every_event_in_order() {
-    let stand_in = StandIn::start().await;
-    let mock = stand_in
-        .expect_events(
-            SUBSCRIBE_PATH,
-            json!([
-                {"type": "helpdesk.ticket", "subtype": "ticket.created_v1"},
-                {"type": "helpdesk.ticket", "subtype": "ticket.updated_v1"},
-                {"type": "helpdesk.ticket_message", "subtype": "ticket_message.created_v1"},
-                {"type": "helpdesk.custom", "subtype": "custom.\u{4e8b}\u{4ef6}_v1"},
-            ]),
-        )
-        .await;
+    let platform = MockPlatform::start().await;
+    let client = platform.client_builder().build().unwrap();
+    let custom = Event::new("helpdesk.custom", String::from("custom.\u{4e8b}\u{4ef6}_v1"));
 
-    stand_in
-        .client()
+    client
         .subscribe(&[
             Event::TICKET_CREATED,
             Event::TICKET_UPDATED,
             Event::TICKET_MESSAGE_CREATED,
-            Event::new("helpdesk.custom", String::from("custom.\u{4e8b}\u{4ef6}_v1")),
+            custom.clone(),
         ])
         .await
         .unwrap();
 
-    mock.assert_async().await;
+    let sent = platform.requests().pop().unwrap();
+    assert_eq!(sent.path, "/open-apis/helpdesk/v1/events/subscribe");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&sent.body).unwrap(),
+        json!({"events": [
+            {"type": "helpdesk.ticket", "subtype": "ticket.created_v1"},
+            {"type": "helpdesk.ticket", "subtype": "ticket.updated_v1"},
+            {"type": "helpdesk.ticket_message", "subtype": "ticket_message.created_v1"},
+            {"type": "helpdesk.custom", "subtype": "custom.\u{4e8b}\u{4ef6}_v1"},
+        ]})
+    );
+    platform.assert_subscribed(&[
+        Event::TICKET_CREATED,
+        Event::TICKET_UPDATED,
+        Event::TICKET_MESSAGE_CREATED,
+        custom,
+    ]);
 }
 
 #[tokio::test]
 async fn body_is_compact_utf8_json() {
-    let stand_in = StandIn::start().await;
-    let mock = stand_in
-        .server
-        .mock_async(|when, then| {
-            when.path(UNSUBSCRIBE_PATH)
-                .body("{\"events\":[{\"subtype\":\"\u{4e8b}\u{4ef6}\",\"type\":\"helpdesk.ticket\"}]}");
-            then.status(200).body(r#"{"code":0,"msg":"success","data":{}}"#);
-        })
-        .await;
+    let platform = MockPlatform::start().await;
+    let client = platform.client_builder().build().unwrap();
 
-    stand_in
-        .client()
-        .unsubscribe(&[Event::new("helpdesk.ticket", "\u{4e8b}\u{4ef6}")])
+    client
+        .subscribe(&[Event::new("helpdesk.ticket", "\u{4e8b}\u{4ef6}")])
         .await
         .unwrap();
 
-    mock.assert_async().await;
+    let sent = platform.requests().pop().unwrap();
+    assert_eq!(
+        sent.body,
+        "{\"events\":[{\"subtype\":\"\u{4e8b}\u{4ef6}\",\"type\":\"helpdesk.ticket\"}]}"
+    );
+    assert_eq!(
+        sent.header("content-length"),
+        [sent.body.len().to_string().as_str()]
+    );
 }
 
 #[test]

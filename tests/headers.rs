@@ -1,131 +1,134 @@
-//! The exact headers of a helpdesk request.
+//! The exact headers of a helpdesk request. The stand-in (the `testing` kit) refuses a
+//! request whose credentials or content type differ by a byte, so a successful call proves
+//! them; the recorded header names prove that nothing else was sent.
 
-mod support;
+use feishu_helpdesk::testing::{MockCredentials, MockPlatform};
+use feishu_helpdesk::{Client, Event};
 
-use feishu_helpdesk::Event;
-use serde_json::json;
-use support::*;
+/// Every header a helpdesk request carries; anything else is stray.
+const EXPECTED_HEADERS: [&str; 7] = [
+    "accept",
+    "authorization",
+    "content-length",
+    "content-type",
+    "host",
+    "user-agent",
+    "x-lark-helpdesk-authorization",
+];
+
+/// The reference page's example token, and a helpdesk whose header value was computed
+/// independently: `printf '%s' '7180000000000000001:ht-example' | base64`.
+fn reference_platform() -> MockCredentials {
+    MockCredentials {
+        tenant_access_token: Some("t-7f1bcd13fc57d46bac21793a18e560".into()),
+        helpdesk_token: "ht-example".into(),
+        ..MockCredentials::default()
+    }
+}
+
+fn reference_client(platform: &MockPlatform) -> Client {
+    Client::builder()
+        .tenant_access_token("t-7f1bcd13fc57d46bac21793a18e560")
+        .helpdesk_credentials("7180000000000000001", "ht-example")
+        .base_url(platform.base_url())
+        .build()
+        .unwrap()
+}
+
+fn header_names(request: &feishu_helpdesk::testing::RecordedRequest) -> Vec<&str> {
+    let mut names: Vec<&str> = request.headers.iter().map(|(name, _)| name.as_str()).collect();
+    names.sort_unstable();
+    names
+}
 
 #[tokio::test]
-async fn unsubscribe_sends_exactly_the_contract_headers() {
-    let stand_in = StandIn::start().await;
-    let mock = stand_in
-        .expect_events(
-            UNSUBSCRIBE_PATH,
-            json!([{"type": "helpdesk.ticket_message", "subtype": "ticket_message.created_v1"}]),
-        )
-        .await;
+async fn both_operations_send_exactly_the_contract_headers() {
+    let platform = MockPlatform::start_with(reference_platform()).await;
+    let client = reference_client(&platform);
 
-    let receipt = stand_in
-        .client()
+    let receipt = client.subscribe(&[Event::TICKET_MESSAGE_CREATED]).await.unwrap();
+    client
         .unsubscribe(&[Event::TICKET_MESSAGE_CREATED])
         .await
         .unwrap();
 
-    mock.assert_async().await;
-    assert_eq!(receipt.log_id.as_deref(), Some(LOG_ID));
-    let received = stand_in.received();
-    assert_eq!(received.len(), 1);
-    let header = |name: &str| {
-        let values: Vec<&str> = received[0]
-            .headers
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .collect();
-        values
-    };
-    assert_eq!(
-        header("authorization"),
-        ["Bearer t-7f1bcd13fc57d46bac21793a18e560"]
-    );
-    assert_eq!(
-        header("x-lark-helpdesk-authorization"),
-        ["NzE4MDAwMDAwMDAwMDAwMDAwMTpodC1leGFtcGxl"]
-    );
-    assert_eq!(header("content-type"), ["application/json; charset=utf-8"]);
-    assert_eq!(header("api-version"), Vec::<&str>::new());
-    assert_eq!(
-        header("user-agent"),
-        [concat!("feishu-helpdesk/", env!("CARGO_PKG_VERSION"))]
-    );
+    assert_eq!(receipt.log_id.as_deref(), Some(feishu_helpdesk::testing::LOG_ID));
+    let requests = platform.requests();
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        assert_eq!(request.answered, 200, "{request:?}");
+        assert_eq!(header_names(request), EXPECTED_HEADERS, "{request:?}");
+        assert_eq!(
+            request.header("content-type"),
+            ["application/json; charset=utf-8"]
+        );
+        assert_eq!(request.header("accept"), ["application/json"]);
+        assert_eq!(
+            request.header("user-agent"),
+            [concat!("feishu-helpdesk/", env!("CARGO_PKG_VERSION"))]
+        );
+    }
 }
 
 #[tokio::test]
-async fn subscribe_sends_exactly_the_contract_headers() {
-    let stand_in = StandIn::start().await;
-    let mock = stand_in
-        .expect_events(
-            SUBSCRIBE_PATH,
-            json!([{"type": "helpdesk.ticket", "subtype": "ticket.created_v1"}]),
-        )
-        .await;
-
-    stand_in
-        .client()
-        .subscribe(&[Event::TICKET_CREATED])
-        .await
+async fn a_helpdesk_header_off_by_one_byte_is_refused() {
+    let platform = MockPlatform::start_with(reference_platform()).await;
+    let client = Client::builder()
+        .tenant_access_token("t-7f1bcd13fc57d46bac21793a18e560")
+        .helpdesk_credentials("7180000000000000001", "ht-examplf")
+        .base_url(platform.base_url())
+        .build()
         .unwrap();
 
-    mock.assert_async().await;
+    let err = client.subscribe(&[Event::TICKET_CREATED]).await.unwrap_err();
+
+    assert_eq!((err.code(), err.http_status()), (Some(154003), Some(403)));
 }
 
 #[tokio::test]
-async fn helpdesk_header_is_plain_base64_of_id_colon_token() {
-    let stand_in = StandIn::start().await;
-    // A token with characters that base64 pads and that URL-safe base64 would encode differently.
-    let (id, token) = ("6834", "ht-?>~");
-    let expected = "NjgzNDpodC0/Pn4=";
-    let mock = stand_in
-        .server
+async fn helpdesk_header_is_standard_padded_base64_of_id_colon_token() {
+    // Literal values, computed independently of the library's encoder (and of the kit's,
+    // which uses the same crate): `printf '%s' '6834:ht-?>~' | base64` is `NjgzNDpodC0/Pn4=`,
+    // a value that padding and the URL-safe alphabet would both change.
+    let server = httpmock::MockServer::start_async().await;
+    let exact = server
         .mock_async(|when, then| {
-            when.header("x-lark-helpdesk-authorization", expected);
+            when.header("x-lark-helpdesk-authorization", "NjgzNDpodC0/Pn4=")
+                .header("authorization", "Bearer t-7f1bcd13fc57d46bac21793a18e560");
             then.status(200).body(r#"{"code":0,"msg":"success","data":{}}"#);
         })
         .await;
-    let client = feishu_helpdesk::Client::builder()
-        .tenant_access_token(TENANT_ACCESS_TOKEN)
-        .helpdesk_credentials(id, token)
-        .base_url(stand_in.base_url())
+    let client = Client::builder()
+        .tenant_access_token("t-7f1bcd13fc57d46bac21793a18e560")
+        .helpdesk_credentials("6834", "ht-?>~")
+        .base_url(server.base_url())
         .build()
         .unwrap();
 
     client.unsubscribe(&[Event::TICKET_UPDATED]).await.unwrap();
 
-    mock.assert_async().await;
+    exact.assert_async().await;
 }
 
 #[tokio::test]
 async fn clones_share_the_credentials_and_base_url() {
-    let stand_in = StandIn::start().await;
-    let mock = stand_in
-        .expect_events(
-            UNSUBSCRIBE_PATH,
-            json!([{"type": "helpdesk.ticket_message", "subtype": "ticket_message.created_v1"}]),
-        )
-        .await;
-    let client = stand_in.client();
+    let platform = MockPlatform::start_with(reference_platform()).await;
+    let client = reference_client(&platform);
     let clone = client.clone();
     drop(client);
 
     let handle = tokio::spawn(async move { clone.unsubscribe(&[Event::TICKET_MESSAGE_CREATED]).await });
     handle.await.unwrap().unwrap();
 
-    mock.assert_async().await;
+    assert_eq!(platform.requests().len(), 1);
 }
 
 #[tokio::test]
 async fn generated_client_carries_the_same_headers() {
     use feishu_helpdesk::generated::types;
 
-    let stand_in = StandIn::start().await;
-    let mock = stand_in
-        .expect_events(
-            SUBSCRIBE_PATH,
-            json!([{"type": "helpdesk.ticket", "subtype": "ticket.updated_v1"}]),
-        )
-        .await;
-    let client = stand_in.client();
+    let platform = MockPlatform::start_with(reference_platform()).await;
+    let client = reference_client(&platform);
     let body = types::EventsRequest {
         events: vec![types::Event {
             type_: "helpdesk.ticket".try_into().unwrap(),
@@ -135,8 +138,9 @@ async fn generated_client_carries_the_same_headers() {
 
     let answer = client.generated().subscribe_events(&body).await.unwrap();
 
-    mock.assert_async().await;
     assert_eq!(answer.into_inner().code, 0);
+    assert_eq!(header_names(&platform.requests()[0]), EXPECTED_HEADERS);
+    platform.assert_subscribed(&[Event::TICKET_UPDATED]);
 }
 
 #[test]

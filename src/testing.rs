@@ -1,0 +1,501 @@
+//! A local stand-in for the platform, for testing code that uses this library
+//! (feature `testing`).
+//!
+//! [`MockPlatform`] listens on a free loopback port and serves the token endpoint and both
+//! helpdesk operations. It enforces the contract exactly, as the platform does: the two
+//! credential headers byte for byte, the content type and the body shape, answering a
+//! violation the way the platform would. It keeps the subscribed events, counts token
+//! fetches, records every request (secrets masked), and plays scripted answers (errors,
+//! rate limits, rejected tokens, delays, gateway pages) for the next calls.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use feishu_helpdesk::testing::{MockPlatform, Scripted};
+//! use feishu_helpdesk::Event;
+//!
+//! let platform = MockPlatform::start().await;
+//! let client = platform.client_builder().build().unwrap();
+//!
+//! client.subscribe(&[Event::TICKET_CREATED, Event::TICKET_UPDATED]).await.unwrap();
+//! client.unsubscribe(&[Event::TICKET_UPDATED]).await.unwrap();
+//! platform.assert_subscribed(&[Event::TICKET_CREATED]);
+//! assert_eq!(platform.token_fetches(), 1);
+//!
+//! // The next call is rate limited once, then goes through on the client's retry.
+//! platform.push(Scripted::RateLimited { reset_seconds: 0 });
+//! client.subscribe(&[Event::TICKET_MESSAGE_CREATED]).await.unwrap();
+//! assert_eq!(platform.requests().len(), 5); // a token fetch and four helpdesk calls
+//! # }
+//! ```
+
+use std::collections::{BTreeSet, VecDeque};
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::task::JoinHandle;
+
+use crate::{Client, ClientBuilder, Event};
+
+/// The app id the stand-in accepts, unless configured otherwise.
+pub const APP_ID: &str = "cli_mock0000000000";
+/// The app secret the stand-in accepts, unless configured otherwise.
+pub const APP_SECRET: &str = "mock-app-secret";
+/// The helpdesk id the stand-in accepts, unless configured otherwise.
+pub const HELPDESK_ID: &str = "7180000000000000001";
+/// The helpdesk token the stand-in accepts, unless configured otherwise.
+pub const HELPDESK_TOKEN: &str = "ht-mock";
+/// The log id on every answer of the stand-in.
+pub const LOG_ID: &str = "20231125120000MOCK0000000000000";
+
+const UNSUBSCRIBE: &str = "/open-apis/helpdesk/v1/events/unsubscribe";
+const SUBSCRIBE: &str = "/open-apis/helpdesk/v1/events/subscribe";
+const TOKEN: &str = "/open-apis/auth/v3/tenant_access_token/internal";
+const JSON_UTF8: &str = "application/json; charset=utf-8";
+
+/// The credentials the stand-in accepts.
+#[derive(Clone)]
+pub struct MockCredentials {
+    /// The app id of the token endpoint.
+    pub app_id: String,
+    /// The app secret of the token endpoint.
+    pub app_secret: String,
+    /// A tenant access token accepted besides the ones the stand-in issues, if any.
+    pub tenant_access_token: Option<String>,
+    /// The helpdesk id.
+    pub helpdesk_id: String,
+    /// The helpdesk token.
+    pub helpdesk_token: String,
+    /// The seconds of life of each issued token (`expire`).
+    pub token_lifetime: u64,
+}
+
+impl Default for MockCredentials {
+    fn default() -> Self {
+        Self {
+            app_id: APP_ID.to_owned(),
+            app_secret: APP_SECRET.to_owned(),
+            tenant_access_token: None,
+            helpdesk_id: HELPDESK_ID.to_owned(),
+            helpdesk_token: HELPDESK_TOKEN.to_owned(),
+            token_lifetime: 7200,
+        }
+    }
+}
+
+impl std::fmt::Debug for MockCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockCredentials")
+            .field("app_id", &self.app_id)
+            .field("helpdesk_id", &self.helpdesk_id)
+            .field("token_lifetime", &self.token_lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An answer queued for the next helpdesk call, in place of the normal one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Scripted {
+    /// The platform's error envelope with this code and message, on this HTTP status.
+    Error {
+        /// The HTTP status.
+        http_status: u16,
+        /// The platform code.
+        code: i64,
+        /// The message.
+        msg: String,
+    },
+    /// Rate limited: HTTP 429, code 99991400, `x-ogw-ratelimit-reset` set.
+    RateLimited {
+        /// The seconds in the reset header.
+        reset_seconds: u64,
+    },
+    /// The tenant access token is rejected (HTTP 401, code 99991663); the stand-in also
+    /// forgets every token it issued, as after an expiry.
+    InvalidToken,
+    /// The normal answer, after a delay (to exercise timeouts).
+    Delay(Duration),
+    /// A gateway's HTML page with this status (such as 502).
+    Html {
+        /// The HTTP status.
+        http_status: u16,
+    },
+}
+
+/// A request as the stand-in received it, with every secret masked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordedRequest {
+    /// The method, such as `POST`.
+    pub method: String,
+    /// The path, such as `/open-apis/helpdesk/v1/events/subscribe`.
+    pub path: String,
+    /// The headers in the order received, names lower-case; credentials masked.
+    pub headers: Vec<(String, String)>,
+    /// The body, the app secret masked.
+    pub body: String,
+    /// The HTTP status of the answer.
+    pub answered: u16,
+}
+
+impl RecordedRequest {
+    /// The values of the header `name` (lower-case).
+    pub fn header(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    subscribed: BTreeSet<(String, String)>,
+    issued: Vec<String>,
+    token_fetches: usize,
+    requests: Vec<RecordedRequest>,
+    script: VecDeque<Scripted>,
+}
+
+struct Shared {
+    credentials: MockCredentials,
+    helpdesk_header: String,
+    state: Mutex<State>,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Every update is a single step, so a poisoned lock still holds consistent state.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The local stand-in of the platform. Stops when dropped.
+pub struct MockPlatform {
+    base_url: String,
+    shared: Arc<Shared>,
+    accept: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for MockPlatform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockPlatform")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockPlatform {
+    /// Starts a stand-in with the default [`MockCredentials`]. Must run inside a tokio
+    /// runtime.
+    ///
+    /// # Panics
+    ///
+    /// If no loopback port can be bound.
+    pub async fn start() -> Self {
+        Self::start_with(MockCredentials::default()).await
+    }
+
+    /// Starts a stand-in that accepts these credentials.
+    ///
+    /// # Panics
+    ///
+    /// If no loopback port can be bound.
+    pub async fn start_with(credentials: MockCredentials) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port for the mock platform");
+        let address = listener.local_addr().expect("the mock platform's address");
+        let helpdesk_header = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            credentials.helpdesk_id, credentials.helpdesk_token
+        ));
+        let shared = Arc::new(Shared {
+            credentials,
+            helpdesk_header,
+            state: Mutex::default(),
+        });
+        let serving = Arc::clone(&shared);
+        let accept = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                let shared = Arc::clone(&serving);
+                connections.spawn(async move {
+                    let service = service_fn(move |request| handle(Arc::clone(&shared), request));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+                while connections.try_join_next().is_some() {}
+            }
+        });
+        Self {
+            base_url: format!("http://{address}"),
+            shared,
+            accept,
+        }
+    }
+
+    /// The stand-in's base URL, `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// A client builder pointed at the stand-in with its app and helpdesk credentials, and
+    /// a short backoff so that scripted retries run fast.
+    pub fn client_builder(&self) -> ClientBuilder {
+        let credentials = &self.shared.credentials;
+        Client::builder()
+            .app_credentials(credentials.app_id.clone(), credentials.app_secret.clone())
+            .helpdesk_credentials(
+                credentials.helpdesk_id.clone(),
+                credentials.helpdesk_token.clone(),
+            )
+            .base_url(self.base_url.clone())
+            .initial_backoff(Duration::from_millis(1))
+    }
+
+    /// Queues an answer for the next helpdesk call (token requests are not affected).
+    pub fn push(&self, answer: Scripted) {
+        self.shared.state().script.push_back(answer);
+    }
+
+    /// The events subscribed now.
+    pub fn subscribed(&self) -> BTreeSet<Event> {
+        self.shared
+            .state()
+            .subscribed
+            .iter()
+            .map(|(event_type, subtype)| Event::new(event_type.clone(), subtype.clone()))
+            .collect()
+    }
+
+    /// Asserts that exactly `events` are subscribed.
+    ///
+    /// # Panics
+    ///
+    /// If the subscribed events differ, listing both sets.
+    #[track_caller]
+    pub fn assert_subscribed(&self, events: &[Event]) {
+        let expected: BTreeSet<Event> = events.iter().cloned().collect();
+        let actual = self.subscribed();
+        assert_eq!(actual, expected, "the subscribed events differ");
+    }
+
+    /// How many tokens the token endpoint issued.
+    pub fn token_fetches(&self) -> usize {
+        self.shared.state().token_fetches
+    }
+
+    /// Every request received, oldest first, with secrets masked.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.state().requests.clone()
+    }
+
+    /// Forgets every token issued so far, as when they expire: the next helpdesk call with
+    /// one of them is answered 99991663.
+    pub fn expire_tokens(&self) {
+        self.shared.state().issued.clear();
+    }
+}
+
+impl Drop for MockPlatform {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+type Answer = hyper::Response<Full<Bytes>>;
+
+async fn handle(
+    shared: Arc<Shared>,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> Result<Answer, Infallible> {
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let path = parts.uri.path().to_owned();
+    let scripted = if path == TOKEN {
+        None
+    } else {
+        shared.state().script.pop_front()
+    };
+    if let Some(Scripted::Delay(delay)) = &scripted {
+        tokio::time::sleep(*delay).await;
+    }
+    let answer = match scripted {
+        Some(Scripted::Error {
+            http_status,
+            code,
+            msg,
+        }) => envelope(http_status, code, &msg),
+        Some(Scripted::RateLimited { reset_seconds }) => {
+            let mut answer = envelope(429, 99991400, "request trigger frequency limit");
+            if let Ok(value) = reset_seconds.to_string().parse() {
+                answer.headers_mut().insert("x-ogw-ratelimit-reset", value);
+            }
+            answer
+        }
+        Some(Scripted::InvalidToken) => {
+            shared.state().issued.clear();
+            invalid_token()
+        }
+        Some(Scripted::Html { http_status }) => {
+            let page = format!("<html><body><h1>{http_status}</h1></body></html>");
+            respond(http_status, "text/html", page)
+        }
+        Some(Scripted::Delay(_)) | None => contract(&shared, &parts, &path, &body),
+    };
+    record(&shared, &parts, &path, &body, answer.status().as_u16());
+    Ok(answer)
+}
+
+/// The platform's answer to a request, enforcing the contract.
+fn contract(shared: &Shared, parts: &http::request::Parts, path: &str, body: &Bytes) -> Answer {
+    if parts.method != http::Method::POST {
+        return envelope(404, 404, "not found");
+    }
+    if path == TOKEN {
+        return issue_token(shared, body);
+    }
+    let subscribe = match path {
+        SUBSCRIBE => true,
+        UNSUBSCRIBE => false,
+        _ => return envelope(404, 404, "not found"),
+    };
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let token = header("authorization").and_then(|v| v.strip_prefix("Bearer "));
+    let known = token.is_some_and(|token| {
+        shared.credentials.tenant_access_token.as_deref() == Some(token)
+            || shared.state().issued.iter().any(|issued| issued == token)
+    });
+    if !known {
+        return invalid_token();
+    }
+    if header("x-lark-helpdesk-authorization") != Some(shared.helpdesk_header.as_str()) {
+        return envelope(403, 154003, "Please check you have the correct access");
+    }
+    let Some(events) = (header("content-type") == Some(JSON_UTF8))
+        .then(|| events_of(body))
+        .flatten()
+    else {
+        return envelope(400, 154000, "Bad request, please check your request body");
+    };
+    let mut state = shared.state();
+    for event in events {
+        if subscribe {
+            state.subscribed.insert(event);
+        } else {
+            state.subscribed.remove(&event);
+        }
+    }
+    envelope_with_data(200, 0, "success")
+}
+
+/// The events of a well-formed body: `{"events":[{"type":..,"subtype":..}, ..]}`, at least
+/// one, no empty name, no other field.
+fn events_of(body: &Bytes) -> Option<Vec<(String, String)>> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let object = value.as_object().filter(|o| o.len() == 1)?;
+    let events = object.get("events")?.as_array().filter(|a| !a.is_empty())?;
+    events
+        .iter()
+        .map(|event| {
+            let event = event.as_object().filter(|o| o.len() == 2)?;
+            let name = |key| {
+                event
+                    .get(key)?
+                    .as_str()
+                    .filter(|s: &&str| !s.is_empty())
+                    .map(str::to_owned)
+            };
+            Some((name("type")?, name("subtype")?))
+        })
+        .collect()
+}
+
+fn issue_token(shared: &Shared, body: &Bytes) -> Answer {
+    let credentials = &shared.credentials;
+    let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    if value["app_id"].as_str() != Some(credentials.app_id.as_str()) {
+        return envelope(200, 10003, "app id invalid");
+    }
+    if value["app_secret"].as_str() != Some(credentials.app_secret.as_str()) {
+        return envelope(200, 10014, "app secret invalid");
+    }
+    let mut state = shared.state();
+    state.token_fetches += 1;
+    let token = format!("t-mock-{}", state.token_fetches);
+    state.issued.push(token.clone());
+    let answer =
+        json!({"code": 0, "msg": "ok", "tenant_access_token": token, "expire": credentials.token_lifetime});
+    respond(200, JSON_UTF8, answer.to_string())
+}
+
+fn invalid_token() -> Answer {
+    envelope(
+        401,
+        99991663,
+        "Invalid access token for authorization. Please make a request with token attached.",
+    )
+}
+
+fn envelope(status: u16, code: i64, msg: &str) -> Answer {
+    respond(status, JSON_UTF8, json!({"code": code, "msg": msg}).to_string())
+}
+
+fn envelope_with_data(status: u16, code: i64, msg: &str) -> Answer {
+    respond(
+        status,
+        JSON_UTF8,
+        json!({"code": code, "msg": msg, "data": {}}).to_string(),
+    )
+}
+
+fn respond(status: u16, content_type: &'static str, body: String) -> Answer {
+    let mut answer = hyper::Response::new(Full::new(Bytes::from(body)));
+    *answer.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = answer.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
+    headers.insert("x-tt-logid", http::HeaderValue::from_static(LOG_ID));
+    answer
+}
+
+fn record(shared: &Shared, parts: &http::request::Parts, path: &str, body: &Bytes, answered: u16) {
+    let credentials = &shared.credentials;
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            let shown = match name.as_str() {
+                "authorization" => "Bearer ***".to_owned(),
+                "x-lark-helpdesk-authorization" => "***".to_owned(),
+                _ => String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            };
+            (name.as_str().to_owned(), shown)
+        })
+        .collect();
+    let mut body = String::from_utf8_lossy(body).into_owned();
+    if !credentials.app_secret.is_empty() {
+        body = body.replace(&credentials.app_secret, "***");
+    }
+    shared.state().requests.push(RecordedRequest {
+        method: parts.method.to_string(),
+        path: path.to_owned(),
+        headers,
+        body,
+        answered,
+    });
+}

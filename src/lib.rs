@@ -13,6 +13,12 @@ mod retry;
 mod secret;
 mod token;
 
+#[cfg(feature = "redis")]
+mod redis_cache;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis_cache::RedisTokenCache;
+
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
@@ -33,5 +39,6 @@ pub use event::Event;
 pub use response::Receipt;
 pub use retry::{DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES, MAX_BACKOFF, MAX_RATE_LIMIT_WAIT};
 pub use token::{
-    BoxFuture, CachedToken, MemoryTokenCache, TokenCache, DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN,
+    BoxFuture, CachedToken, FetchLock, MemoryTokenCache, TokenCache, DEFAULT_REFRESH_MARGIN,
+    MAX_REFRESH_MARGIN,
 };

@@ -75,6 +75,9 @@ pub struct MockCredentials {
     pub helpdesk_token: String,
     /// The seconds of life of each issued token (`expire`).
     pub token_lifetime: u64,
+    /// How long the token endpoint takes to answer (a slow endpoint widens the window in
+    /// which concurrent callers find no token).
+    pub token_delay: Duration,
 }
 
 impl Default for MockCredentials {
@@ -86,6 +89,7 @@ impl Default for MockCredentials {
             helpdesk_id: HELPDESK_ID.to_owned(),
             helpdesk_token: HELPDESK_TOKEN.to_owned(),
             token_lifetime: 7200,
+            token_delay: Duration::ZERO,
         }
     }
 }

@@ -98,7 +98,41 @@ pub trait TokenCache: Send + Sync + fmt::Debug {
     fn put<'a>(&'a self, key: &'a str, token: CachedToken) -> BoxFuture<'a, ()>;
     /// Removes the token under `key` if it is still `token` (and not a newer one).
     fn remove<'a>(&'a self, key: &'a str, token: &'a CachedToken) -> BoxFuture<'a, ()>;
+
+    /// Asks for the right to fetch the token of `key` for all the processes that share
+    /// this cache, for at most `ttl`. A cache shared between processes answers
+    /// [`FetchLock::Acquired`] to one caller and [`FetchLock::Busy`] to the others until
+    /// [`unlock_fetch`](TokenCache::unlock_fetch) or the `ttl` passes. The default, for a
+    /// cache of one process, is [`FetchLock::Unsupported`]: fetch without asking.
+    fn lock_fetch<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, FetchLock> {
+        let _ = (key, ttl);
+        Box::pin(async { FetchLock::Unsupported })
+    }
+
+    /// Gives back the right to fetch taken with [`lock_fetch`](TokenCache::lock_fetch).
+    fn unlock_fetch<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()> {
+        let _ = key;
+        Box::pin(async {})
+    }
 }
+
+/// The answer to [`TokenCache::lock_fetch`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchLock {
+    /// This caller fetches; the others wait for the token to appear in the cache.
+    Acquired,
+    /// Another process is fetching: wait for the token to appear in the cache.
+    Busy,
+    /// The cache has no such lock (or cannot take it now): fetch without it.
+    Unsupported,
+}
+
+/// How long a fetch lock in a shared cache lives if its holder dies.
+const FETCH_LOCK_TTL: Duration = Duration::from_secs(10);
+/// How long a caller waits for another process's fetch before fetching itself.
+const FETCH_WAIT: Duration = Duration::from_secs(5);
+/// How often a waiting caller looks for the token another process fetches.
+const FETCH_POLL: Duration = Duration::from_millis(25);
 
 /// An in-memory [`TokenCache`].
 #[derive(Default)]
@@ -209,9 +243,8 @@ impl TokenManager {
             self.remember(Some(token.clone()));
             return Ok(token);
         }
-        let result = self.request(client).await;
+        let result = self.fetch_once_across_processes(client).await;
         if let Ok(token) = &result {
-            self.cache.put(&self.key, token.clone()).await;
             self.remember(Some(token.clone()));
         }
         let sequence = self.completed.fetch_add(1, Ordering::AcqRel) + 1;
@@ -220,6 +253,35 @@ impl TokenManager {
             result: result.clone(),
         });
         result
+    }
+
+    /// Fetches under the shared cache's fetch lock, or waits (boundedly) for the process
+    /// that holds it; stores what it fetched.
+    async fn fetch_once_across_processes(&self, client: &generated::Client) -> Result<CachedToken, Error> {
+        let deadline = Instant::now() + FETCH_WAIT;
+        loop {
+            match self.cache.lock_fetch(&self.key, FETCH_LOCK_TTL).await {
+                FetchLock::Busy if Instant::now() < deadline => {
+                    tokio::time::sleep(FETCH_POLL).await;
+                    if let Some(token) = self.cached().await {
+                        return Ok(token);
+                    }
+                }
+                lock => {
+                    if lock == FetchLock::Busy {
+                        tracing::warn!(app_id = %self.app_id, "another process's token fetch is taking too long; fetching here");
+                    }
+                    let result = self.request(client).await;
+                    if let Ok(token) = &result {
+                        self.cache.put(&self.key, token.clone()).await;
+                    }
+                    if lock == FetchLock::Acquired {
+                        self.cache.unlock_fetch(&self.key).await;
+                    }
+                    return result;
+                }
+            }
+        }
     }
 
     /// Drops `token` from the cache after the platform rejected it.

@@ -5,47 +5,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use feishu_helpdesk::{Client, Error, Event};
-use support::faulty::{Fault, FaultyServer};
-use support::*;
-
-const TIMEOUT: Duration = Duration::from_millis(500);
-
-fn kind(err: &Error) -> &'static str {
-    match err {
-        Error::Transport { .. } => "Transport",
-        Error::Timeout { .. } => "Timeout",
-        Error::ResponseTooLarge { .. } => "ResponseTooLarge",
-        Error::UnexpectedResponse { .. } => "UnexpectedResponse",
-        _ => "other",
-    }
-}
-
-fn expected(fault: Fault) -> (&'static str, Option<u16>) {
-    match fault {
-        Fault::ResetMidResponse | Fault::TruncatedBody => ("Transport", Some(200)),
-        Fault::StallAfterHeaders => ("Timeout", None),
-        Fault::HugeBody => ("ResponseTooLarge", Some(200)),
-        Fault::HugeErrorBody => ("UnexpectedResponse", Some(502)),
-        Fault::InvalidUtf8 | Fault::WrongContentType | Fault::NotEnvelope => {
-            ("UnexpectedResponse", Some(200))
-        }
-        Fault::Html(status) => ("UnexpectedResponse", Some(status)),
-        Fault::None => unreachable!(),
-    }
-}
-
-fn client(base_url: &str, max_retries: u32) -> Client {
-    Client::builder()
-        .app_credentials(APP_ID, APP_SECRET)
-        .helpdesk_credentials(HELPDESK_ID, HELPDESK_TOKEN)
-        .base_url(base_url)
-        .timeout(TIMEOUT)
-        .max_retries(max_retries)
-        .initial_backoff(Duration::from_millis(10))
-        .build()
-        .unwrap()
-}
+use feishu_helpdesk::Event;
+use support::faulty::{client, expected, kind, Fault, FaultyServer, TIMEOUT};
 
 #[tokio::test]
 async fn with_retries_every_fault_ends_within_the_retry_budget() {
@@ -63,7 +24,7 @@ async fn with_retries_every_fault_ends_within_the_retry_budget() {
             elapsed < budget + Duration::from_secs(2),
             "{fault:?} took {elapsed:?}"
         );
-        let (expected_kind, status) = expected(fault);
+        let (expected_kind, status, _) = expected(fault);
         assert_eq!(kind(err.last()), expected_kind, "{fault:?}: {err:?}");
         assert_eq!(err.http_status(), status, "{fault:?}");
         let attempts = if err.last().is_retryable() { 3 } else { 1 };

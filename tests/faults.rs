@@ -6,67 +6,11 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use feishu_helpdesk::{Client, Error, Event, MAX_BODY_BYTES};
-use support::faulty::{Fault, FaultyServer};
+use feishu_helpdesk::{Error, Event, MAX_BODY_BYTES};
+use support::faulty::{client, expected, kind, Fault, FaultyServer, TIMEOUT};
 use support::*;
-
-const TIMEOUT: Duration = Duration::from_millis(500);
-
-/// What a fault must turn into: the error kind, its HTTP status and log id.
-fn expected(fault: Fault) -> (&'static str, Option<u16>, Option<&'static str>) {
-    match fault {
-        Fault::ResetMidResponse | Fault::TruncatedBody => ("Transport", Some(200), None),
-        Fault::StallAfterHeaders => ("Timeout", None, None),
-        Fault::HugeBody => ("ResponseTooLarge", Some(200), Some(LOG_ID)),
-        Fault::HugeErrorBody => ("UnexpectedResponse", Some(502), Some(LOG_ID)),
-        Fault::InvalidUtf8 | Fault::WrongContentType | Fault::NotEnvelope => {
-            ("UnexpectedResponse", Some(200), Some(LOG_ID))
-        }
-        Fault::Html(status) => ("UnexpectedResponse", Some(status), Some(LOG_ID)),
-        Fault::None => unreachable!(),
-    }
-}
-
-fn kind(err: &Error) -> &'static str {
-    match err {
-        Error::Transport { .. } => "Transport",
-        Error::Timeout { .. } => "Timeout",
-        Error::ResponseTooLarge { .. } => "ResponseTooLarge",
-        Error::UnexpectedResponse { .. } => "UnexpectedResponse",
-        Error::Api { .. } => "Api",
-        Error::AfterRetries { .. } => "AfterRetries",
-        _ => "other",
-    }
-}
-
-fn client(base_url: &str, max_retries: u32) -> Client {
-    Client::builder()
-        .app_credentials(APP_ID, APP_SECRET)
-        .helpdesk_credentials(HELPDESK_ID, HELPDESK_TOKEN)
-        .base_url(base_url)
-        .timeout(TIMEOUT)
-        .max_retries(max_retries)
-        .initial_backoff(Duration::from_millis(10))
-        .build()
-        .unwrap()
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn assert_no_secret(what: &str, text: &str) {
     let base64_token = "NzE4MDAwMDAwMDAwMDAwMDAwMTpodC1leGFtcGxl";
@@ -84,13 +28,7 @@ fn assert_no_secret(what: &str, text: &str) {
 #[tokio::test]
 async fn every_fault_against_both_operations() {
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = captured.install();
 
     for fault in Fault::ALL {
         let server = FaultyServer::start(move |_| fault).await;
@@ -150,7 +88,7 @@ async fn every_fault_against_both_operations() {
     assert_eq!(kind(&refused), "Transport");
     assert_eq!(refused.http_status(), None);
 
-    let log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    let log = captured.text();
     assert!(log.contains("feishu_helpdesk.call"), "nothing was traced");
     assert_no_secret("the trace log", &log);
 }

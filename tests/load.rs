@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use feishu_helpdesk::{Client, Error, Event};
-use support::faulty::{Fault, FaultyServer};
+use support::faulty::{kind, Fault, FaultyServer};
 use support::*;
 
 const CALLS: usize = 2_000;
@@ -21,18 +21,7 @@ const IN_FLIGHT: usize = 64;
 fn outcome(result: &Result<feishu_helpdesk::Receipt, Error>) -> String {
     match result {
         Ok(_) => "succeeded".into(),
-        Err(err) => {
-            let last = match err.last() {
-                Error::Transport { .. } => "Transport",
-                Error::Timeout { .. } => "Timeout",
-                Error::ResponseTooLarge { .. } => "ResponseTooLarge",
-                Error::UnexpectedResponse { .. } => "UnexpectedResponse",
-                Error::Api { .. } => "Api",
-                Error::TokenRefused { .. } => "TokenRefused",
-                _ => "other",
-            };
-            format!("failed: {last} after {} attempts", err.attempts())
-        }
+        Err(err) => format!("failed: {} after {} attempts", kind(err.last()), err.attempts()),
     }
 }
 

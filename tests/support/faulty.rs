@@ -9,7 +9,54 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use super::{LOG_ID, TENANT_ACCESS_TOKEN};
+use feishu_helpdesk::{Client, Error};
+
+use super::{APP_ID, APP_SECRET, HELPDESK_ID, HELPDESK_TOKEN, LOG_ID, TENANT_ACCESS_TOKEN};
+
+/// The timeout of [`client`]'s calls.
+pub const TIMEOUT: Duration = Duration::from_millis(500);
+
+/// A client with app credentials, the [`TIMEOUT`] and a 10 ms initial backoff.
+pub fn client(base_url: &str, max_retries: u32) -> Client {
+    Client::builder()
+        .app_credentials(APP_ID, APP_SECRET)
+        .helpdesk_credentials(HELPDESK_ID, HELPDESK_TOKEN)
+        .base_url(base_url)
+        .timeout(TIMEOUT)
+        .max_retries(max_retries)
+        .initial_backoff(Duration::from_millis(10))
+        .build()
+        .unwrap()
+}
+
+/// What a fault must turn into: the error kind, its HTTP status and log id.
+pub fn expected(fault: Fault) -> (&'static str, Option<u16>, Option<&'static str>) {
+    match fault {
+        Fault::ResetMidResponse | Fault::TruncatedBody => ("Transport", Some(200), None),
+        Fault::StallAfterHeaders => ("Timeout", None, None),
+        Fault::HugeBody => ("ResponseTooLarge", Some(200), Some(LOG_ID)),
+        Fault::HugeErrorBody => ("UnexpectedResponse", Some(502), Some(LOG_ID)),
+        Fault::InvalidUtf8 | Fault::WrongContentType | Fault::NotEnvelope => {
+            ("UnexpectedResponse", Some(200), Some(LOG_ID))
+        }
+        Fault::Html(status) => ("UnexpectedResponse", Some(status), Some(LOG_ID)),
+        Fault::None => ("none", None, None),
+    }
+}
+
+/// The name of an error's variant.
+pub fn kind(err: &Error) -> &'static str {
+    match err {
+        Error::Transport { .. } => "Transport",
+        Error::Timeout { .. } => "Timeout",
+        Error::ResponseTooLarge { .. } => "ResponseTooLarge",
+        Error::UnexpectedResponse { .. } => "UnexpectedResponse",
+        Error::Api { .. } => "Api",
+        Error::TokenRefused { .. } => "TokenRefused",
+        Error::AfterRetries { .. } => "AfterRetries",
+        _ => "other",
+    }
+}
 
 /// What the server does with one request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

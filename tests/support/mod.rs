@@ -5,6 +5,9 @@
 
 pub mod faulty;
 
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
 use httpmock::prelude::*;
 use httpmock::Mock;
 
@@ -71,5 +74,37 @@ impl StandIn {
                     .body(body);
             })
             .await
+    }
+}
+
+/// Everything a `tracing` subscriber writes, kept for inspection.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// Installs a TRACE-level subscriber writing here, for the current thread.
+    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
+        let writer = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    /// What was written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

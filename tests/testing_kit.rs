@@ -191,3 +191,17 @@ async fn the_readme_example_holds() {
     let answered: Vec<u16> = platform.requests().iter().map(|r| r.answered).collect();
     assert_eq!(answered, [200, 429, 401, 200, 200]);
 }
+
+#[tokio::test]
+async fn expired_tokens_are_replaced_by_the_client() {
+    let platform = MockPlatform::start().await;
+    let client = platform.client_builder().build().unwrap();
+    client.subscribe(&[Event::TICKET_CREATED]).await.unwrap();
+
+    platform.expire_tokens();
+    client.subscribe(&[Event::TICKET_UPDATED]).await.unwrap();
+
+    assert_eq!(platform.token_fetches(), 2);
+    let answered: Vec<u16> = platform.requests().iter().map(|r| r.answered).collect();
+    assert_eq!(answered, [200, 200, 401, 200, 200]);
+}

@@ -142,7 +142,7 @@ async fn four_processes_of_100_cold_calls_make_one_token_fetch() {
     let workers: Vec<Child> = (0..4)
         .map(|_| {
             Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", "worker", "--nocapture", "--test-threads", "1"])
+                .args(["--exact", "worker", "--ignored", "--nocapture", "--test-threads", "1"])
                 .env(
                     WORKER,
                     format!("{} {} {start_at}", platform.base_url(), redis_server.url),
@@ -173,8 +173,9 @@ async fn four_processes_of_100_cold_calls_make_one_token_fetch() {
     assert_eq!(platform.requests().len(), 401);
 }
 
-/// One worker process of the test above; does nothing when run as a plain test.
+/// One worker process of the test above, which runs it with `--ignored`.
 #[test]
+#[ignore = "a worker process of four_processes_of_100_cold_calls_make_one_token_fetch"]
 fn worker() {
     let Ok(job) = std::env::var(WORKER) else { return };
     let mut parts = job.split(' ');

@@ -142,7 +142,14 @@ async fn four_processes_of_100_cold_calls_make_one_token_fetch() {
     let workers: Vec<Child> = (0..4)
         .map(|_| {
             Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", "worker", "--ignored", "--nocapture", "--test-threads", "1"])
+                .args([
+                    "--exact",
+                    "worker",
+                    "--ignored",
+                    "--nocapture",
+                    "--test-threads",
+                    "1",
+                ])
                 .env(
                     WORKER,
                     format!("{} {} {start_at}", platform.base_url(), redis_server.url),

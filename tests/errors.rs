@@ -172,15 +172,10 @@ async fn long_unexpected_bodies_are_cut_to_the_excerpt_limit() {
 #[tokio::test]
 async fn connection_refused_is_a_transport_error() {
     // Bind and drop a listener to get a loopback port with nobody behind it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let client = Client::builder()
         .tenant_access_token(TENANT_ACCESS_TOKEN)
         .helpdesk_credentials(HELPDESK_ID, HELPDESK_TOKEN)
-        .base_url(format!("http://127.0.0.1:{port}"))
+        .base_url(unreachable_base_url())
         .max_retries(0)
         .build()
         .unwrap();
@@ -194,8 +189,8 @@ async fn connection_refused_is_a_transport_error() {
     assert!(err.source().is_some());
 }
 
-#[tokio::test]
-async fn a_slow_answer_times_out() {
+/// Calls a stand-in that answers after 5 s, with a 200 ms timeout and no retries.
+async fn call_a_slow_stand_in(http_client: Option<reqwest::Client>) -> Error {
     let stand_in = StandIn::start().await;
     stand_in
         .server
@@ -205,16 +200,24 @@ async fn a_slow_answer_times_out() {
                 .body(r#"{"code":0,"msg":"success"}"#);
         })
         .await;
-    let client = Client::builder()
-        .tenant_access_token(TENANT_ACCESS_TOKEN)
-        .helpdesk_credentials(HELPDESK_ID, HELPDESK_TOKEN)
-        .base_url(stand_in.base_url())
+    let mut builder = stand_in
+        .builder()
         .timeout(Duration::from_millis(200))
-        .max_retries(0)
+        .max_retries(0);
+    if let Some(http_client) = http_client {
+        builder = builder.http_client(http_client);
+    }
+    builder
         .build()
-        .unwrap();
+        .unwrap()
+        .subscribe(&[Event::TICKET_CREATED])
+        .await
+        .unwrap_err()
+}
 
-    let err = client.subscribe(&[Event::TICKET_CREATED]).await.unwrap_err();
+#[tokio::test]
+async fn a_slow_answer_times_out() {
+    let err = call_a_slow_stand_in(None).await;
 
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
     assert!(err.is_retryable());
@@ -223,26 +226,7 @@ async fn a_slow_answer_times_out() {
 
 #[tokio::test]
 async fn the_timeout_holds_for_a_caller_supplied_http_client() {
-    let stand_in = StandIn::start().await;
-    stand_in
-        .server
-        .mock_async(|_, then| {
-            then.status(200)
-                .delay(Duration::from_secs(5))
-                .body(r#"{"code":0,"msg":"success"}"#);
-        })
-        .await;
-    let client = Client::builder()
-        .tenant_access_token(TENANT_ACCESS_TOKEN)
-        .helpdesk_credentials(HELPDESK_ID, HELPDESK_TOKEN)
-        .base_url(stand_in.base_url())
-        .http_client(reqwest::Client::new())
-        .timeout(Duration::from_millis(200))
-        .max_retries(0)
-        .build()
-        .unwrap();
-
-    let err = client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap_err();
+    let err = call_a_slow_stand_in(Some(reqwest::Client::new())).await;
 
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
 }

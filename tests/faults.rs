@@ -75,12 +75,7 @@ async fn every_fault_against_both_operations() {
     const { assert!(MAX_BODY_BYTES <= 16 * 1024 * 1024) };
 
     let refused = {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        client(&format!("http://127.0.0.1:{port}"), 0)
+        client(&unreachable_base_url(), 0)
             .unsubscribe(&[Event::TICKET_CREATED])
             .await
             .unwrap_err()

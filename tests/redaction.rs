@@ -91,15 +91,10 @@ async fn errors_of_every_kind_hide_every_secret() {
     errors.push(impatient.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap_err());
     slow.delete_async().await;
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let unreachable = Client::builder()
         .tenant_access_token(TENANT_ACCESS_TOKEN)
         .helpdesk_credentials(HELPDESK_ID, HELPDESK_TOKEN)
-        .base_url(format!("http://127.0.0.1:{port}"))
+        .base_url(unreachable_base_url())
         .build()
         .unwrap();
     errors.push(

@@ -277,15 +277,10 @@ async fn a_failed_fetch_is_not_cached() {
 
 #[tokio::test]
 async fn an_unreachable_token_endpoint_is_a_transport_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let client = Client::builder()
         .app_credentials(APP_ID, APP_SECRET)
         .helpdesk_credentials(HELPDESK_ID, HELPDESK_TOKEN)
-        .base_url(format!("http://127.0.0.1:{port}"))
+        .base_url(unreachable_base_url())
         .build()
         .unwrap();
 

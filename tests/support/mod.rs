@@ -108,3 +108,13 @@ impl Write for Captured {
         Ok(())
     }
 }
+
+/// A loopback base URL with nobody listening (a port bound, then released).
+pub fn unreachable_base_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}

@@ -12,7 +12,6 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -63,8 +62,8 @@ const SUCCESS: &str = r#"{"code":0,"msg":"success","data":{}}"#;
 const TOKEN: &str =
     r#"{"code":0,"msg":"ok","tenant_access_token":"t-7f1bcd13fc57d46bac21793a18e560","expire":7200}"#;
 
-/// Starts the server on its own thread; returns its address and a count of token requests.
-fn start_server() -> (SocketAddr, Arc<AtomicUsize>) {
+/// Starts the server on its own thread; returns its base URL and a count of token requests.
+fn start_server() -> (String, Arc<AtomicUsize>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let address = listener.local_addr().unwrap();
@@ -108,7 +107,17 @@ fn start_server() -> (SocketAddr, Arc<AtomicUsize>) {
             }
         });
     });
-    (address, token_requests)
+    (format!("http://{address}"), token_requests)
+}
+
+/// Runs `future` on a current-thread runtime of this thread (whose allocations the counting
+/// allocator sees), with a `LocalSet` for the `spawn_local` of the throughput runs.
+fn block_on_local<F: std::future::Future>(future: F) -> F::Output {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tokio::task::LocalSet::new().block_on(&runtime, future)
 }
 
 // ---- the variants ----
@@ -269,14 +278,8 @@ fn peak_rss_kib() -> u64 {
 
 /// In a child process: 100,000 calls of one variant, then the peak resident memory.
 fn rss_child(which: &str) {
-    let (address, _) = start_server();
-    let base_url = format!("http://{address}");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, async {
+    let (base_url, _) = start_server();
+    block_on_local(async {
         let variant = Arc::new(match which {
             "baseline" => Variant::Baseline(Baseline::new(&base_url)),
             _ => Variant::Client(fixed_token_client(&base_url)),
@@ -308,15 +311,9 @@ fn main() {
     }
     if let Some(i) = args.iter().position(|a| a == "--profile") {
         // `--profile <baseline|client> <calls>`: only sequential calls, for a profiler.
-        let (address, _) = start_server();
-        let base_url = format!("http://{address}");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let local = tokio::task::LocalSet::new();
+        let (base_url, _) = start_server();
         let calls: usize = args[i + 2].parse().unwrap();
-        local.block_on(&runtime, async {
+        block_on_local(async {
             let variant = match args[i + 1].as_str() {
                 "baseline" => Variant::Baseline(Baseline::new(&base_url)),
                 _ => Variant::Client(fixed_token_client(&base_url)),
@@ -328,26 +325,36 @@ fn main() {
         return;
     }
 
-    let (address, token_requests) = start_server();
-    let base_url = format!("http://{address}");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, async {
+    let (base_url, token_requests) = start_server();
+    block_on_local(async {
         let variants: Vec<(&str, Arc<Variant>)> = vec![
-            ("hand-written reqwest", Arc::new(Variant::Baseline(Baseline::new(&base_url)))),
-            ("hand-written, 10 s timeout", Arc::new(Variant::Baseline(Baseline::with_timeout(&base_url)))),
-            ("Client, fixed token", Arc::new(Variant::Client(fixed_token_client(&base_url)))),
-            ("Client, app credentials", Arc::new(Variant::Client(app_client(&base_url)))),
+            (
+                "hand-written reqwest",
+                Arc::new(Variant::Baseline(Baseline::new(&base_url))),
+            ),
+            (
+                "hand-written, 10 s timeout",
+                Arc::new(Variant::Baseline(Baseline::with_timeout(&base_url))),
+            ),
+            (
+                "Client, fixed token",
+                Arc::new(Variant::Client(fixed_token_client(&base_url))),
+            ),
+            (
+                "Client, app credentials",
+                Arc::new(Variant::Client(app_client(&base_url))),
+            ),
         ];
         for (_, variant) in &variants {
             for _ in 0..500 {
                 variant.call().await;
             }
         }
-        assert_eq!(token_requests.load(Ordering::Relaxed), 1, "the app token is cached");
+        assert_eq!(
+            token_requests.load(Ordering::Relaxed),
+            1,
+            "the app token is cached"
+        );
 
         // Sequential latency, interleaved rounds.
         let mut latencies: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
@@ -369,7 +376,10 @@ fn main() {
                 variant.call().await;
             }
             let (count_after, bytes_after) = allocation_counters();
-            allocations.push(((count_after - count) as f64 / 1000.0, (bytes_after - bytes) as f64 / 1000.0));
+            allocations.push((
+                (count_after - count) as f64 / 1000.0,
+                (bytes_after - bytes) as f64 / 1000.0,
+            ));
         }
 
         // Throughput at 1, 16 and 64 in flight: median of interleaved rounds.
@@ -390,8 +400,12 @@ fn main() {
             let started = Instant::now();
             let client = reqwest::Client::new();
             let token: serde_json::Value = client
-                .post(format!("{base_url}/open-apis/auth/v3/tenant_access_token/internal"))
-                .json(&serde_json::json!({"app_id": "cli_a1b2c3d4e5f6a7b8", "app_secret": "dskLLdkasdjlasdKK"}))
+                .post(format!(
+                    "{base_url}/open-apis/auth/v3/tenant_access_token/internal"
+                ))
+                .json(
+                    &serde_json::json!({"app_id": "cli_a1b2c3d4e5f6a7b8", "app_secret": "dskLLdkasdjlasdKK"}),
+                )
                 .send()
                 .await
                 .unwrap()
@@ -401,15 +415,21 @@ fn main() {
             let baseline = Baseline {
                 client,
                 url: format!("{base_url}/open-apis/helpdesk/v1/events/unsubscribe"),
-                bearer: HeaderValue::from_str(&format!("Bearer {}", token["tenant_access_token"].as_str().unwrap()))
-                    .unwrap(),
+                bearer: HeaderValue::from_str(&format!(
+                    "Bearer {}",
+                    token["tenant_access_token"].as_str().unwrap()
+                ))
+                .unwrap(),
                 helpdesk: HeaderValue::from_static("NzE4MDAwMDAwMDAwMDAwMDAwMTpodC1leGFtcGxl"),
             };
             baseline.call().await;
             cold_baseline.push(started.elapsed().as_secs_f64() * 1e3);
 
             let started = Instant::now();
-            app_client(&base_url).unsubscribe(&[Event::TICKET_MESSAGE_CREATED]).await.unwrap();
+            app_client(&base_url)
+                .unsubscribe(&[Event::TICKET_MESSAGE_CREATED])
+                .await
+                .unwrap();
             cold_client.push(started.elapsed().as_secs_f64() * 1e3);
         }
 
@@ -439,7 +459,10 @@ fn main() {
         }
         let (cold_b, cold_c) = (median(&mut cold_baseline), median(&mut cold_client));
         println!("\ncold start, build to first call with app credentials (token + call), median of 30:");
-        println!("  hand-written reqwest: {cold_b:.2} ms; Client: {cold_c:.2} ms ({:.2}x)", cold_c / cold_b);
+        println!(
+            "  hand-written reqwest: {cold_b:.2} ms; Client: {cold_c:.2} ms ({:.2}x)",
+            cold_c / cold_b
+        );
     });
 
     let (rss_baseline, rss_client) = (rss_of("baseline"), rss_of("client"));

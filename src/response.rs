@@ -42,19 +42,39 @@ pub(crate) async fn into_receipt(result: GeneratedResult, mut meta: ResponseMeta
             }
         }
         Err(GeneratedError::ErrorResponse(value)) => {
-            let http_status = value.status().as_u16();
-            let header_log_id = log_id(value.headers());
-            let body = value.into_inner();
-            let log_id = header_log_id.or_else(|| body.error.and_then(|detail| detail.log_id));
+            let answer = ErrorAnswer::from(value);
             Err(Error::Api {
-                code: body.code,
-                msg: body.msg,
-                http_status,
-                log_id,
+                code: answer.code,
+                msg: answer.msg,
+                http_status: answer.http_status,
+                log_id: answer.log_id,
             })
         }
         // Boxed: the rare path's future would otherwise enlarge every call's.
         Err(other) => Err(Box::pin(unexpected_or_transport(other, meta)).await),
+    }
+}
+
+/// A documented error answer (`ErrorResponse` on a 4xx/5xx status), as an error keeps it.
+pub(crate) struct ErrorAnswer {
+    pub(crate) code: i64,
+    pub(crate) msg: String,
+    pub(crate) http_status: u16,
+    /// From the `X-Tt-Logid` header, or else from the body's `error.log_id`.
+    pub(crate) log_id: Option<String>,
+}
+
+impl From<ResponseValue<ErrorResponse>> for ErrorAnswer {
+    fn from(value: ResponseValue<ErrorResponse>) -> Self {
+        let http_status = value.status().as_u16();
+        let header_log_id = log_id(value.headers());
+        let body = value.into_inner();
+        Self {
+            code: body.code,
+            msg: body.msg,
+            http_status,
+            log_id: header_log_id.or_else(|| body.error.and_then(|detail| detail.log_id)),
+        }
     }
 }
 

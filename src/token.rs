@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use crate::error::Error;
 use crate::generated::{self, types};
 use crate::hooks::{log_id, RESPONSE_META};
-use crate::response::unexpected_or_transport;
+use crate::response::{unexpected_or_transport, ErrorAnswer};
 use crate::secret::Secret;
 
 /// How long before expiry a token is refreshed, unless set otherwise.
@@ -271,10 +271,7 @@ impl TokenManager {
                     if lock == FetchLock::Busy {
                         tracing::warn!(app_id = %self.app_id, "another process's token fetch is taking too long; fetching here");
                     }
-                    let result = self.request(client).await;
-                    if let Ok(token) = &result {
-                        self.cache.put(&self.key, token.clone()).await;
-                    }
+                    let result = self.request_and_store(client).await;
                     if lock == FetchLock::Acquired {
                         self.cache.unlock_fetch(&self.key).await;
                     }
@@ -282,6 +279,14 @@ impl TokenManager {
                 }
             }
         }
+    }
+
+    async fn request_and_store(&self, client: &generated::Client) -> Result<CachedToken, Error> {
+        let result = self.request(client).await;
+        if let Ok(token) = &result {
+            self.cache.put(&self.key, token.clone()).await;
+        }
+        result
     }
 
     /// Drops `token` from the cache after the platform rejected it.
@@ -358,10 +363,13 @@ impl TokenManager {
                 }
             }
             Err(GeneratedError::ErrorResponse(value)) => {
-                let (http_status, header_log_id) = (value.status().as_u16(), log_id(value.headers()));
-                let body = value.into_inner();
-                let log_id = header_log_id.or_else(|| body.error.and_then(|detail| detail.log_id));
-                Err(refused(body.code, body.msg, http_status, log_id))
+                let answer = ErrorAnswer::from(value);
+                Err(refused(
+                    answer.code,
+                    answer.msg,
+                    answer.http_status,
+                    answer.log_id,
+                ))
             }
             Err(other) => {
                 let meta = RESPONSE_META

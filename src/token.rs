@@ -267,15 +267,21 @@ impl TokenManager {
                         return Ok(token);
                     }
                 }
+                FetchLock::Acquired => {
+                    // Another process may have stored a token between this caller's
+                    // cache miss and its taking the lock (and released the lock since).
+                    let result = match self.cached().await {
+                        Some(token) => Ok(token),
+                        None => self.request_and_store(client).await,
+                    };
+                    self.cache.unlock_fetch(&self.key).await;
+                    return result;
+                }
                 lock => {
                     if lock == FetchLock::Busy {
                         tracing::warn!(app_id = %self.app_id, "another process's token fetch is taking too long; fetching here");
                     }
-                    let result = self.request_and_store(client).await;
-                    if lock == FetchLock::Acquired {
-                        self.cache.unlock_fetch(&self.key).await;
-                    }
-                    return result;
+                    return self.request_and_store(client).await;
                 }
             }
         }

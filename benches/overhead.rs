@@ -62,13 +62,26 @@ const SUCCESS: &str = r#"{"code":0,"msg":"success","data":{}}"#;
 const TOKEN: &str =
     r#"{"code":0,"msg":"ok","tenant_access_token":"t-7f1bcd13fc57d46bac21793a18e560","expire":7200}"#;
 
-/// Starts the server on its own thread; returns its base URL and a count of token requests.
-fn start_server() -> (String, Arc<AtomicUsize>) {
+/// The headers (without `host`) and body of the last helpdesk request the server saw, so
+/// that the bench can check that every variant sends the same bytes.
+type LastRequest = Arc<std::sync::Mutex<Option<(Vec<(String, String)>, String)>>>;
+
+/// The server: its base URL, a count of token requests, and the last helpdesk request.
+struct Server {
+    base_url: String,
+    token_requests: Arc<AtomicUsize>,
+    last_request: LastRequest,
+}
+
+/// Starts the server on its own thread.
+fn start_server() -> Server {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let address = listener.local_addr().unwrap();
     let token_requests = Arc::new(AtomicUsize::new(0));
+    let last_request = LastRequest::default();
     let counter = Arc::clone(&token_requests);
+    let last = Arc::clone(&last_request);
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -79,17 +92,29 @@ fn start_server() -> (String, Arc<AtomicUsize>) {
             loop {
                 let (stream, _) = listener.accept().await.unwrap();
                 let _ = stream.set_nodelay(true);
-                let counter = Arc::clone(&counter);
+                let (counter, last) = (Arc::clone(&counter), Arc::clone(&last));
                 tokio::spawn(async move {
                     let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                        let counter = Arc::clone(&counter);
+                        let (counter, last) = (Arc::clone(&counter), Arc::clone(&last));
                         async move {
                             let is_token = request.uri().path().ends_with("/tenant_access_token/internal");
-                            let _ = request.into_body().collect().await;
+                            let (parts, body) = request.into_parts();
+                            let received = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
                             let body = if is_token {
                                 counter.fetch_add(1, Ordering::Relaxed);
                                 TOKEN
                             } else {
+                                let mut headers: Vec<(String, String)> = parts
+                                    .headers
+                                    .iter()
+                                    .filter(|(name, _)| *name != "host")
+                                    .map(|(name, value)| {
+                                        (name.to_string(), String::from_utf8_lossy(value.as_bytes()).into())
+                                    })
+                                    .collect();
+                                headers.sort();
+                                *last.lock().unwrap() =
+                                    Some((headers, String::from_utf8_lossy(&received).into()));
                                 SUCCESS
                             };
                             let response = hyper::Response::builder()
@@ -107,7 +132,11 @@ fn start_server() -> (String, Arc<AtomicUsize>) {
             }
         });
     });
-    (format!("http://{address}"), token_requests)
+    Server {
+        base_url: format!("http://{address}"),
+        token_requests,
+        last_request,
+    }
 }
 
 /// Runs `future` on a current-thread runtime of this thread (whose allocations the counting
@@ -122,11 +151,12 @@ fn block_on_local<F: std::future::Future>(future: F) -> F::Output {
 
 // ---- the variants ----
 
+/// The fields in the order the generated type writes them.
 #[derive(serde::Serialize)]
 struct BaselineEvent<'a> {
+    subtype: &'a str,
     #[serde(rename = "type")]
     event_type: &'a str,
-    subtype: &'a str,
 }
 
 #[derive(serde::Serialize)]
@@ -138,6 +168,9 @@ struct BaselineBody<'a> {
 struct Envelope {
     code: i64,
 }
+
+/// The `User-Agent` the client sends.
+const USER_AGENT: &str = concat!("feishu-helpdesk/", env!("CARGO_PKG_VERSION"));
 
 /// The hand-written call: one reused client, header values built once.
 struct Baseline {
@@ -152,6 +185,7 @@ impl Baseline {
     fn with_timeout(base_url: &str) -> Self {
         Self {
             client: reqwest::Client::builder()
+                .user_agent(USER_AGENT)
                 .timeout(std::time::Duration::from_secs(10))
                 .build()
                 .unwrap(),
@@ -165,7 +199,7 @@ impl Baseline {
         let mut helpdesk = HeaderValue::from_static("NzE4MDAwMDAwMDAwMDAwMDAwMTpodC1leGFtcGxl");
         helpdesk.set_sensitive(true);
         Self {
-            client: reqwest::Client::new(),
+            client: reqwest::Client::builder().user_agent(USER_AGENT).build().unwrap(),
             url: format!("{base_url}/open-apis/helpdesk/v1/events/unsubscribe"),
             bearer,
             helpdesk,
@@ -278,7 +312,7 @@ fn peak_rss_kib() -> u64 {
 
 /// In a child process: 100,000 calls of one variant, then the peak resident memory.
 fn rss_child(which: &str) {
-    let (base_url, _) = start_server();
+    let base_url = start_server().base_url;
     block_on_local(async {
         let variant = Arc::new(match which {
             "baseline" => Variant::Baseline(Baseline::new(&base_url)),
@@ -310,12 +344,15 @@ fn main() {
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--profile") {
-        // `--profile <baseline|client> <calls>`: only sequential calls, for a profiler.
-        let (base_url, _) = start_server();
+        // `--profile <baseline|baseline-timeout|client|app> <calls>`: only sequential calls,
+        // for a profiler.
+        let base_url = start_server().base_url;
         let calls: usize = args[i + 2].parse().unwrap();
         block_on_local(async {
             let variant = match args[i + 1].as_str() {
                 "baseline" => Variant::Baseline(Baseline::new(&base_url)),
+                "baseline-timeout" => Variant::Baseline(Baseline::with_timeout(&base_url)),
+                "app" => Variant::Client(app_client(&base_url)),
                 _ => Variant::Client(fixed_token_client(&base_url)),
             };
             for _ in 0..calls {
@@ -325,7 +362,8 @@ fn main() {
         return;
     }
 
-    let (base_url, token_requests) = start_server();
+    let server = start_server();
+    let (base_url, token_requests) = (&server.base_url, &server.token_requests);
     block_on_local(async {
         let variants: Vec<(&str, Arc<Variant>)> = vec![
             (
@@ -345,6 +383,15 @@ fn main() {
                 Arc::new(Variant::Client(app_client(&base_url))),
             ),
         ];
+        // Every variant sends the same bytes (header order aside).
+        let mut sent = Vec::new();
+        for (name, variant) in &variants {
+            variant.call().await;
+            sent.push((name, server.last_request.lock().unwrap().take()));
+        }
+        for (name, request) in &sent[1..] {
+            assert_eq!(request, &sent[0].1, "{name} sends other bytes than the baseline");
+        }
         for (_, variant) in &variants {
             for _ in 0..500 {
                 variant.call().await;
@@ -398,7 +445,7 @@ fn main() {
         let mut cold_client = Vec::new();
         for _ in 0..30 {
             let started = Instant::now();
-            let client = reqwest::Client::new();
+            let client = reqwest::Client::builder().user_agent(USER_AGENT).build().unwrap();
             let token: serde_json::Value = client
                 .post(format!(
                     "{base_url}/open-apis/auth/v3/tenant_access_token/internal"

@@ -363,7 +363,7 @@ fn main() {
     }
 
     let server = start_server();
-    let (base_url, token_requests) = (&server.base_url, &server.token_requests);
+    let (base_url, token_requests) = (server.base_url.as_str(), &server.token_requests);
     block_on_local(async {
         let variants: Vec<(&str, Arc<Variant>)> = vec![
             (

@@ -368,19 +368,19 @@ fn main() {
         let variants: Vec<(&str, Arc<Variant>)> = vec![
             (
                 "hand-written reqwest",
-                Arc::new(Variant::Baseline(Baseline::new(&base_url))),
+                Arc::new(Variant::Baseline(Baseline::new(base_url))),
             ),
             (
                 "hand-written, 10 s timeout",
-                Arc::new(Variant::Baseline(Baseline::with_timeout(&base_url))),
+                Arc::new(Variant::Baseline(Baseline::with_timeout(base_url))),
             ),
             (
                 "Client, fixed token",
-                Arc::new(Variant::Client(fixed_token_client(&base_url))),
+                Arc::new(Variant::Client(fixed_token_client(base_url))),
             ),
             (
                 "Client, app credentials",
-                Arc::new(Variant::Client(app_client(&base_url))),
+                Arc::new(Variant::Client(app_client(base_url))),
             ),
         ];
         // Every variant sends the same bytes (header order aside).
@@ -473,7 +473,7 @@ fn main() {
             cold_baseline.push(started.elapsed().as_secs_f64() * 1e3);
 
             let started = Instant::now();
-            app_client(&base_url)
+            app_client(base_url)
                 .unsubscribe(&[Event::TICKET_MESSAGE_CREATED])
                 .await
                 .unwrap();

@@ -112,32 +112,22 @@ impl ClientHooks<HookState> for generated::Client {
     async fn exec(
         &self,
         request: reqwest::Request,
-        _info: &OperationInfo,
+        info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let response = self.client.execute(request).await?;
-        Ok(crate::body::limit(response))
-    }
-
-    async fn post<E>(
-        &self,
-        result: &reqwest::Result<reqwest::Response>,
-        _info: &OperationInfo,
-    ) -> Result<(), GeneratedError<E>> {
-        if let Ok(response) = result {
-            let (status, id) = (
-                response.status().as_u16(),
-                response.headers().get(LOG_ID).cloned(),
-            );
-            let reset = crate::retry::rate_limit_reset(response.headers());
-            // Outside a wrapped call there is nobody to tell.
-            let _ = RESPONSE_META.try_with(|slot| {
-                let mut meta = slot.borrow_mut();
-                meta.http_status = Some(status);
-                meta.log_id = id;
-                meta.rate_limit_reset = reset;
-            });
-        }
-        Ok(())
+        let mut response = crate::body::limit(self.client.execute(request).await?);
+        // Outside a wrapped call there is nobody to tell.
+        let _ = RESPONSE_META.try_with(|slot| {
+            let mut meta = slot.borrow_mut();
+            meta.http_status = Some(response.status().as_u16());
+            meta.log_id = response.headers().get(LOG_ID).cloned();
+            meta.rate_limit_reset = crate::retry::rate_limit_reset(response.headers());
+            if info.operation_id != TOKEN_OPERATION {
+                // The wrapper has taken what it needs; progenitor would copy every header
+                // into the `ResponseValue`, which the wrapper drops unread.
+                drop(std::mem::take(response.headers_mut()));
+            }
+        });
+        Ok(response)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Turning what the generated client returns into a [`Receipt`] or an [`Error`].
 
 use progenitor_client::{Error as GeneratedError, ResponseValue};
+use reqwest::header::HeaderValue;
 
 use crate::error::Error;
 use crate::generated::types::{ErrorResponse, EventsResponse};
@@ -27,7 +28,8 @@ pub(crate) async fn into_receipt(result: GeneratedResult, mut meta: ResponseMeta
     match result {
         Ok(value) => {
             let http_status = value.status().as_u16();
-            let log_id = log_id(value.headers());
+            // The hook took the headers; the log id is in `meta`.
+            let log_id = log_id_of(meta.log_id.as_ref());
             let envelope = value.into_inner();
             if envelope.code == 0 {
                 Ok(Receipt { http_status, log_id })
@@ -42,7 +44,7 @@ pub(crate) async fn into_receipt(result: GeneratedResult, mut meta: ResponseMeta
             }
         }
         Err(GeneratedError::ErrorResponse(value)) => {
-            let answer = ErrorAnswer::from(value);
+            let answer = ErrorAnswer::new(value, meta.log_id.as_ref());
             Err(Error::Api {
                 code: answer.code,
                 msg: answer.msg,
@@ -64,10 +66,12 @@ pub(crate) struct ErrorAnswer {
     pub(crate) log_id: Option<String>,
 }
 
-impl From<ResponseValue<ErrorResponse>> for ErrorAnswer {
-    fn from(value: ResponseValue<ErrorResponse>) -> Self {
+impl ErrorAnswer {
+    /// The answer in `value`, whose `X-Tt-Logid` header is `log_id` (the header's value
+    /// is passed in, as the hook may have taken the headers out of `value`).
+    pub(crate) fn new(value: ResponseValue<ErrorResponse>, log_id: Option<&HeaderValue>) -> Self {
         let http_status = value.status().as_u16();
-        let header_log_id = log_id(value.headers());
+        let header_log_id = log_id_of(log_id);
         let body = value.into_inner();
         Self {
             code: body.code,
@@ -84,7 +88,7 @@ pub(crate) async fn unexpected_or_transport<E>(err: GeneratedError<E>, meta: Res
     match err {
         GeneratedError::UnexpectedResponse(response) => {
             let http_status = response.status().as_u16();
-            let log_id = log_id(response.headers());
+            let log_id = log_id(response.headers()).or_else(|| log_id_of(meta.log_id.as_ref()));
             match read_excerpt(response).await {
                 Ok(body_excerpt) => Error::UnexpectedResponse {
                     http_status,

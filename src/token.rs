@@ -369,7 +369,8 @@ impl TokenManager {
                 }
             }
             Err(GeneratedError::ErrorResponse(value)) => {
-                let answer = ErrorAnswer::from(value);
+                let log_id = value.headers().get(crate::hooks::LOG_ID).cloned();
+                let answer = ErrorAnswer::new(value, log_id.as_ref());
                 Err(refused(
                     answer.code,
                     answer.msg,

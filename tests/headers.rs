@@ -138,6 +138,12 @@ async fn generated_client_carries_the_same_headers() {
 
     let answer = client.generated().subscribe_events(&body).await.unwrap();
 
+    // The wrapper keeps only what it needs of an answer's headers; a direct call keeps all.
+    assert_eq!(
+        answer.headers().get("x-tt-logid").map(|v| v.as_bytes()),
+        Some(feishu_helpdesk::testing::LOG_ID.as_bytes())
+    );
+    assert!(answer.headers().contains_key("content-type"));
     assert_eq!(answer.into_inner().code, 0);
     assert_eq!(header_names(&platform.requests()[0]), EXPECTED_HEADERS);
     platform.assert_subscribed(&[Event::TICKET_UPDATED]);

@@ -112,13 +112,16 @@ impl Client {
             if traced {
                 span.record("attempt", attempts);
             }
-            let (result, meta) = RESPONSE_META
-                .scope(RefCell::new(ResponseMeta::default()), async {
-                    let result = call().await;
-                    (result, RESPONSE_META.with(|slot| slot.take()))
-                })
-                .instrument(span.clone())
-                .await;
+            let attempt = RESPONSE_META.scope(RefCell::new(ResponseMeta::default()), async {
+                let result = call().await;
+                (result, RESPONSE_META.with(|slot| slot.take()))
+            });
+            // Entering a span nobody listens to, on every poll, is not free either.
+            let (result, meta) = if traced {
+                attempt.instrument(span.clone()).await
+            } else {
+                attempt.await
+            };
             let (used, reset) = (meta.token_used.clone(), meta.rate_limit_reset);
             let err = match into_receipt(result, meta).await {
                 Ok(receipt) => {

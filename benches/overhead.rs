@@ -282,9 +282,19 @@ fn percentile(values: &mut [f64], p: f64) -> f64 {
     values[((values.len() as f64 * p) as usize).min(values.len() - 1)]
 }
 
-async fn throughput(variant: &Arc<Variant>, in_flight: usize, calls: usize) -> f64 {
+/// The CPU time this thread has used, in nanoseconds (0 where the kernel does not say).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|stat| stat.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Calls per second with `in_flight` calls at a time, and the client thread's CPU time per
+/// call in microseconds.
+async fn throughput(variant: &Arc<Variant>, in_flight: usize, calls: usize) -> (f64, f64) {
     let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), thread_cpu_ns());
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..in_flight {
         let (variant, next) = (Arc::clone(variant), Arc::clone(&next));
@@ -295,7 +305,8 @@ async fn throughput(variant: &Arc<Variant>, in_flight: usize, calls: usize) -> f
         });
     }
     while tasks.join_next().await.is_some() {}
-    calls as f64 / started.elapsed().as_secs_f64()
+    let cpu_us = (thread_cpu_ns() - cpu) as f64 / 1e3 / calls as f64;
+    (calls as f64 / started.elapsed().as_secs_f64(), cpu_us)
 }
 
 fn peak_rss_kib() -> u64 {
@@ -429,16 +440,30 @@ fn main() {
             ));
         }
 
-        // Throughput at 1, 16 and 64 in flight: median of interleaved rounds.
-        let levels = [1usize, 16, 64];
+        // Throughput at 1, 16 and 64 in flight, in rounds; within a round each variant runs
+        // once per level, in an order that rotates, and is compared with the baseline's run
+        // of the same round (the machine's speed drifts between rounds).
+        let levels = [(1usize, 1000usize), (16, 4000), (64, 4000)];
+        let rounds = 15;
         let mut rates: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); levels.len()]; variants.len()];
-        for _ in 0..9 {
-            for (l, &in_flight) in levels.iter().enumerate() {
-                for (i, (_, variant)) in variants.iter().enumerate() {
-                    rates[i][l].push(throughput(variant, in_flight, 5000).await);
+        let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+        for round in 0..rounds {
+            for (l, &(in_flight, calls)) in levels.iter().enumerate() {
+                for k in 0..variants.len() {
+                    let i = (k + round) % variants.len();
+                    let (rate, cpu_us) = throughput(&variants[i].1, in_flight, calls).await;
+                    rates[i][l].push(rate);
+                    if in_flight == 64 {
+                        cpu[i].push(cpu_us);
+                    }
                 }
             }
         }
+        // Per round, each variant's figure over the baseline's.
+        let paired = |series: &[f64], base: &[f64]| -> f64 {
+            let mut ratios: Vec<f64> = series.iter().zip(base).map(|(v, b)| v / b).collect();
+            median(&mut ratios)
+        };
 
         // Cold start: from building to the first completed call with app credentials.
         let mut cold_baseline = Vec::new();
@@ -482,28 +507,33 @@ fn main() {
 
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         println!("\nfeishu-helpdesk overhead ({cores} cores; client on one thread, server on another)\n");
-        println!("| variant | median µs | p99 µs | 1 in flight /s | 16 in flight /s | 64 in flight /s | allocs/call | bytes/call |");
-        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-        let mut base = (0.0, [0.0; 3]);
+        println!(
+            "| variant | median µs | p99 µs | 1 in flight /s | 16 in flight /s | 64 in flight /s | CPU µs/call | allocs/call | bytes/call |"
+        );
+        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        let base_latency = median(&mut latencies[0].clone());
         for (i, (name, _)) in variants.iter().enumerate() {
             let med = median(&mut latencies[i]);
             let p99 = percentile(&mut latencies[i], 0.99);
-            let tput: Vec<f64> = (0..levels.len()).map(|l| median(&mut rates[i][l])).collect();
-            if i == 0 {
-                base = (med, [tput[0], tput[1], tput[2]]);
-            }
+            let level = |l: usize| {
+                let rate = median(&mut rates[i][l].clone());
+                format!("{rate:.0} ({:.2}x)", paired(&rates[i][l], &rates[0][l]))
+            };
+            let cpu_us = median(&mut cpu[i].clone());
             let (allocs, bytes) = allocations[i];
             println!(
-                "| {name} | {med:.1} ({:.2}x) | {p99:.1} | {:.0} ({:.2}x) | {:.0} ({:.2}x) | {:.0} ({:.2}x) | {allocs:.1} | {bytes:.0} |",
-                med / base.0,
-                tput[0],
-                tput[0] / base.1[0],
-                tput[1],
-                tput[1] / base.1[1],
-                tput[2],
-                tput[2] / base.1[2],
+                "| {name} | {med:.1} ({:.2}x) | {p99:.1} | {} | {} | {} | {cpu_us:.1} ({:.2}x) | {allocs:.1} | {bytes:.0} |",
+                med / base_latency,
+                level(0),
+                level(1),
+                level(2),
+                paired(&cpu[i], &cpu[0]),
             );
         }
+        println!(
+            "\nthroughput: median of {rounds} rounds; ratios: median over rounds of the variant's figure over the \
+             baseline's in the same round. CPU: the client thread's CPU time per call at 64 in flight."
+        );
         let (cold_b, cold_c) = (median(&mut cold_baseline), median(&mut cold_client));
         println!("\ncold start, build to first call with app credentials (token + call), median of 30:");
         println!(

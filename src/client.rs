@@ -11,7 +11,7 @@ use crate::error::{Error, INVALID_TOKEN};
 use crate::event::{request_body, Event};
 use crate::generated;
 use crate::hooks::{HookState, ResponseMeta, RESPONSE_META};
-use crate::response::{into_receipt, Receipt};
+use crate::response::{from_envelope, unexpected_or_transport, Receipt};
 use crate::retry::{RetryPolicy, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES};
 use crate::secret::Secret;
 use crate::token::{MemoryTokenCache, TokenCache, TokenManager, DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN};
@@ -105,7 +105,7 @@ impl Client {
         );
         // Recording into a disabled span still costs; skip it when nobody listens.
         let traced = !span.is_disabled();
-        let started = tokio::time::Instant::now();
+        let started = traced.then(tokio::time::Instant::now);
         let (mut attempts, mut retries, mut token_renewed) = (0u32, 0u32, false);
         let outcome = loop {
             attempts += 1;
@@ -117,13 +117,22 @@ impl Client {
                 (result, RESPONSE_META.with(|slot| slot.take()))
             });
             // Entering a span nobody listens to, on every poll, is not free either.
-            let (result, meta) = if traced {
+            let (result, mut meta) = if traced {
                 attempt.instrument(span.clone()).await
             } else {
                 attempt.await
             };
-            let (used, reset) = (meta.token_used.clone(), meta.rate_limit_reset);
-            let err = match into_receipt(result, meta).await {
+            let (used, reset) = (meta.token_used.take(), meta.rate_limit_reset);
+            let mapped = match meta.token_error.take() {
+                // The hook could not obtain a token, so nothing was sent.
+                Some(err) => Err(*err),
+                None => match from_envelope(result, &meta) {
+                    Ok(mapped) => mapped,
+                    // Boxed: rare, and its future would otherwise enlarge every call's.
+                    Err(other) => Err(Box::pin(unexpected_or_transport(other, meta)).await),
+                },
+            };
+            let err = match mapped {
                 Ok(receipt) => {
                     if traced {
                         if let Some(log_id) = &receipt.log_id {
@@ -171,7 +180,7 @@ impl Client {
                 None => break Err(err),
             }
         };
-        if traced {
+        if let Some(started) = started {
             span.record("elapsed_ms", started.elapsed().as_millis() as u64);
         }
         match &outcome {

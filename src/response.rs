@@ -19,19 +19,19 @@ pub struct Receipt {
 
 type GeneratedResult = Result<ResponseValue<EventsResponse>, GeneratedError<ErrorResponse>>;
 
-/// Maps one call's outcome; `meta` is what the hook saw of the answer.
-pub(crate) async fn into_receipt(result: GeneratedResult, mut meta: ResponseMeta) -> Result<Receipt, Error> {
-    if let Some(err) = meta.token_error.take() {
-        // The hook could not obtain a token, so nothing was sent.
-        return Err(*err);
-    }
+/// Maps an answer that is the platform's envelope, without awaiting; anything else is
+/// handed back for [`unexpected_or_transport`]. `meta` is what the hooks saw of the answer.
+pub(crate) fn from_envelope(
+    result: GeneratedResult,
+    meta: &ResponseMeta,
+) -> Result<Result<Receipt, Error>, GeneratedError<ErrorResponse>> {
     match result {
         Ok(value) => {
             let http_status = value.status().as_u16();
             // The hook took the headers; the log id is in `meta`.
             let log_id = log_id_of(meta.log_id.as_ref());
             let envelope = value.into_inner();
-            if envelope.code == 0 {
+            Ok(if envelope.code == 0 {
                 Ok(Receipt { http_status, log_id })
             } else {
                 // The platform reports some failures as HTTP 200 with a non-zero code.
@@ -41,19 +41,18 @@ pub(crate) async fn into_receipt(result: GeneratedResult, mut meta: ResponseMeta
                     http_status,
                     log_id,
                 })
-            }
+            })
         }
         Err(GeneratedError::ErrorResponse(value)) => {
             let answer = ErrorAnswer::new(value, meta.log_id.as_ref());
-            Err(Error::Api {
+            Ok(Err(Error::Api {
                 code: answer.code,
                 msg: answer.msg,
                 http_status: answer.http_status,
                 log_id: answer.log_id,
-            })
+            }))
         }
-        // Boxed: the rare path's future would otherwise enlarge every call's.
-        Err(other) => Err(Box::pin(unexpected_or_transport(other, meta)).await),
+        Err(other) => Err(other),
     }
 }
 

@@ -11,7 +11,7 @@ use crate::error::{Error, INVALID_TOKEN};
 use crate::event::{request_body, Event};
 use crate::generated;
 use crate::hooks::{HookState, ResponseMeta, RESPONSE_META};
-use crate::response::{from_envelope, unexpected_or_transport, Receipt};
+use crate::response::{from_envelope, unexpected_or_transport, Envelope, Receipt};
 use crate::retry::{RetryPolicy, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES};
 use crate::secret::Secret;
 use crate::token::{MemoryTokenCache, TokenCache, TokenManager, DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN};
@@ -127,9 +127,9 @@ impl Client {
                 // The hook could not obtain a token, so nothing was sent.
                 Some(err) => Err(*err),
                 None => match from_envelope(result, &meta) {
-                    Ok(mapped) => mapped,
+                    Envelope::Mapped(mapped) => mapped,
                     // Boxed: rare, and its future would otherwise enlarge every call's.
-                    Err(other) => Err(Box::pin(unexpected_or_transport(other, meta)).await),
+                    Envelope::Not(other) => Err(Box::pin(unexpected_or_transport(other, meta)).await),
                 },
             };
             let err = match mapped {

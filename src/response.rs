@@ -19,19 +19,24 @@ pub struct Receipt {
 
 type GeneratedResult = Result<ResponseValue<EventsResponse>, GeneratedError<ErrorResponse>>;
 
+/// What [`from_envelope`] made of an attempt's outcome.
+pub(crate) enum Envelope {
+    /// The platform's envelope, mapped.
+    Mapped(Result<Receipt, Error>),
+    /// Not the platform's envelope: for [`unexpected_or_transport`].
+    Not(GeneratedError<ErrorResponse>),
+}
+
 /// Maps an answer that is the platform's envelope, without awaiting; anything else is
-/// handed back for [`unexpected_or_transport`]. `meta` is what the hooks saw of the answer.
-pub(crate) fn from_envelope(
-    result: GeneratedResult,
-    meta: &ResponseMeta,
-) -> Result<Result<Receipt, Error>, GeneratedError<ErrorResponse>> {
+/// handed back. `meta` is what the hooks saw of the answer.
+pub(crate) fn from_envelope(result: GeneratedResult, meta: &ResponseMeta) -> Envelope {
     match result {
         Ok(value) => {
             let http_status = value.status().as_u16();
             // The hook took the headers; the log id is in `meta`.
             let log_id = log_id_of(meta.log_id.as_ref());
             let envelope = value.into_inner();
-            Ok(if envelope.code == 0 {
+            Envelope::Mapped(if envelope.code == 0 {
                 Ok(Receipt { http_status, log_id })
             } else {
                 // The platform reports some failures as HTTP 200 with a non-zero code.
@@ -45,14 +50,14 @@ pub(crate) fn from_envelope(
         }
         Err(GeneratedError::ErrorResponse(value)) => {
             let answer = ErrorAnswer::new(value, meta.log_id.as_ref());
-            Ok(Err(Error::Api {
+            Envelope::Mapped(Err(Error::Api {
                 code: answer.code,
                 msg: answer.msg,
                 http_status: answer.http_status,
                 log_id: answer.log_id,
             }))
         }
-        Err(other) => Err(other),
+        Err(other) => Envelope::Not(other),
     }
 }
 

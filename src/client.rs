@@ -390,16 +390,23 @@ impl ClientBuilder {
         if timeout.is_zero() {
             return Err(Error::invalid_input("timeout", "must be greater than zero"));
         }
+        let timeout_per_request = self.http_client.is_some();
         let http = match self.http_client {
             Some(client) => client,
             None => reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(timeout)
+                .timeout(timeout)
                 .user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .map_err(|e| Error::transport(e, None))?,
         };
-        let generated = generated::Client::new_with_client(&base_url, http, HookState { auth, timeout });
+        let state = HookState {
+            auth,
+            timeout,
+            timeout_per_request,
+        };
+        let generated = generated::Client::new_with_client(&base_url, http, state);
         let retry = RetryPolicy {
             max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
             initial_backoff: self.initial_backoff.unwrap_or(DEFAULT_INITIAL_BACKOFF),

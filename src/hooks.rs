@@ -32,6 +32,10 @@ const HELPDESK: HeaderName = HeaderName::from_static(HELPDESK_AUTHORIZATION);
 pub struct HookState {
     pub(crate) auth: AuthHeaders,
     pub(crate) timeout: Duration,
+    /// Whether the hook sets `timeout` on each request: for a caller-supplied
+    /// `reqwest::Client`. The library's own client has it as its default, which costs
+    /// nothing per request.
+    pub(crate) timeout_per_request: bool,
 }
 
 impl fmt::Debug for HookState {
@@ -104,8 +108,9 @@ impl ClientHooks<HookState> for generated::Client {
         if request.body().is_some() {
             request.headers_mut().insert(CONTENT_TYPE, JSON_UTF8);
         }
-        // Per request, so that it holds for a caller-supplied reqwest::Client too.
-        *request.timeout_mut() = Some(state.timeout);
+        if state.timeout_per_request {
+            *request.timeout_mut() = Some(state.timeout);
+        }
         Ok(())
     }
 

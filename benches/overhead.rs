@@ -414,10 +414,12 @@ fn main() {
             "the app token is cached"
         );
 
-        // Sequential latency, interleaved rounds.
+        // Sequential latency, in rounds whose order rotates.
         let mut latencies: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
-        for _ in 0..10 {
-            for (i, (_, variant)) in variants.iter().enumerate() {
+        for round in 0..12 {
+            for k in 0..variants.len() {
+                let i = (k + round) % variants.len();
+                let variant = &variants[i].1;
                 for _ in 0..500 {
                     let started = Instant::now();
                     variant.call().await;
@@ -444,7 +446,7 @@ fn main() {
         // once per level, in an order that rotates, and is compared with the baseline's run
         // of the same round (the machine's speed drifts between rounds).
         let levels = [(1usize, 1000usize), (16, 4000), (64, 4000)];
-        let rounds = 15;
+        let rounds = 25;
         let mut rates: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); levels.len()]; variants.len()];
         let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
         for round in 0..rounds {

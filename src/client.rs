@@ -11,7 +11,7 @@ use crate::error::{Error, INVALID_TOKEN};
 use crate::event::{request_body, Event};
 use crate::generated;
 use crate::hooks::{HookState, ResponseMeta, RESPONSE_META};
-use crate::response::{from_envelope, unexpected_or_transport, Envelope, Receipt};
+use crate::response::{settle, Failure, Receipt};
 use crate::retry::{RetryPolicy, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES};
 use crate::secret::Secret;
 use crate::token::{MemoryTokenCache, TokenCache, TokenManager, DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN};
@@ -106,33 +106,23 @@ impl Client {
         // Recording into a disabled span still costs; skip it when nobody listens.
         let traced = !span.is_disabled();
         let started = traced.then(tokio::time::Instant::now);
-        let (mut attempts, mut retries, mut token_renewed) = (0u32, 0u32, false);
+        let mut attempts = Attempts::default();
         let outcome = loop {
-            attempts += 1;
+            attempts.sent += 1;
             if traced {
-                span.record("attempt", attempts);
+                span.record("attempt", attempts.sent);
             }
             let attempt = RESPONSE_META.scope(RefCell::new(ResponseMeta::default()), async {
                 let result = call().await;
                 (result, RESPONSE_META.with(|slot| slot.take()))
             });
             // Entering a span nobody listens to, on every poll, is not free either.
-            let (result, mut meta) = if traced {
+            let (result, meta) = if traced {
                 attempt.instrument(span.clone()).await
             } else {
                 attempt.await
             };
-            let (used, reset) = (meta.token_used.take(), meta.rate_limit_reset);
-            let mapped = match meta.token_error.take() {
-                // The hook could not obtain a token, so nothing was sent.
-                Some(err) => Err(*err),
-                None => match from_envelope(result, &meta) {
-                    Envelope::Mapped(mapped) => mapped,
-                    // Boxed: rare, and its future would otherwise enlarge every call's.
-                    Envelope::Not(other) => Err(Box::pin(unexpected_or_transport(other, meta)).await),
-                },
-            };
-            let err = match mapped {
+            match settle(result, meta) {
                 Ok(receipt) => {
                     if traced {
                         if let Some(log_id) = &receipt.log_id {
@@ -143,41 +133,12 @@ impl Client {
                     }
                     break Ok(receipt);
                 }
-                Err(err) => err,
-            };
-            if traced {
-                record_error(&span, &err);
-            }
-            if let (Error::Api { code, .. }, Tenant::App(manager), Some(used)) =
-                (&err, &self.generated().inner.auth.tenant, used)
-            {
-                if INVALID_TOKEN.contains(code) && !token_renewed {
-                    tracing::debug!(parent: &span, code, "the platform rejected the tenant access token; fetching a new one");
-                    Box::pin(manager.invalidate(&used)).await;
-                    token_renewed = true;
-                    continue;
-                }
-            }
-            match self.inner.retry.delay(retries, &err, reset) {
-                Some(delay) => {
-                    tracing::warn!(
-                        parent: &span,
-                        attempt = attempts,
-                        delay_ms = delay.as_millis() as u64,
-                        error = %err,
-                        "retrying"
-                    );
-                    retries += 1;
-                    // Boxed, as retries are rare: the timer stays out of every call's future.
-                    Box::pin(tokio::time::sleep(delay)).await;
-                }
-                None if attempts > 1 => {
-                    break Err(Error::AfterRetries {
-                        attempts,
-                        last: Box::new(err),
-                    })
-                }
-                None => break Err(err),
+                // Boxed: failures are rare, and their handling would otherwise enlarge
+                // every call's future.
+                Err(failure) => match Box::pin(self.after_failure(&span, failure, &mut attempts)).await {
+                    Some(err) => break Err(err),
+                    None => continue,
+                },
             }
         };
         if let Some(started) = started {
@@ -188,6 +149,63 @@ impl Client {
             Err(err) => tracing::debug!(parent: &span, error = %err, "call failed"),
         }
         outcome
+    }
+}
+
+/// What a call's attempts have come to so far.
+#[derive(Default)]
+struct Attempts {
+    /// Requests sent.
+    sent: u32,
+    /// Retries after retryable failures.
+    retries: u32,
+    /// Whether the token was replaced after the platform rejected it.
+    token_renewed: bool,
+}
+
+impl Client {
+    /// Decides, after a failed attempt, whether to send the call again (`None`, after
+    /// replacing a rejected token or waiting out the backoff) or to fail with the error.
+    async fn after_failure(
+        &self,
+        span: &tracing::Span,
+        failure: Box<Failure>,
+        attempts: &mut Attempts,
+    ) -> Option<Error> {
+        let (used, reset) = (failure.meta.token_used.clone(), failure.meta.rate_limit_reset);
+        let err = failure.into_error().await;
+        if !span.is_disabled() {
+            record_error(span, &err);
+        }
+        if let (Error::Api { code, .. }, Tenant::App(manager), Some(used)) =
+            (&err, &self.generated().inner.auth.tenant, used)
+        {
+            if INVALID_TOKEN.contains(code) && !attempts.token_renewed {
+                tracing::debug!(parent: span, code, "the platform rejected the tenant access token; fetching a new one");
+                manager.invalidate(&used).await;
+                attempts.token_renewed = true;
+                return None;
+            }
+        }
+        match self.inner.retry.delay(attempts.retries, &err, reset) {
+            Some(delay) => {
+                tracing::warn!(
+                    parent: span,
+                    attempt = attempts.sent,
+                    delay_ms = delay.as_millis() as u64,
+                    error = %err,
+                    "retrying"
+                );
+                attempts.retries += 1;
+                tokio::time::sleep(delay).await;
+                None
+            }
+            None if attempts.sent > 1 => Some(Error::AfterRetries {
+                attempts: attempts.sent,
+                last: Box::new(err),
+            }),
+            None => Some(err),
+        }
     }
 }
 

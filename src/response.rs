@@ -19,46 +19,59 @@ pub struct Receipt {
 
 type GeneratedResult = Result<ResponseValue<EventsResponse>, GeneratedError<ErrorResponse>>;
 
-/// What [`from_envelope`] made of an attempt's outcome.
-pub(crate) enum Envelope {
-    /// The platform's envelope, mapped.
-    Mapped(Result<Receipt, Error>),
-    /// Not the platform's envelope: for [`unexpected_or_transport`].
-    Not(GeneratedError<ErrorResponse>),
+/// A failed attempt: its error, or the outcome to map into one on the slow path, and what
+/// the hooks saw of it.
+pub(crate) struct Failure {
+    pub(crate) error: Result<Error, GeneratedError<ErrorResponse>>,
+    pub(crate) meta: ResponseMeta,
 }
 
-/// Maps an answer that is the platform's envelope, without awaiting; anything else is
-/// handed back. `meta` is what the hooks saw of the answer.
-pub(crate) fn from_envelope(result: GeneratedResult, meta: &ResponseMeta) -> Envelope {
-    match result {
-        Ok(value) => {
-            let http_status = value.status().as_u16();
-            // The hook took the headers; the log id is in `meta`.
-            let log_id = log_id_of(meta.log_id.as_ref());
-            let envelope = value.into_inner();
-            Envelope::Mapped(if envelope.code == 0 {
-                Ok(Receipt { http_status, log_id })
-            } else {
+impl Failure {
+    /// The attempt's error; reads the start of an unexpected answer's body.
+    pub(crate) async fn into_error(self) -> Error {
+        match self.error {
+            Ok(err) => err,
+            Err(other) => unexpected_or_transport(other, self.meta).await,
+        }
+    }
+}
+
+/// Settles one attempt without awaiting: a receipt, or the failure (boxed, so that the
+/// common path moves little). `meta` is what the hooks saw of the attempt.
+pub(crate) fn settle(result: GeneratedResult, mut meta: ResponseMeta) -> Result<Receipt, Box<Failure>> {
+    let error = match meta.token_error.take() {
+        // The hook could not obtain a token, so nothing was sent.
+        Some(err) => Ok(*err),
+        None => match result {
+            Ok(value) => {
+                let http_status = value.status().as_u16();
+                // The hook took the headers; the log id is in `meta`.
+                let log_id = log_id_of(meta.log_id.as_ref());
+                let envelope = value.into_inner();
+                if envelope.code == 0 {
+                    return Ok(Receipt { http_status, log_id });
+                }
                 // The platform reports some failures as HTTP 200 with a non-zero code.
-                Err(Error::Api {
+                Ok(Error::Api {
                     code: envelope.code,
                     msg: envelope.msg,
                     http_status,
                     log_id,
                 })
-            })
-        }
-        Err(GeneratedError::ErrorResponse(value)) => {
-            let answer = ErrorAnswer::new(value, meta.log_id.as_ref());
-            Envelope::Mapped(Err(Error::Api {
-                code: answer.code,
-                msg: answer.msg,
-                http_status: answer.http_status,
-                log_id: answer.log_id,
-            }))
-        }
-        Err(other) => Envelope::Not(other),
-    }
+            }
+            Err(GeneratedError::ErrorResponse(value)) => {
+                let answer = ErrorAnswer::new(value, meta.log_id.as_ref());
+                Ok(Error::Api {
+                    code: answer.code,
+                    msg: answer.msg,
+                    http_status: answer.http_status,
+                    log_id: answer.log_id,
+                })
+            }
+            Err(other) => Err(other),
+        },
+    };
+    Err(Box::new(Failure { error, meta }))
 }
 
 /// A documented error answer (`ErrorResponse` on a 4xx/5xx status), as an error keeps it.

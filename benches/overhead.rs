@@ -355,10 +355,11 @@ fn main() {
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--profile") {
-        // `--profile <baseline|baseline-timeout|client|app> <calls>`: only sequential calls,
-        // for a profiler.
+        // `--profile <baseline|baseline-timeout|client|app> <calls> [in flight]`: only
+        // calls, for a profiler.
         let base_url = start_server().base_url;
         let calls: usize = args[i + 2].parse().unwrap();
+        let in_flight: usize = args.get(i + 3).map_or(1, |n| n.parse().unwrap());
         block_on_local(async {
             let variant = match args[i + 1].as_str() {
                 "baseline" => Variant::Baseline(Baseline::new(&base_url)),
@@ -366,9 +367,7 @@ fn main() {
                 "app" => Variant::Client(app_client(&base_url)),
                 _ => Variant::Client(fixed_token_client(&base_url)),
             };
-            for _ in 0..calls {
-                variant.call().await;
-            }
+            throughput(&Arc::new(variant), in_flight, calls).await;
         });
         return;
     }

@@ -123,9 +123,14 @@ impl ClientHooks<HookState> for generated::Client {
         // Outside a wrapped call there is nobody to tell.
         let _ = RESPONSE_META.try_with(|slot| {
             let mut meta = slot.borrow_mut();
-            meta.http_status = Some(response.status().as_u16());
+            let status = response.status();
+            meta.http_status = Some(status.as_u16());
             meta.log_id = response.headers().get(LOG_ID).cloned();
-            meta.rate_limit_reset = crate::retry::rate_limit_reset(response.headers());
+            // Rate-limited answers (429, or 400 with code 99991400) carry the reset time;
+            // a successful one has nothing to wait for.
+            if !status.is_success() {
+                meta.rate_limit_reset = crate::retry::rate_limit_reset(response.headers());
+            }
             if info.operation_id != TOKEN_OPERATION {
                 // The wrapper has taken what it needs; progenitor would copy every header
                 // into the `ResponseValue`, which the wrapper drops unread.

@@ -22,8 +22,6 @@ const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; chars
 /// The header the platform puts its log id in. Header names are constants, so that no
 /// call parses one.
 pub(crate) const LOG_ID: HeaderName = HeaderName::from_static("x-tt-logid");
-/// The header progenitor adds with the spec's version.
-const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 /// The helpdesk credential header.
 const HELPDESK: HeaderName = HeaderName::from_static(HELPDESK_AUTHORIZATION);
 
@@ -73,8 +71,6 @@ impl ClientHooks<HookState> for generated::Client {
         info: &OperationInfo,
     ) -> Result<(), GeneratedError<E>> {
         let state = &self.inner;
-        // progenitor announces the spec's version; the platform has no use for it.
-        request.headers_mut().remove(API_VERSION);
         if info.operation_id != TOKEN_OPERATION {
             let authorization = match &state.auth.tenant {
                 Tenant::Fixed(value) => value.clone(),

@@ -13,6 +13,28 @@ fn the_committed_spec_generates_what_the_build_compiled() {
 }
 
 #[test]
+fn the_generated_operations_build_no_api_version_header() {
+    let code = build_script::generate(SPEC).expect("the committed spec generates");
+    assert!(
+        !code.contains("\"api-version\""),
+        "progenitor's api-version header is still built"
+    );
+    assert!(code.contains("HeaderMap::with_capacity(0usize)"));
+}
+
+#[test]
+fn progenitor_output_of_another_shape_fails_the_build() {
+    // A header map without the api-version header progenitor 0.15 puts in it.
+    let mut file: syn::File = syn::parse_quote! {
+        fn operation() {
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        }
+    };
+    let err = build_script::without_api_version(&mut file).unwrap_err();
+    assert!(err.starts_with("progenitor's output changed"), "{err}");
+}
+
+#[test]
 fn broken_specs_fail_with_a_message_that_names_the_problem() {
     let cases = [
         ("openapi: [", "not a valid OpenAPI 3.0 document"),

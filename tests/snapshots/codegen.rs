@@ -390,12 +390,7 @@ Arguments:
         let url = format!(
             "{}/open-apis/auth/v3/tenant_access_token/internal", self.baseurl,
         );
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map
-            .append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-            );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -445,12 +440,7 @@ Arguments:
         body: &'a types::EventsRequest,
     ) -> Result<ResponseValue<types::EventsResponse>, Error<types::ErrorResponse>> {
         let url = format!("{}/open-apis/helpdesk/v1/events/subscribe", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map
-            .append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-            );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -506,12 +496,7 @@ Arguments:
         body: &'a types::EventsRequest,
     ) -> Result<ResponseValue<types::EventsResponse>, Error<types::ErrorResponse>> {
         let url = format!("{}/open-apis/helpdesk/v1/events/unsubscribe", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map
-            .append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-            );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
         #[allow(unused_mut)]
         let mut request = self
             .client

@@ -445,7 +445,7 @@ fn main() {
         // once per level, in an order that rotates, and is compared with the baseline's run
         // of the same round (the machine's speed drifts between rounds).
         let levels = [(1usize, 1000usize), (16, 4000), (64, 4000)];
-        let rounds = 25;
+        let rounds = 24;
         let mut rates: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); levels.len()]; variants.len()];
         let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
         for round in 0..rounds {

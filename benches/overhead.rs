@@ -6,8 +6,13 @@
 //!
 //! A local HTTP/1.1 server (hyper, on its own thread) answers the success envelope and the
 //! token endpoint. The client side runs on one current-thread runtime on the main thread,
-//! so that a thread-local counting allocator sees exactly the client's allocations.
-//! Variants are measured in interleaved rounds in one run; the table gives medians.
+//! so that a thread-local counting allocator sees exactly the client's allocations, and so
+//! that the thread's CPU time is the client's. The bench first checks that every variant
+//! sends the same headers and body. Variants are measured in interleaved rounds whose order
+//! rotates; the table gives medians, and ratios paired by round.
+//!
+//! For a profiler, `--profile <baseline|baseline-timeout|client|app> <calls> [in flight]`
+//! makes only the calls of one variant.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

@@ -1,5 +1,6 @@
-//! The request hook of the generated client: credentials, content type, timeout, and a
-//! note of each answer's status and log id for error reporting.
+//! The hooks of the generated client: credentials and content type on each request (and the
+//! timeout, for a caller-supplied `reqwest::Client`); a note of each answer's status, log id
+//! and rate-limit reset for the wrapper.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -45,13 +46,14 @@ impl fmt::Debug for HookState {
     }
 }
 
-/// What the hook saw of one call: the token it sent, or why it had none, and the answer's
-/// status and log id, kept for the error when progenitor drops the response (a body that
-/// is not the envelope, or a body that fails mid-read).
+/// What the hooks saw of one attempt: the token sent, or why there was none, and the
+/// answer's status, log id and rate-limit reset. The wrapper reads the log id from here (the
+/// hook takes the answer's headers), and the status when progenitor drops the response (a
+/// body that is not the envelope, or a body that fails mid-read).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ResponseMeta {
     pub(crate) http_status: Option<u16>,
-    /// Kept as the header value (a reference count, not a copy) until an error needs it.
+    /// Kept as the header value (a reference count, not a copy) until it is needed.
     pub(crate) log_id: Option<HeaderValue>,
     pub(crate) rate_limit_reset: Option<std::time::Duration>,
     pub(crate) token_used: Option<CachedToken>,

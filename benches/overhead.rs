@@ -449,8 +449,8 @@ fn main() {
         // Throughput at 1, 16 and 64 in flight, in rounds; within a round each variant runs
         // once per level, in an order that rotates, and is compared with the baseline's run
         // of the same round (the machine's speed drifts between rounds).
-        let levels = [(1usize, 1000usize), (16, 4000), (64, 4000)];
-        let rounds = 24;
+        let levels = [(1usize, 1000usize), (16, 2000), (64, 2000)];
+        let rounds = 48;
         let mut rates: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); levels.len()]; variants.len()];
         let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
         for round in 0..rounds {

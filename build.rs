@@ -69,6 +69,7 @@ pub(crate) fn generate(text: &str) -> Result<String, String> {
     let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("the generated code does not parse: {e}"))?;
     without_api_version(&mut file)?;
+    with_parsed_base_url(&mut file);
     Ok(prettyplease::unparse(&file))
 }
 
@@ -160,6 +161,56 @@ pub(crate) fn without_api_version(file: &mut syn::File) -> Result<(), String> {
         )),
         _ => Ok(()),
     }
+}
+
+/// Builds the URL of each operation whose path has no parameters from the base URL parsed
+/// once per client.
+///
+/// progenitor formats `format!("{}/path", self.baseurl)` in every call, and reqwest then parses
+/// the whole URL again (host and all). The call becomes `self.inner.url("/path")`
+/// (`HookState::url` in `src/hooks.rs`), which appends the path to the parsed base URL. Paths
+/// with parameters keep progenitor's code.
+pub(crate) fn with_parsed_base_url(file: &mut syn::File) {
+    use syn::visit_mut::{self, VisitMut};
+
+    struct Edit;
+
+    /// The path in `format!("{}/path", self.baseurl,)`, if the call is exactly that.
+    fn static_path(mac: &syn::Macro) -> Option<String> {
+        if !mac.path.is_ident("format") {
+            return None;
+        }
+        let args = mac
+            .parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
+            .ok()?;
+        let mut args = args.iter();
+        let (Some(syn::Expr::Lit(template)), Some(syn::Expr::Field(base)), None) =
+            (args.next(), args.next(), args.next())
+        else {
+            return None;
+        };
+        let syn::Lit::Str(template) = &template.lit else {
+            return None;
+        };
+        let is_self_baseurl = matches!(&*base.base, syn::Expr::Path(p) if p.path.is_ident("self"))
+            && matches!(&base.member, syn::Member::Named(name) if name == "baseurl");
+        let path = template.value().strip_prefix("{}")?.to_owned();
+        (is_self_baseurl && path.starts_with('/') && !path.contains(['{', '}'])).then_some(path)
+    }
+
+    impl VisitMut for Edit {
+        fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+            if let syn::Expr::Macro(syn::ExprMacro { mac, .. }) = expr {
+                if let Some(path) = static_path(mac) {
+                    *expr = syn::parse_quote!(self.inner.url(#path));
+                    return;
+                }
+            }
+            visit_mut::visit_expr_mut(self, expr);
+        }
+    }
+
+    Edit.visit_file_mut(file);
 }
 
 fn env(name: &str) -> Result<String, String> {

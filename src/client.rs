@@ -419,10 +419,14 @@ impl ClientBuilder {
                 .build()
                 .map_err(|e| Error::transport(e, None))?,
         };
+        let parsed = reqwest::Url::parse(&base_url)
+            .map_err(|e| Error::invalid_input_because("base_url", "is not a valid URL", e))?;
         let state = HookState {
             auth,
             timeout,
             timeout_per_request,
+            base_path: parsed.path().trim_end_matches('/').to_owned(),
+            base_url: parsed,
         };
         let generated = generated::Client::new_with_client(&base_url, http, state);
         let retry = RetryPolicy {

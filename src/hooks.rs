@@ -35,6 +35,25 @@ pub struct HookState {
     /// `reqwest::Client`. The library's own client has it as its default, which costs
     /// nothing per request.
     pub(crate) timeout_per_request: bool,
+    /// The base URL, parsed once.
+    pub(crate) base_url: reqwest::Url,
+    /// The base URL's path without its trailing slash: empty, or a proxy's prefix.
+    pub(crate) base_path: String,
+}
+
+impl HookState {
+    /// The URL of the operation at `path` (a path without parameters): the parsed base URL
+    /// with `path` appended. The generated operations call this (see `build.rs`) rather than
+    /// format the base URL into a string that reqwest parses again, host and all, per call.
+    pub(crate) fn url(&self, path: &str) -> reqwest::Url {
+        let mut url = self.base_url.clone();
+        if self.base_path.is_empty() {
+            url.set_path(path);
+        } else {
+            url.set_path(&[self.base_path.as_str(), path].concat());
+        }
+        url
+    }
 }
 
 impl fmt::Debug for HookState {
@@ -42,6 +61,7 @@ impl fmt::Debug for HookState {
         f.debug_struct("HookState")
             .field("auth", &self.auth)
             .field("timeout", &self.timeout)
+            .field("base_url", &self.base_url.as_str())
             .finish()
     }
 }
@@ -150,4 +170,44 @@ pub(crate) fn log_id_of(value: Option<&HeaderValue>) -> Option<String> {
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty())
         .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What progenitor's generated code did: format the base URL and the path, then parse.
+    fn formatted(base_url: &str, path: &str) -> reqwest::Url {
+        reqwest::Url::parse(&format!("{}{path}", base_url.trim_end_matches('/'))).unwrap()
+    }
+
+    #[test]
+    fn operation_urls_are_the_formatted_ones() {
+        let path = "/open-apis/helpdesk/v1/events/unsubscribe";
+        for base_url in [
+            "https://open.feishu.cn",
+            "https://open.larksuite.com/",
+            "http://127.0.0.1:8080",
+            "http://[::1]:9000",
+            "https://proxy.example/feishu",
+            "https://proxy.example/feishu/",
+            "https://proxy.example/a%20b/c",
+            "https://PROXY.example:443/x",
+        ] {
+            let parsed = reqwest::Url::parse(base_url.trim_end_matches('/')).unwrap();
+            let state = HookState {
+                auth: AuthHeaders::new(
+                    crate::auth::Tenant::Fixed(HeaderValue::from_static("Bearer t")),
+                    "1",
+                    &crate::secret::Secret::new("x"),
+                )
+                .unwrap(),
+                timeout: Duration::from_secs(1),
+                timeout_per_request: false,
+                base_path: parsed.path().trim_end_matches('/').to_owned(),
+                base_url: parsed,
+            };
+            assert_eq!(state.url(path), formatted(base_url, path), "{base_url}");
+        }
+    }
 }

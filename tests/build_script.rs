@@ -23,6 +23,28 @@ fn the_generated_operations_build_no_api_version_header() {
 }
 
 #[test]
+fn operations_take_their_url_from_the_parsed_base_url() {
+    let code = build_script::generate(SPEC).expect("the committed spec generates");
+    assert!(code.contains(r#"self.inner.url("/open-apis/helpdesk/v1/events/unsubscribe")"#));
+    assert!(
+        !code.contains("self.baseurl,"),
+        "an operation still formats the base URL"
+    );
+}
+
+#[test]
+fn paths_with_parameters_keep_progenitor_s_formatting() {
+    let mut file: syn::File = syn::parse_quote! {
+        fn operation(&self) {
+            let url = format!("{}/tickets/{}", self.baseurl, encode_path(&ticket_id.to_string()));
+        }
+    };
+    let before = quote::quote!(#file).to_string();
+    build_script::with_parsed_base_url(&mut file);
+    assert_eq!(quote::quote!(#file).to_string(), before);
+}
+
+#[test]
 fn progenitor_output_of_another_shape_fails_the_build() {
     // A header map without the api-version header progenitor 0.15 puts in it.
     let mut file: syn::File = syn::parse_quote! {

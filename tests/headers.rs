@@ -154,3 +154,36 @@ fn client_is_send_sync_clone() {
     fn check<T: Send + Sync + Clone + 'static>() {}
     check::<feishu_helpdesk::Client>();
 }
+
+#[tokio::test]
+async fn a_base_url_with_a_path_prefixes_every_operation() {
+    // A proxy that serves the platform under `/feishu/`.
+    let server = httpmock::MockServer::start_async().await;
+    let token = server
+        .mock_async(|when, then| {
+            when.method(httpmock::Method::POST)
+                .path("/feishu/open-apis/auth/v3/tenant_access_token/internal");
+            then.status(200)
+                .body(r#"{"code":0,"msg":"ok","tenant_access_token":"t-abc","expire":7200}"#);
+        })
+        .await;
+    let unsubscribe = server
+        .mock_async(|when, then| {
+            when.method(httpmock::Method::POST)
+                .path("/feishu/open-apis/helpdesk/v1/events/unsubscribe")
+                .header("authorization", "Bearer t-abc");
+            then.status(200).body(r#"{"code":0,"msg":"success","data":{}}"#);
+        })
+        .await;
+    let client = Client::builder()
+        .app_credentials("cli_a1b2c3d4e5f6a7b8", "dskLLdkasdjlasdKK")
+        .helpdesk_credentials("7180000000000000001", "ht-example")
+        .base_url(format!("{}/feishu/", server.base_url()))
+        .build()
+        .unwrap();
+
+    client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap();
+
+    token.assert_async().await;
+    unsubscribe.assert_async().await;
+}

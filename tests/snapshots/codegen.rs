@@ -387,9 +387,7 @@ Arguments:
         ResponseValue<types::TenantAccessTokenResponse>,
         Error<types::ErrorResponse>,
     > {
-        let url = format!(
-            "{}/open-apis/auth/v3/tenant_access_token/internal", self.baseurl,
-        );
+        let url = self.inner.url("/open-apis/auth/v3/tenant_access_token/internal");
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
         #[allow(unused_mut)]
         let mut request = self
@@ -439,7 +437,7 @@ Arguments:
         &'a self,
         body: &'a types::EventsRequest,
     ) -> Result<ResponseValue<types::EventsResponse>, Error<types::ErrorResponse>> {
-        let url = format!("{}/open-apis/helpdesk/v1/events/subscribe", self.baseurl,);
+        let url = self.inner.url("/open-apis/helpdesk/v1/events/subscribe");
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
         #[allow(unused_mut)]
         let mut request = self
@@ -495,7 +493,7 @@ Arguments:
         &'a self,
         body: &'a types::EventsRequest,
     ) -> Result<ResponseValue<types::EventsResponse>, Error<types::ErrorResponse>> {
-        let url = format!("{}/open-apis/helpdesk/v1/events/unsubscribe", self.baseurl,);
+        let url = self.inner.url("/open-apis/helpdesk/v1/events/unsubscribe");
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
         #[allow(unused_mut)]
         let mut request = self

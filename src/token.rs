@@ -223,14 +223,11 @@ impl TokenManager {
         &self.app_id
     }
 
-    /// A token with more than the refresh margin left, fetched if need be. Concurrent
-    /// callers that find none share one fetch and its outcome, success or error.
+    /// A token with more than the refresh margin left, from the cache or fetched, for a
+    /// caller that found none with [`fresh`](Self::fresh). Concurrent callers that find none
+    /// share one fetch and its outcome, success or error.
     pub(crate) async fn token(&self, client: &generated::Client) -> Result<CachedToken, Error> {
-        if let Some(token) = self.fresh() {
-            return Ok(token);
-        }
         if let Some(token) = self.cached().await {
-            self.remember(Some(token.clone()));
             return Ok(token);
         }
         let seen = self.completed.load(Ordering::Acquire);
@@ -240,13 +237,9 @@ impl TokenManager {
             return done.result.clone();
         }
         if let Some(token) = self.cached().await {
-            self.remember(Some(token.clone()));
             return Ok(token);
         }
         let result = self.fetch_once_across_processes(client).await;
-        if let Ok(token) = &result {
-            self.remember(Some(token.clone()));
-        }
         let sequence = self.completed.fetch_add(1, Ordering::AcqRel) + 1;
         *fetch = Some(Fetched {
             sequence,
@@ -290,6 +283,7 @@ impl TokenManager {
     async fn request_and_store(&self, client: &generated::Client) -> Result<CachedToken, Error> {
         let result = self.request(client).await;
         if let Ok(token) = &result {
+            self.remember(Some(token.clone()));
             self.cache.put(&self.key, token.clone()).await;
         }
         result
@@ -322,11 +316,15 @@ impl TokenManager {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = token;
     }
 
+    /// A fresh token from the cache, remembered for [`fresh`](Self::fresh).
     async fn cached(&self) -> Option<CachedToken> {
-        self.cache
+        let token = self
+            .cache
             .get(&self.key)
             .await
-            .filter(|token| token.is_fresh(self.refresh_margin))
+            .filter(|token| token.is_fresh(self.refresh_margin))?;
+        self.remember(Some(token.clone()));
+        Some(token)
     }
 
     async fn request(&self, client: &generated::Client) -> Result<CachedToken, Error> {

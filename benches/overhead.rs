@@ -186,25 +186,25 @@ struct Baseline {
 }
 
 impl Baseline {
-    /// The same call with the 10 s timeout the client applies to every call.
-    fn with_timeout(base_url: &str) -> Self {
-        Self {
-            client: reqwest::Client::builder()
-                .user_agent(USER_AGENT)
-                .timeout(std::time::Duration::from_secs(10))
-                .build()
-                .unwrap(),
-            ..Self::new(base_url)
-        }
+    fn new(base_url: &str) -> Self {
+        Self::with_client(base_url, reqwest::Client::builder())
     }
 
-    fn new(base_url: &str) -> Self {
+    /// The same call with the 10 s timeout the client applies to every call.
+    fn with_timeout(base_url: &str) -> Self {
+        Self::with_client(
+            base_url,
+            reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)),
+        )
+    }
+
+    fn with_client(base_url: &str, client: reqwest::ClientBuilder) -> Self {
         let mut bearer = HeaderValue::from_static("Bearer t-7f1bcd13fc57d46bac21793a18e560");
         bearer.set_sensitive(true);
         let mut helpdesk = HeaderValue::from_static("NzE4MDAwMDAwMDAwMDAwMDAwMTpodC1leGFtcGxl");
         helpdesk.set_sensitive(true);
         Self {
-            client: reqwest::Client::builder().user_agent(USER_AGENT).build().unwrap(),
+            client: client.user_agent(USER_AGENT).build().unwrap(),
             url: format!("{base_url}/open-apis/helpdesk/v1/events/unsubscribe"),
             bearer,
             helpdesk,
@@ -254,6 +254,17 @@ impl Variant {
                     .unwrap();
             }
         }
+    }
+}
+
+/// The variant a command line names: `baseline`, `baseline-timeout`, `app`, or (any other
+/// name) the client with a fixed token.
+fn variant_named(name: &str, base_url: &str) -> Variant {
+    match name {
+        "baseline" => Variant::Baseline(Baseline::new(base_url)),
+        "baseline-timeout" => Variant::Baseline(Baseline::with_timeout(base_url)),
+        "app" => Variant::Client(app_client(base_url)),
+        _ => Variant::Client(fixed_token_client(base_url)),
     }
 }
 
@@ -330,11 +341,7 @@ fn peak_rss_kib() -> u64 {
 fn rss_child(which: &str) {
     let base_url = start_server().base_url;
     block_on_local(async {
-        let variant = Arc::new(match which {
-            "baseline" => Variant::Baseline(Baseline::new(&base_url)),
-            _ => Variant::Client(fixed_token_client(&base_url)),
-        });
-        throughput(&variant, 16, 100_000).await;
+        throughput(&Arc::new(variant_named(which, &base_url)), 16, 100_000).await;
     });
     println!("{}", peak_rss_kib());
 }
@@ -366,13 +373,12 @@ fn main() {
         let calls: usize = args[i + 2].parse().unwrap();
         let in_flight: usize = args.get(i + 3).map_or(1, |n| n.parse().unwrap());
         block_on_local(async {
-            let variant = match args[i + 1].as_str() {
-                "baseline" => Variant::Baseline(Baseline::new(&base_url)),
-                "baseline-timeout" => Variant::Baseline(Baseline::with_timeout(&base_url)),
-                "app" => Variant::Client(app_client(&base_url)),
-                _ => Variant::Client(fixed_token_client(&base_url)),
-            };
-            throughput(&Arc::new(variant), in_flight, calls).await;
+            throughput(
+                &Arc::new(variant_named(&args[i + 1], &base_url)),
+                in_flight,
+                calls,
+            )
+            .await;
         });
         return;
     }

@@ -43,8 +43,8 @@ pub(crate) fn generate(text: &str) -> Result<String, String> {
     settings
         .with_interface(progenitor::InterfaceStyle::Positional)
         .with_tag(progenitor::TagStyle::Merged)
-        // The per-client state the request hook reads (see `src/hooks.rs`).
-        .with_inner_type(quote::quote!(crate::hooks::HookState))
+        // The per-client state the request hook reads (see `src/client_state.rs`).
+        .with_inner_type(quote::quote!(crate::client_state::ClientState))
         .with_hooks(progenitor::HooksMode::Expected)
         .with_derive("schemars::JsonSchema")
         .with_derive("PartialEq");
@@ -168,7 +168,7 @@ pub(crate) fn without_api_version(file: &mut syn::File) -> Result<(), String> {
 ///
 /// progenitor formats `format!("{}/path", self.baseurl)` in every call, and reqwest then parses
 /// the whole URL again (host and all). The call becomes `self.inner.url("/path")`
-/// (`HookState::url` in `src/hooks.rs`), which appends the path to the parsed base URL. Paths
+/// (`ClientState::url` in `src/client_state.rs`), which appends the path to the parsed base URL. Paths
 /// with parameters keep progenitor's code.
 pub(crate) fn with_parsed_base_url(file: &mut syn::File) {
     use syn::visit_mut::{self, VisitMut};

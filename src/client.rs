@@ -1,21 +1,25 @@
-//! The client and its builder.
+//! The client and its builder: one call's loop of attempts (retries, token renewal after a
+//! rejection, its tracing span), and the checks of the configuration.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::{bearer, AuthHeaders, Tenant};
-use crate::error::{Error, INVALID_TOKEN};
+use reqwest::header::HeaderValue;
+use tracing::Instrument as _;
+
+use crate::attempt::{observe, settle, Failure, GeneratedResult, Receipt};
+use crate::client_state::{ClientState, Credentials, TokenSource};
+use crate::credentials::{bearer, helpdesk_authorization};
+use crate::error::Error;
 use crate::event::{request_body, Event};
 use crate::generated;
-use crate::hooks::{HookState, ResponseMeta, RESPONSE_META};
-use crate::response::{settle, Failure, Receipt};
 use crate::retry::{RetryPolicy, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES};
 use crate::secret::Secret;
-use crate::token::{MemoryTokenCache, TokenCache, TokenManager, DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN};
-use tracing::Instrument as _;
+use crate::token_cache::{MemoryTokenCache, TokenCache};
+use crate::token_endpoint::PlatformTokenEndpoint;
+use crate::token_manager::{TokenManager, DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN};
 
 /// The base URL of Feishu (mainland China), the default.
 pub const FEISHU_BASE_URL: &str = "https://open.feishu.cn";
@@ -36,7 +40,10 @@ pub struct Client {
 
 struct Inner {
     generated: generated::Client,
+    /// The manager of app-credential tokens, to forget a token the platform rejected.
+    tokens: Option<Arc<TokenManager>>,
     helpdesk_id: String,
+    timeout: Duration,
     retry: RetryPolicy,
 }
 
@@ -80,11 +87,6 @@ impl Client {
     }
 }
 
-type GeneratedResult = Result<
-    progenitor_client::ResponseValue<generated::types::EventsResponse>,
-    progenitor_client::Error<generated::types::ErrorResponse>,
->;
-
 impl Client {
     /// Sends one helpdesk call, in one tracing span: again after retryable failures (up
     /// to the retry limit, with backoff), and, with app credentials, once more with a new
@@ -112,17 +114,14 @@ impl Client {
             if traced {
                 span.record("attempt", attempts.sent);
             }
-            let attempt = RESPONSE_META.scope(RefCell::new(ResponseMeta::default()), async {
-                let result = call().await;
-                (result, RESPONSE_META.with(|slot| slot.take()))
-            });
+            let attempt = observe(call());
             // Entering a span nobody listens to, on every poll, is not free either.
-            let (result, meta) = if traced {
+            let (result, notes) = if traced {
                 attempt.instrument(span.clone()).await
             } else {
                 attempt.await
             };
-            match settle(result, meta) {
+            match settle(result, notes) {
                 Ok(receipt) => {
                     if traced {
                         if let Some(log_id) = &receipt.log_id {
@@ -172,17 +171,18 @@ impl Client {
         failure: Box<Failure>,
         attempts: &mut Attempts,
     ) -> Option<Error> {
-        let (used, reset) = (failure.meta.token_used.clone(), failure.meta.rate_limit_reset);
+        let (used, reset) = (failure.notes.token_used.clone(), failure.notes.rate_limit_reset);
         let err = failure.into_error().await;
         if !span.is_disabled() {
             record_error(span, &err);
         }
-        if let (Error::Api { code, .. }, Tenant::App(manager), Some(used)) =
-            (&err, &self.generated().inner.auth.tenant, used)
-        {
-            if INVALID_TOKEN.contains(code) && !attempts.token_renewed {
-                tracing::debug!(parent: span, code, "the platform rejected the tenant access token; fetching a new one");
-                manager.invalidate(&used).await;
+        if let (Some(manager), Some(used), false) = (&self.inner.tokens, used, attempts.token_renewed) {
+            // Sent once more, with a new token, after the platform rejected this one.
+            if manager
+                .forget_if_rejected(&err, &used)
+                .instrument(span.clone())
+                .await
+            {
                 attempts.token_renewed = true;
                 return None;
             }
@@ -227,8 +227,8 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base_url", &self.base_url())
             .field("helpdesk_id", &self.inner.helpdesk_id)
-            .field("timeout", &self.generated().inner.timeout)
-            .field("auth", &self.generated().inner.auth)
+            .field("timeout", &self.inner.timeout)
+            .field("tokens", &self.inner.tokens)
             .field("retry", &self.inner.retry)
             .finish()
     }
@@ -364,8 +364,76 @@ impl ClientBuilder {
             self.base_url.as_deref().unwrap_or(FEISHU_BASE_URL),
             self.allow_insecure_http,
         )?;
-        let tenant = match (self.tenant_access_token, self.app) {
-            (Some(token), None) => Tenant::Fixed(bearer(&token)?),
+        let tenant = self.checked_tenant()?;
+        let (helpdesk_id, helpdesk) = self.checked_helpdesk()?;
+        let timeout = self.checked_timeout()?;
+        let timeout_per_request = self.http_client.is_some();
+        let http = match self.http_client {
+            Some(client) => client,
+            None => own_http_client(timeout)?,
+        };
+        // The generated client appends paths that start with '/'.
+        let base_url_text = base_url.as_str().trim_end_matches('/').to_owned();
+        let state = ClientState::new(None, timeout, timeout_per_request, base_url);
+        let (tenant, tokens) = match tenant {
+            TenantSetting::Fixed(value) => (TokenSource::Fixed(value), None),
+            TenantSetting::App(app) => {
+                // Tokens come through a generated client of their own, without credentials.
+                let endpoint = PlatformTokenEndpoint::new(generated::Client::new_with_client(
+                    &base_url_text,
+                    http.clone(),
+                    state.clone(),
+                ));
+                let manager = Arc::new(TokenManager::new(
+                    app.app_id,
+                    app.app_secret,
+                    &base_url_text,
+                    app.cache,
+                    app.refresh_margin,
+                    Box::new(endpoint),
+                ));
+                (TokenSource::App(manager.clone()), Some(manager))
+            }
+        };
+        let state = state.with_credentials(Credentials { tenant, helpdesk });
+        Ok(Client {
+            inner: Arc::new(Inner {
+                generated: generated::Client::new_with_client(&base_url_text, http, state),
+                tokens,
+                helpdesk_id,
+                timeout,
+                retry: RetryPolicy {
+                    max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+                    initial_backoff: self.initial_backoff.unwrap_or(DEFAULT_INITIAL_BACKOFF),
+                },
+            }),
+        })
+    }
+
+    fn checked_timeout(&self) -> Result<Duration, Error> {
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        if timeout.is_zero() {
+            return Err(Error::invalid_input("timeout", "must be greater than zero"));
+        }
+        Ok(timeout)
+    }
+
+    /// The helpdesk id, and the helpdesk header built from it and the helpdesk token.
+    fn checked_helpdesk(&self) -> Result<(String, HeaderValue), Error> {
+        let (helpdesk_id, helpdesk_token) = self
+            .helpdesk
+            .as_ref()
+            .ok_or_else(|| Error::invalid_input("helpdesk_credentials", "are required"))?;
+        Ok((
+            helpdesk_id.clone(),
+            helpdesk_authorization(helpdesk_id, helpdesk_token)?,
+        ))
+    }
+
+    /// The tenant token setting: a fixed token, or app credentials with their cache.
+    fn checked_tenant(&self) -> Result<TenantSetting, Error> {
+        match (&self.tenant_access_token, &self.app) {
+            (Some(token), None) => Ok(TenantSetting::Fixed(bearer(token)?)),
             (None, Some((app_id, app_secret))) => {
                 if app_id.is_empty() {
                     return Err(Error::invalid_input("app_id", "is empty"));
@@ -373,74 +441,58 @@ impl ClientBuilder {
                 if app_secret.expose().is_empty() {
                     return Err(Error::invalid_input("app_secret", "is empty"));
                 }
-                let margin = self.token_refresh_margin.unwrap_or(DEFAULT_REFRESH_MARGIN);
-                if margin > MAX_REFRESH_MARGIN {
+                let refresh_margin = self.token_refresh_margin.unwrap_or(DEFAULT_REFRESH_MARGIN);
+                if refresh_margin > MAX_REFRESH_MARGIN {
                     return Err(Error::invalid_input(
                         "token_refresh_margin",
                         "must be at most 30 minutes",
                     ));
                 }
-                let cache = self
-                    .token_cache
-                    .unwrap_or_else(|| Arc::new(MemoryTokenCache::default()));
-                Tenant::App(Arc::new(TokenManager::new(
-                    app_id, app_secret, &base_url, cache, margin,
-                )))
+                Ok(TenantSetting::App(AppSetting {
+                    app_id: app_id.clone(),
+                    app_secret: app_secret.clone(),
+                    cache: self
+                        .token_cache
+                        .clone()
+                        .unwrap_or_else(|| Arc::new(MemoryTokenCache::default())),
+                    refresh_margin,
+                }))
             }
-            (None, None) => {
-                return Err(Error::invalid_input(
-                    "tenant_access_token",
-                    "is required (or set app_credentials)",
-                ))
-            }
-            (Some(_), Some(_)) => {
-                return Err(Error::invalid_input(
-                    "tenant_access_token",
-                    "and app_credentials are both set; set one",
-                ))
-            }
-        };
-        let (helpdesk_id, helpdesk_token) = self
-            .helpdesk
-            .ok_or_else(|| Error::invalid_input("helpdesk_credentials", "are required"))?;
-        let auth = AuthHeaders::new(tenant, &helpdesk_id, &helpdesk_token)?;
-        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        if timeout.is_zero() {
-            return Err(Error::invalid_input("timeout", "must be greater than zero"));
+            (None, None) => Err(Error::invalid_input(
+                "tenant_access_token",
+                "is required (or set app_credentials)",
+            )),
+            (Some(_), Some(_)) => Err(Error::invalid_input(
+                "tenant_access_token",
+                "and app_credentials are both set; set one",
+            )),
         }
-        let timeout_per_request = self.http_client.is_some();
-        let http = match self.http_client {
-            Some(client) => client,
-            None => reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .connect_timeout(timeout)
-                .timeout(timeout)
-                .user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|e| Error::transport(e, None))?,
-        };
-        let parsed = reqwest::Url::parse(&base_url)
-            .map_err(|e| Error::invalid_input_because("base_url", "is not a valid URL", e))?;
-        let state = HookState {
-            auth,
-            timeout,
-            timeout_per_request,
-            base_path: parsed.path().trim_end_matches('/').to_owned(),
-            base_url: parsed,
-        };
-        let generated = generated::Client::new_with_client(&base_url, http, state);
-        let retry = RetryPolicy {
-            max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
-            initial_backoff: self.initial_backoff.unwrap_or(DEFAULT_INITIAL_BACKOFF),
-        };
-        Ok(Client {
-            inner: Arc::new(Inner {
-                generated,
-                helpdesk_id,
-                retry,
-            }),
-        })
     }
+}
+
+/// Where the tenant token will come from, once checked.
+enum TenantSetting {
+    Fixed(HeaderValue),
+    App(AppSetting),
+}
+
+struct AppSetting {
+    app_id: String,
+    app_secret: Secret,
+    cache: Arc<dyn TokenCache>,
+    refresh_margin: Duration,
+}
+
+/// The library's own `reqwest::Client`: the timeout as its default, no redirects (so that
+/// the credentials never go to another host), and the crate's user agent.
+fn own_http_client(timeout: Duration) -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::transport(e, None))
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -463,10 +515,9 @@ impl fmt::Debug for ClientBuilder {
     }
 }
 
-/// Parses and checks a base URL; returns it without a trailing slash, as the generated
-/// client appends paths that start with one.
-fn checked_base_url(raw: &str, allow_insecure_http: bool) -> Result<String, Error> {
-    let url = url::Url::parse(raw)
+/// Parses and checks a base URL.
+fn checked_base_url(raw: &str, allow_insecure_http: bool) -> Result<reqwest::Url, Error> {
+    let url = reqwest::Url::parse(raw)
         .map_err(|e| Error::invalid_input_because("base_url", "is not a valid URL", e))?;
     let host = match url.host() {
         Some(host) => host,
@@ -497,7 +548,7 @@ fn checked_base_url(raw: &str, allow_insecure_http: bool) -> Result<String, Erro
             ))
         }
     }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    Ok(url)
 }
 
 fn is_loopback(host: &url::Host<&str>) -> bool {
@@ -510,7 +561,10 @@ fn is_loopback(host: &url::Host<&str>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::checked_base_url;
+    fn checked_base_url(raw: &str, allow_insecure_http: bool) -> Result<String, crate::Error> {
+        super::checked_base_url(raw, allow_insecure_http)
+            .map(|url| url.as_str().trim_end_matches('/').to_owned())
+    }
 
     #[test]
     fn base_urls_are_normalised_and_checked() {

@@ -9,10 +9,6 @@ type SharedError = Arc<dyn std::error::Error + Send + Sync + 'static>;
 /// The result code the platform uses for rate limiting.
 pub(crate) const RATE_LIMITED: i64 = 99991400;
 
-/// The result codes with which the platform rejects a tenant access token as invalid or
-/// expired.
-pub(crate) const INVALID_TOKEN: [i64; 4] = [99991661, 99991663, 99991664, 99991671];
-
 /// Everything that can go wrong when building a client or calling the platform.
 ///
 /// `Display` says what happened in one line and does not repeat the underlying cause,

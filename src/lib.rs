@@ -2,16 +2,36 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod auth;
-mod body;
+// Where each behaviour lives, in the order a call runs through it (each module uses only
+// those above it in this list):
+//
+// error, secret, body_limit  the one error type; secrets kept out of Debug; the answer-size bound
+// credentials                the two header values: `Bearer <token>` and base64(id:token)
+// token_cache                the public cache API: TokenCache, CachedToken, the in-memory cache
+// token_manager              token reuse, one fetch for all callers, renewal after a rejection
+// client_state, generated    what every request of a client shares; progenitor's client
+// retry, event               when and how long to wait before a retry; events and the request body
+// attempt                    one attempt: what the hooks saw (log id, rate-limit reset, token
+//                            used) and the mapping of its answer to a Receipt or an Error
+// token_endpoint             obtaining a token from the platform (the manager's seam)
+// hooks                      progenitor's hooks: credentials on each request, notes of each answer
+// client                     Client and its builder: the retry loop and the configuration checks
+// redis_cache, testing       optional: the Redis token cache, the stand-in for users' tests
+
+mod attempt;
+mod body_limit;
 mod client;
+mod client_state;
+mod credentials;
 mod error;
 mod event;
+pub mod generated;
 mod hooks;
-mod response;
 mod retry;
 mod secret;
-mod token;
+mod token_cache;
+mod token_endpoint;
+mod token_manager;
 
 #[cfg(feature = "redis")]
 mod redis_cache;
@@ -23,22 +43,12 @@ pub use redis_cache::RedisTokenCache;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-/// The client progenitor generates from `openapi/helpdesk.yaml` at build time, reached
-/// through [`Client::generated`]. Its request hook adds the same credentials, content
-/// type and timeout as the wrapper's calls.
-#[allow(missing_docs, clippy::all, clippy::pedantic, unused)]
-pub mod generated {
-    include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
-}
-
-pub use auth::HELPDESK_AUTHORIZATION;
-pub use body::MAX_BODY_BYTES;
+pub use attempt::Receipt;
+pub use body_limit::MAX_BODY_BYTES;
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, FEISHU_BASE_URL, LARK_BASE_URL};
+pub use credentials::HELPDESK_AUTHORIZATION;
 pub use error::Error;
 pub use event::Event;
-pub use response::Receipt;
 pub use retry::{DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES, MAX_BACKOFF, MAX_RATE_LIMIT_WAIT};
-pub use token::{
-    BoxFuture, CachedToken, FetchLock, MemoryTokenCache, TokenCache, DEFAULT_REFRESH_MARGIN,
-    MAX_REFRESH_MARGIN,
-};
+pub use token_cache::{BoxFuture, CachedToken, FetchLock, MemoryTokenCache, TokenCache};
+pub use token_manager::{DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN};

@@ -8,7 +8,7 @@ use redis::aio::MultiplexedConnection;
 use tokio::time::Instant;
 
 use crate::error::Error;
-use crate::token::{BoxFuture, CachedToken, FetchLock, MemoryTokenCache, TokenCache};
+use crate::token_cache::{BoxFuture, CachedToken, FetchLock, MemoryTokenCache, TokenCache};
 
 /// How long one Redis command may take before the cache falls back to memory.
 const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_millis(500);

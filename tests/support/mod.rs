@@ -1,7 +1,8 @@
 //! Fixtures for the integration tests: an httpmock server for answers of any shape, and
 //! (in `faulty`) a server that misbehaves on purpose. The contract itself is enforced in
 //! one place, the `testing` kit's `MockPlatform`.
-#![allow(dead_code)]
+
+#![allow(dead_code)] // Shared by two test binaries, each using a part.
 
 pub mod faulty;
 
@@ -29,7 +30,6 @@ pub const TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
 pub const LOG_ID: &str = "20231125120000A1B2C3D4E5F6071829";
 
 pub const UNSUBSCRIBE_PATH: &str = "/open-apis/helpdesk/v1/events/unsubscribe";
-pub const SUBSCRIBE_PATH: &str = "/open-apis/helpdesk/v1/events/subscribe";
 
 /// An httpmock server on a free loopback port, for answers of any shape.
 pub struct StandIn {

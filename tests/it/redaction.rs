@@ -1,11 +1,9 @@
 //! No secret ever shows in `Debug`, `Display` or an error.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use feishu_helpdesk::{Client, Error, Event};
-use support::*;
 
 /// Every form in which a secret could leak.
 fn secrets() -> [&'static str; 5] {

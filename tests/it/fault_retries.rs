@@ -1,12 +1,10 @@
 //! With retries on, every fault of a misbehaving server still ends the call within the
 //! timeout and retry budget, after the expected number of attempts.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::faulty::{client, expected, kind, Fault, FaultyServer, TIMEOUT};
 use feishu_helpdesk::Event;
-use support::faulty::{client, expected, kind, Fault, FaultyServer, TIMEOUT};
 
 #[tokio::test]
 async fn with_retries_every_fault_ends_within_the_retry_budget() {

@@ -144,7 +144,7 @@ async fn four_processes_of_100_cold_calls_make_one_token_fetch() {
             Command::new(std::env::current_exe().unwrap())
                 .args([
                     "--exact",
-                    "worker",
+                    "redis_cache::worker",
                     "--ignored",
                     "--nocapture",
                     "--test-threads",

@@ -1,16 +1,14 @@
 //! Every fault of a misbehaving server, against both operations: a typed error that keeps
 //! what the server sent, in bounded time and memory, with no secret in any output.
 //!
-//! One test in this binary: it captures all tracing output, which a concurrent test
-//! without a subscriber could hide (callsite interest is cached process-wide).
-
-mod support;
+//! In the `traced` binary: it captures all tracing output, which a concurrent test without
+//! a subscriber could hide (callsite interest is cached process-wide).
 
 use std::time::{Duration, Instant};
 
+use crate::support::faulty::{client, expected, kind, Fault, FaultyServer, TIMEOUT};
+use crate::support::*;
 use feishu_helpdesk::{Error, Event, MAX_BODY_BYTES};
-use support::faulty::{client, expected, kind, Fault, FaultyServer, TIMEOUT};
-use support::*;
 
 fn assert_no_secret(what: &str, text: &str) {
     let base64_token = "NzE4MDAwMDAwMDAwMDAwMDAwMTpodC1leGFtcGxl";

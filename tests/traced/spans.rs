@@ -1,13 +1,11 @@
 //! One span per call, with what happened, and nothing secret in any log line.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::*;
 use feishu_helpdesk::{Client, Event};
 use httpmock::HttpMockResponse;
-use support::*;
 
 const ISSUED_TOKEN: &str = "t-issued0123456789abcdef";
 

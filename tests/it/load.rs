@@ -4,16 +4,14 @@
 //!
 //! The faults are drawn from a seeded generator; replay a run with `FAULT_SEED=<seed>`.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::faulty::{kind, Fault, FaultyServer};
+use crate::support::*;
 use feishu_helpdesk::{Client, Error, Event};
-use support::faulty::{kind, Fault, FaultyServer};
-use support::*;
 
 const CALLS: usize = 2_000;
 const IN_FLIGHT: usize = 64;

@@ -2,12 +2,10 @@
 //! bodies and header values. The builder and the calls either work or return a typed
 //! error; nothing panics, and no secret shows in what they return.
 
-mod support;
-
+use crate::support::faulty::RawServer;
+use crate::support::*;
 use feishu_helpdesk::{Client, Error, Event};
 use proptest::prelude::*;
-use support::faulty::RawServer;
-use support::*;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

@@ -1,15 +1,13 @@
 //! Retryable failures are sent again, with backoff; business errors are not.
 
-mod support;
-
 use std::error::Error as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use feishu_helpdesk::{Client, Error, Event};
 use httpmock::HttpMockResponse;
-use support::*;
 
 const SUCCESS: &str = r#"{"code":0,"msg":"success","data":{}}"#;
 

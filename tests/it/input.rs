@@ -1,12 +1,10 @@
 //! Bad input is refused before anything is sent, naming what is wrong.
 
-mod support;
-
 use std::error::Error as _;
 use std::time::Duration;
 
+use crate::support::*;
 use feishu_helpdesk::{Client, ClientBuilder, Error, Event};
-use support::*;
 
 fn valid() -> ClientBuilder {
     Client::builder()

@@ -1,13 +1,11 @@
 //! Every way a call can fail after it was sent, as a typed error (retries off, so that
 //! each error is the first attempt's; `retry.rs` covers retries).
 
-mod support;
-
 use std::error::Error as _;
 use std::time::Duration;
 
+use crate::support::*;
 use feishu_helpdesk::{Client, Error, Event};
-use support::*;
 
 async fn unsubscribe_answered(status: u16, content_type: &str, body: &str) -> Error {
     let stand_in = StandIn::start().await;

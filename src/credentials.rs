@@ -1,56 +1,20 @@
-//! The two credentials every helpdesk request carries, as ready-made header values.
-
-use std::fmt;
+//! The two credentials every helpdesk request carries, as ready-made header values:
+//! `Authorization: Bearer <tenant_access_token>` and
+//! `X-Lark-Helpdesk-Authorization: base64(helpdesk_id:helpdesk_token)`.
 
 use base64::Engine as _;
-use reqwest::header::HeaderValue;
+use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::error::Error;
 use crate::secret::Secret;
-use crate::token::TokenManager;
-use std::sync::Arc;
 
 /// The name of the helpdesk credential header.
 pub const HELPDESK_AUTHORIZATION: &str = "x-lark-helpdesk-authorization";
 
-/// The `Authorization` and `X-Lark-Helpdesk-Authorization` values, built once per
-/// client (or per token) and marked sensitive so that they never show in `Debug` output.
-#[derive(Clone)]
-pub(crate) struct AuthHeaders {
-    pub(crate) tenant: Tenant,
-    pub(crate) helpdesk: HeaderValue,
-}
+/// The helpdesk credential header, as a constant so that no request parses its name.
+pub(crate) const HELPDESK_HEADER: HeaderName = HeaderName::from_static(HELPDESK_AUTHORIZATION);
 
-/// Where the tenant access token comes from.
-#[derive(Clone)]
-pub(crate) enum Tenant {
-    /// A token the caller manages: `Bearer <token>`.
-    Fixed(HeaderValue),
-    /// A token obtained from app credentials and cached.
-    App(Arc<TokenManager>),
-}
-
-impl AuthHeaders {
-    pub(crate) fn new(tenant: Tenant, helpdesk_id: &str, helpdesk_token: &Secret) -> Result<Self, Error> {
-        Ok(Self {
-            tenant,
-            helpdesk: helpdesk_authorization(helpdesk_id, helpdesk_token)?,
-        })
-    }
-}
-
-impl fmt::Debug for AuthHeaders {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut debug = f.debug_struct("AuthHeaders");
-        match &self.tenant {
-            Tenant::Fixed(_) => debug.field("authorization", &"Bearer ***"),
-            Tenant::App(manager) => debug.field("tokens", manager),
-        };
-        debug.field("helpdesk", &"***").finish()
-    }
-}
-
-/// `Bearer <tenant_access_token>`.
+/// `Bearer <tenant_access_token>`, marked sensitive.
 pub(crate) fn bearer(token: &Secret) -> Result<HeaderValue, Error> {
     let token = token.expose();
     if token.is_empty() {
@@ -70,8 +34,12 @@ pub(crate) fn bearer(token: &Secret) -> Result<HeaderValue, Error> {
     Ok(value)
 }
 
-/// `base64(helpdesk_id:helpdesk_token)`, standard alphabet with padding, no prefix.
-fn helpdesk_authorization(helpdesk_id: &str, helpdesk_token: &Secret) -> Result<HeaderValue, Error> {
+/// `base64(helpdesk_id:helpdesk_token)`, standard alphabet with padding, no prefix, marked
+/// sensitive.
+pub(crate) fn helpdesk_authorization(
+    helpdesk_id: &str,
+    helpdesk_token: &Secret,
+) -> Result<HeaderValue, Error> {
     if helpdesk_id.is_empty() {
         return Err(Error::invalid_input("helpdesk_id", "is empty"));
     }
@@ -97,50 +65,42 @@ fn helpdesk_authorization(helpdesk_id: &str, helpdesk_token: &Secret) -> Result<
 mod tests {
     use super::*;
 
-    fn headers(token: &str, id: &str, helpdesk_token: &str) -> Result<AuthHeaders, Error> {
-        AuthHeaders::new(
-            Tenant::Fixed(bearer(&Secret::new(token))?),
-            id,
-            &Secret::new(helpdesk_token),
-        )
-    }
-
-    fn authorization(headers: &AuthHeaders) -> &HeaderValue {
-        match &headers.tenant {
-            Tenant::Fixed(value) => value,
-            Tenant::App(_) => unreachable!("built from a fixed token"),
-        }
+    fn headers(token: &str, id: &str, helpdesk_token: &str) -> Result<(HeaderValue, HeaderValue), Error> {
+        Ok((
+            bearer(&Secret::new(token))?,
+            helpdesk_authorization(id, &Secret::new(helpdesk_token))?,
+        ))
     }
 
     #[test]
     fn values_match_the_reference() {
-        let h = headers(
+        let (authorization, helpdesk) = headers(
             "t-7f1bcd13fc57d46bac21793a18e560",
             "7180000000000000001",
             "ht-example",
         )
         .unwrap();
         assert_eq!(
-            authorization(&h).as_bytes(),
+            authorization.as_bytes(),
             b"Bearer t-7f1bcd13fc57d46bac21793a18e560"
         );
-        assert_eq!(h.helpdesk.as_bytes(), b"NzE4MDAwMDAwMDAwMDAwMDAwMTpodC1leGFtcGxl");
-        assert!(authorization(&h).is_sensitive() && h.helpdesk.is_sensitive());
+        assert_eq!(helpdesk.as_bytes(), b"NzE4MDAwMDAwMDAwMDAwMDAwMTpodC1leGFtcGxl");
+        assert!(authorization.is_sensitive() && helpdesk.is_sensitive());
     }
 
     #[test]
     fn debug_hides_both_values() {
-        let h = headers("t-secret-token", "7180", "ht-secret").unwrap();
-        let shown = format!("{h:?}");
+        let (authorization, helpdesk) = headers("t-secret-token", "7180", "ht-secret").unwrap();
+        let shown = format!("{authorization:?} {helpdesk:?}");
         assert!(
-            !shown.contains("secret") && !shown.contains(h.helpdesk.to_str().unwrap()),
+            !shown.contains("secret") && !shown.contains(helpdesk.to_str().unwrap()),
             "{shown}"
         );
     }
 
     #[test]
     fn bad_credentials_are_refused_by_field() {
-        let field = |r: Result<AuthHeaders, Error>| match r {
+        let field = |r: Result<(HeaderValue, HeaderValue), Error>| match r {
             Err(Error::InvalidInput { field, .. }) => field,
             other => panic!("expected InvalidInput, got {other:?}"),
         };

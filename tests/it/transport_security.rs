@@ -1,10 +1,8 @@
 //! HTTPS by default, plain HTTP only to loopback unless allowed, certificate validation
 //! never turned off, and no redirect that could carry the credentials elsewhere.
 
-mod support;
-
+use crate::support::*;
 use feishu_helpdesk::{Client, Event};
-use support::*;
 
 fn builder() -> feishu_helpdesk::ClientBuilder {
     Client::builder()

@@ -1,14 +1,12 @@
 //! Tenant access tokens obtained from app credentials.
 
-mod support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::support::*;
 use feishu_helpdesk::{Client, Error, Event};
 use httpmock::prelude::*;
 use httpmock::HttpMockResponse;
-use support::*;
 
 fn app_client(stand_in: &StandIn) -> Client {
     Client::builder()

@@ -1,0 +1,58 @@
+//! What the client costs on top of a hand-written `reqwest` call that sends the same bytes.
+//!
+//! ```sh
+//! cargo bench --bench overhead
+//! ```
+//!
+//! A local HTTP/1.1 server (hyper, on its own thread) answers the success envelope and the
+//! token endpoint. The client side runs on one current-thread runtime on the main thread,
+//! so that a thread-local counting allocator sees exactly the client's allocations, and so
+//! that the thread's CPU time is the client's. The bench first checks that every variant
+//! sends the same headers and body. Variants are measured in interleaved rounds whose order
+//! rotates; the table gives medians, and ratios paired by round.
+//!
+//! For a profiler, `--profile <baseline|baseline-timeout|client|app> <calls> [in flight]`
+//! makes only the calls of one variant.
+
+mod alloc;
+mod memory;
+mod server;
+mod stats;
+mod suite;
+mod variants;
+
+use std::sync::Arc;
+
+use memory::rss_child;
+use server::{block_on_local, start_server};
+use stats::throughput;
+use variants::variant_named;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--rss") {
+        rss_child(&args[i + 1]);
+        return;
+    }
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--profile") {
+        // `--profile <baseline|baseline-timeout|client|app> <calls> [in flight]`: only
+        // calls, for a profiler.
+        let base_url = start_server().base_url;
+        let calls: usize = args[i + 2].parse().unwrap();
+        let in_flight: usize = args.get(i + 3).map_or(1, |n| n.parse().unwrap());
+        block_on_local(async {
+            throughput(
+                &Arc::new(variant_named(&args[i + 1], &base_url)),
+                in_flight,
+                calls,
+            )
+            .await;
+        });
+        return;
+    }
+
+    suite::run();
+}

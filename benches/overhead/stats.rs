@@ -1,0 +1,44 @@
+//! Measurements: throughput and CPU time per call, medians and percentiles.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::variants::Variant;
+
+pub(crate) fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+pub(crate) fn percentile(values: &mut [f64], p: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[((values.len() as f64 * p) as usize).min(values.len() - 1)]
+}
+
+/// The CPU time this thread has used, in nanoseconds (0 where the kernel does not say).
+pub(crate) fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|stat| stat.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Calls per second with `in_flight` calls at a time, and the client thread's CPU time per
+/// call in microseconds.
+pub(crate) async fn throughput(variant: &Arc<Variant>, in_flight: usize, calls: usize) -> (f64, f64) {
+    let next = Arc::new(AtomicUsize::new(0));
+    let (started, cpu) = (Instant::now(), thread_cpu_ns());
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..in_flight {
+        let (variant, next) = (Arc::clone(variant), Arc::clone(&next));
+        tasks.spawn_local(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < calls {
+                variant.call().await;
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    let cpu_us = (thread_cpu_ns() - cpu) as f64 / 1e3 / calls as f64;
+    (calls as f64 / started.elapsed().as_secs_f64(), cpu_us)
+}

@@ -1,0 +1,134 @@
+//! What is measured: hand-written `reqwest` calls (the baseline) and the client.
+
+use feishu_helpdesk::{Client, Event};
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+
+/// The fields in the order the generated type writes them.
+#[derive(serde::Serialize)]
+pub(crate) struct BaselineEvent<'a> {
+    pub(crate) subtype: &'a str,
+    #[serde(rename = "type")]
+    pub(crate) event_type: &'a str,
+}
+
+#[derive(serde::Serialize)]
+pub(crate) struct BaselineBody<'a> {
+    pub(crate) events: &'a [BaselineEvent<'a>],
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct Envelope {
+    pub(crate) code: i64,
+}
+
+/// The `User-Agent` the client sends.
+pub(crate) const USER_AGENT: &str = concat!("feishu-helpdesk/", env!("CARGO_PKG_VERSION"));
+
+/// The hand-written call: one reused client, header values built once.
+pub(crate) struct Baseline {
+    pub(crate) client: reqwest::Client,
+    pub(crate) url: String,
+    pub(crate) bearer: HeaderValue,
+    pub(crate) helpdesk: HeaderValue,
+}
+
+impl Baseline {
+    pub(crate) fn new(base_url: &str) -> Self {
+        Self::with_client(base_url, reqwest::Client::builder())
+    }
+
+    /// The same call with the 10 s timeout the client applies to every call.
+    pub(crate) fn with_timeout(base_url: &str) -> Self {
+        Self::with_client(
+            base_url,
+            reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)),
+        )
+    }
+
+    pub(crate) fn with_client(base_url: &str, client: reqwest::ClientBuilder) -> Self {
+        let mut bearer = HeaderValue::from_static("Bearer t-7f1bcd13fc57d46bac21793a18e560");
+        bearer.set_sensitive(true);
+        let mut helpdesk = HeaderValue::from_static("NzE4MDAwMDAwMDAwMDAwMDAwMTpodC1leGFtcGxl");
+        helpdesk.set_sensitive(true);
+        Self {
+            client: client.user_agent(USER_AGENT).build().unwrap(),
+            url: format!("{base_url}/open-apis/helpdesk/v1/events/unsubscribe"),
+            bearer,
+            helpdesk,
+        }
+    }
+
+    pub(crate) async fn call(&self) {
+        let body = BaselineBody {
+            events: &[BaselineEvent {
+                event_type: "helpdesk.ticket_message",
+                subtype: "ticket_message.created_v1",
+            }],
+        };
+        let response = self
+            .client
+            .post(&self.url)
+            .header(AUTHORIZATION, self.bearer.clone())
+            .header("x-lark-helpdesk-authorization", self.helpdesk.clone())
+            .header(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            )
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .body(serde_json::to_vec(&body).unwrap())
+            .send()
+            .await
+            .unwrap();
+        let bytes = response.bytes().await.unwrap();
+        let envelope: Envelope = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(envelope.code, 0);
+    }
+}
+
+pub(crate) enum Variant {
+    Baseline(Baseline),
+    Client(Client),
+}
+
+impl Variant {
+    pub(crate) async fn call(&self) {
+        match self {
+            Variant::Baseline(baseline) => baseline.call().await,
+            Variant::Client(client) => {
+                client
+                    .unsubscribe(&[Event::TICKET_MESSAGE_CREATED])
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+/// The variant a command line names: `baseline`, `baseline-timeout`, `app`, or (any other
+/// name) the client with a fixed token.
+pub(crate) fn variant_named(name: &str, base_url: &str) -> Variant {
+    match name {
+        "baseline" => Variant::Baseline(Baseline::new(base_url)),
+        "baseline-timeout" => Variant::Baseline(Baseline::with_timeout(base_url)),
+        "app" => Variant::Client(app_client(base_url)),
+        _ => Variant::Client(fixed_token_client(base_url)),
+    }
+}
+
+pub(crate) fn fixed_token_client(base_url: &str) -> Client {
+    Client::builder()
+        .tenant_access_token("t-7f1bcd13fc57d46bac21793a18e560")
+        .helpdesk_credentials("7180000000000000001", "ht-example")
+        .base_url(base_url)
+        .build()
+        .unwrap()
+}
+
+pub(crate) fn app_client(base_url: &str) -> Client {
+    Client::builder()
+        .app_credentials("cli_a1b2c3d4e5f6a7b8", "dskLLdkasdjlasdKK")
+        .helpdesk_credentials("7180000000000000001", "ht-example")
+        .base_url(base_url)
+        .build()
+        .unwrap()
+}

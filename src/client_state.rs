@@ -1,0 +1,158 @@
+//! What every request of one client shares, as the generated client's inner value: where
+//! the tenant token comes from, the helpdesk header, the timeout and the parsed base URL.
+//! The request hook (`crate::hooks`) reads it.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+
+use crate::token_manager::TokenManager;
+
+/// The two credentials of every helpdesk request.
+#[derive(Clone)]
+pub(crate) struct Credentials {
+    /// Where the `Authorization` value comes from.
+    pub(crate) tenant: TokenSource,
+    /// `base64(helpdesk_id:helpdesk_token)`.
+    pub(crate) helpdesk: HeaderValue,
+}
+
+/// Where the `Authorization` header of a request comes from.
+#[derive(Clone)]
+pub(crate) enum TokenSource {
+    /// A token the caller manages: `Bearer <token>`, built once.
+    Fixed(HeaderValue),
+    /// Tokens obtained from app credentials, reused and renewed by the manager.
+    App(Arc<TokenManager>),
+}
+
+/// The state of one generated client, read by its hooks on every request.
+#[derive(Clone)]
+pub struct ClientState {
+    /// `None` for the client that obtains tokens: its operation needs no credentials.
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) timeout: Duration,
+    /// Whether the hook sets `timeout` on each request: for a caller-supplied
+    /// `reqwest::Client`. The library's own client has it as its default, which costs
+    /// nothing per request.
+    pub(crate) timeout_per_request: bool,
+    /// The base URL, parsed once.
+    base_url: reqwest::Url,
+    /// The base URL's path without its trailing slash: empty, or a proxy's prefix.
+    base_path: String,
+}
+
+impl ClientState {
+    pub(crate) fn new(
+        credentials: Option<Credentials>,
+        timeout: Duration,
+        timeout_per_request: bool,
+        base_url: reqwest::Url,
+    ) -> Self {
+        Self {
+            credentials,
+            timeout,
+            timeout_per_request,
+            base_path: base_url.path().trim_end_matches('/').to_owned(),
+            base_url,
+        }
+    }
+
+    /// The same state with `credentials` on every request.
+    pub(crate) fn with_credentials(self, credentials: Credentials) -> Self {
+        Self {
+            credentials: Some(credentials),
+            ..self
+        }
+    }
+
+    /// The URL of the operation at `path` (a path without parameters): the parsed base URL
+    /// with `path` appended. The generated operations call this (see `build.rs`) rather than
+    /// format the base URL into a string that reqwest parses again, host and all, per call.
+    pub(crate) fn url(&self, path: &str) -> reqwest::Url {
+        let mut url = self.base_url.clone();
+        if self.base_path.is_empty() {
+            url.set_path(path);
+        } else {
+            url.set_path(&[self.base_path.as_str(), path].concat());
+        }
+        url
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("Credentials");
+        match &self.tenant {
+            TokenSource::Fixed(_) => debug.field("authorization", &"Bearer ***"),
+            TokenSource::App(manager) => debug.field("tokens", manager),
+        };
+        debug.field("helpdesk", &"***").finish()
+    }
+}
+
+impl fmt::Debug for ClientState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientState")
+            .field("credentials", &self.credentials)
+            .field("timeout", &self.timeout)
+            .field("base_url", &self.base_url.as_str())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What progenitor's generated code did: format the base URL and the path, then parse.
+    fn formatted(base_url: &str, path: &str) -> reqwest::Url {
+        reqwest::Url::parse(&format!("{}{path}", base_url.trim_end_matches('/'))).unwrap()
+    }
+
+    #[test]
+    fn operation_urls_are_the_formatted_ones() {
+        let path = "/open-apis/helpdesk/v1/events/unsubscribe";
+        for base_url in [
+            "https://open.feishu.cn",
+            "https://open.larksuite.com/",
+            "http://127.0.0.1:8080",
+            "http://[::1]:9000",
+            "https://proxy.example/feishu",
+            "https://proxy.example/feishu/",
+            "https://proxy.example/a%20b/c",
+            "https://PROXY.example:443/x",
+        ] {
+            let state = ClientState::new(
+                None,
+                Duration::from_secs(1),
+                false,
+                reqwest::Url::parse(base_url).unwrap(),
+            );
+            assert_eq!(state.url(path), formatted(base_url, path), "{base_url}");
+        }
+    }
+
+    #[test]
+    fn debug_hides_both_credentials() {
+        let mut token = HeaderValue::from_static("Bearer t-secret");
+        token.set_sensitive(true);
+        let credentials = Credentials {
+            tenant: TokenSource::Fixed(token),
+            helpdesk: HeaderValue::from_static("aGVscGRlc2s6c2VjcmV0"),
+        };
+        let state = ClientState::new(
+            Some(credentials),
+            Duration::from_secs(1),
+            false,
+            reqwest::Url::parse("https://open.feishu.cn").unwrap(),
+        );
+        let shown = format!("{state:?}");
+        assert!(
+            !shown.contains("secret") && !shown.contains("aGVscGRlc2s6c2VjcmV0"),
+            "{shown}"
+        );
+    }
+}

@@ -1,0 +1,290 @@
+//! Token reuse and renewal for app credentials: the token of one app, reused while fresh,
+//! fetched once for all concurrent callers (and, with a shared cache, for all processes), and
+//! forgotten when the platform rejects it. New tokens come through a [`TokenEndpoint`].
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::error::Error;
+use crate::secret::Secret;
+use crate::token_cache::{BoxFuture, CachedToken, FetchLock, TokenCache};
+
+/// How long before expiry a token is refreshed, unless set otherwise.
+pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// The largest refresh margin: the platform hands back the same token until fewer than
+/// 30 minutes of its life remain, so refreshing earlier gains nothing.
+pub const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(30 * 60);
+
+/// The result codes with which the platform rejects a tenant access token as invalid or
+/// expired.
+const INVALID_TOKEN: [i64; 4] = [99991661, 99991663, 99991664, 99991671];
+
+/// How long a fetch lock in a shared cache lives if its holder dies.
+const FETCH_LOCK_TTL: Duration = Duration::from_secs(10);
+/// How long a caller waits for another process's fetch before fetching itself.
+const FETCH_WAIT: Duration = Duration::from_secs(5);
+/// How often a waiting caller looks for the token another process fetches.
+const FETCH_POLL: Duration = Duration::from_millis(25);
+
+/// Where the manager obtains a new token: the platform's token endpoint
+/// (`crate::token_endpoint`), or a stand-in in unit tests.
+pub(crate) trait TokenEndpoint: Send + Sync {
+    /// Asks for a tenant access token for the app.
+    fn fetch<'a>(
+        &'a self,
+        app_id: &'a str,
+        app_secret: &'a Secret,
+    ) -> BoxFuture<'a, Result<CachedToken, Error>>;
+}
+
+/// The outcome of the latest fetch, for the callers that waited on it.
+struct Fetched {
+    sequence: u64,
+    result: Result<CachedToken, Error>,
+}
+
+/// Obtains and caches the tenant access token of one app.
+pub(crate) struct TokenManager {
+    app_id: String,
+    app_secret: Secret,
+    endpoint: Box<dyn TokenEndpoint>,
+    key: String,
+    cache: Arc<dyn TokenCache>,
+    refresh_margin: Duration,
+    /// The token last obtained, checked before the cache: the common case costs a lock
+    /// and two reference counts.
+    latest: Mutex<Option<CachedToken>>,
+    /// Held by the one caller that fetches; the others wait on it.
+    fetch: tokio::sync::Mutex<Option<Fetched>>,
+    /// How many fetches have completed.
+    completed: AtomicU64,
+}
+
+impl TokenManager {
+    pub(crate) fn new(
+        app_id: String,
+        app_secret: Secret,
+        base_url: &str,
+        cache: Arc<dyn TokenCache>,
+        refresh_margin: Duration,
+        endpoint: Box<dyn TokenEndpoint>,
+    ) -> Self {
+        Self {
+            endpoint,
+            key: format!("feishu-helpdesk:tenant_access_token:{base_url}:{app_id}"),
+            app_id,
+            app_secret,
+            cache,
+            refresh_margin,
+            latest: Mutex::new(None),
+            fetch: tokio::sync::Mutex::new(None),
+            completed: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn app_id(&self) -> &str {
+        &self.app_id
+    }
+
+    /// A token with more than the refresh margin left, from the cache or fetched, for a
+    /// caller that found none with [`fresh`](Self::fresh). Concurrent callers that find none
+    /// share one fetch and its outcome, success or error.
+    pub(crate) async fn token(&self) -> Result<CachedToken, Error> {
+        if let Some(token) = self.cached().await {
+            return Ok(token);
+        }
+        let seen = self.completed.load(Ordering::Acquire);
+        let mut fetch = self.fetch.lock().await;
+        if let Some(done) = fetch.as_ref().filter(|done| done.sequence > seen) {
+            // A fetch completed while this caller waited: share its outcome.
+            return done.result.clone();
+        }
+        if let Some(token) = self.cached().await {
+            return Ok(token);
+        }
+        let result = self.fetch_once_across_processes().await;
+        let sequence = self.completed.fetch_add(1, Ordering::AcqRel) + 1;
+        *fetch = Some(Fetched {
+            sequence,
+            result: result.clone(),
+        });
+        result
+    }
+
+    /// Fetches under the shared cache's fetch lock, or waits (boundedly) for the process
+    /// that holds it; stores what it fetched.
+    async fn fetch_once_across_processes(&self) -> Result<CachedToken, Error> {
+        let deadline = Instant::now() + FETCH_WAIT;
+        loop {
+            match self.cache.lock_fetch(&self.key, FETCH_LOCK_TTL).await {
+                FetchLock::Busy if Instant::now() < deadline => {
+                    tokio::time::sleep(FETCH_POLL).await;
+                    if let Some(token) = self.cached().await {
+                        return Ok(token);
+                    }
+                }
+                FetchLock::Acquired => {
+                    // Another process may have stored a token between this caller's
+                    // cache miss and its taking the lock (and released the lock since).
+                    let result = match self.cached().await {
+                        Some(token) => Ok(token),
+                        None => self.request_and_store().await,
+                    };
+                    self.cache.unlock_fetch(&self.key).await;
+                    return result;
+                }
+                lock => {
+                    if lock == FetchLock::Busy {
+                        tracing::warn!(app_id = %self.app_id, "another process's token fetch is taking too long; fetching here");
+                    }
+                    return self.request_and_store().await;
+                }
+            }
+        }
+    }
+
+    async fn request_and_store(&self) -> Result<CachedToken, Error> {
+        let result = self.endpoint.fetch(&self.app_id, &self.app_secret).await;
+        if let Ok(token) = &result {
+            self.remember(Some(token.clone()));
+            self.cache.put(&self.key, token.clone()).await;
+        }
+        result
+    }
+
+    /// Whether `err` is the platform rejecting the token `used` as invalid or expired; if
+    /// so, forgets that token (here and in the cache), so that the next call fetches a new one.
+    pub(crate) async fn forget_if_rejected(&self, err: &Error, used: &CachedToken) -> bool {
+        let rejected = matches!(err, Error::Api { code, .. } if INVALID_TOKEN.contains(code));
+        if rejected {
+            tracing::debug!(app_id = %self.app_id, "the platform rejected the tenant access token; fetching a new one");
+            self.invalidate(used).await;
+        }
+        rejected
+    }
+
+    /// Drops `token` from the cache after the platform rejected it.
+    async fn invalidate(&self, token: &CachedToken) {
+        if self.latest().as_ref() == Some(token) {
+            self.remember(None);
+        }
+        self.cache.remove(&self.key, token).await;
+    }
+
+    /// The token last obtained, if it has more than the refresh margin left.
+    pub(crate) fn fresh(&self) -> Option<CachedToken> {
+        self.latest().filter(|token| token.is_fresh(self.refresh_margin))
+    }
+
+    fn latest(&self) -> Option<CachedToken> {
+        self.latest
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn remember(&self, token: Option<CachedToken>) {
+        *self
+            .latest
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = token;
+    }
+
+    /// A fresh token from the cache, remembered for [`fresh`](Self::fresh).
+    async fn cached(&self) -> Option<CachedToken> {
+        let token = self
+            .cache
+            .get(&self.key)
+            .await
+            .filter(|token| token.is_fresh(self.refresh_margin))?;
+        self.remember(Some(token.clone()));
+        Some(token)
+    }
+}
+
+impl fmt::Debug for TokenManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenManager")
+            .field("app_id", &self.app_id)
+            .field("app_secret", &self.app_secret)
+            .field("cache", &self.cache)
+            .field("refresh_margin", &self.refresh_margin)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token_cache::MemoryTokenCache;
+
+    /// An endpoint that issues `t-1`, `t-2`, ... and counts its fetches.
+    struct Counting(Arc<AtomicU64>);
+
+    impl TokenEndpoint for Counting {
+        fn fetch<'a>(&'a self, _: &'a str, _: &'a Secret) -> BoxFuture<'a, Result<CachedToken, Error>> {
+            let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+            Box::pin(async move {
+                tokio::task::yield_now().await;
+                CachedToken::new(format!("t-{n}"), Instant::now() + Duration::from_secs(7200))
+            })
+        }
+    }
+
+    fn manager() -> (Arc<TokenManager>, Arc<MemoryTokenCache>, Arc<AtomicU64>) {
+        let cache = Arc::new(MemoryTokenCache::default());
+        let fetches = Arc::new(AtomicU64::new(0));
+        let manager = TokenManager::new(
+            "cli_a".into(),
+            Secret::new("s"),
+            "https://open.feishu.cn",
+            cache.clone(),
+            DEFAULT_REFRESH_MARGIN,
+            Box::new(Counting(fetches.clone())),
+        );
+        (Arc::new(manager), cache, fetches)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_callers_share_one_fetch() {
+        let (manager, _, fetches) = manager();
+        let mut callers = tokio::task::JoinSet::new();
+        for _ in 0..50 {
+            let manager = manager.clone();
+            callers.spawn(async move { manager.token().await });
+        }
+        while let Some(token) = callers.join_next().await {
+            assert_eq!(token.unwrap().unwrap().secret(), "t-1");
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        assert_eq!(manager.fresh().unwrap().secret(), "t-1");
+    }
+
+    #[tokio::test]
+    async fn a_rejected_token_is_forgotten_and_replaced() {
+        let (manager, cache, fetches) = manager();
+        let first = manager.token().await.unwrap();
+        let api_error = |code, http_status| Error::Api {
+            code,
+            msg: String::new(),
+            http_status,
+            log_id: None,
+        };
+        assert!(!manager.forget_if_rejected(&api_error(154000, 400), &first).await);
+        assert!(manager.fresh().is_some());
+        assert!(
+            manager
+                .forget_if_rejected(&api_error(99991663, 401), &first)
+                .await
+        );
+        assert!(manager.fresh().is_none());
+        assert_eq!(cache.get(&manager.key).await, None);
+        assert_eq!(manager.token().await.unwrap().secret(), "t-2");
+        assert_eq!(fetches.load(Ordering::SeqCst), 2);
+    }
+}

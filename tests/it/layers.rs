@@ -1,0 +1,88 @@
+//! The modules of `src/` form a one-way stack: each uses only the modules listed above it in
+//! the map at the top of `src/lib.rs`. A use of a module further down is an import cycle in
+//! the making.
+
+use std::path::Path;
+
+/// The modules in the order of the map in `src/lib.rs`.
+fn map_order(lib: &str) -> Vec<String> {
+    let mut order = Vec::new();
+    for line in lib.lines().take_while(|line| !line.starts_with("mod ")) {
+        let Some(entry) = line.strip_prefix("// ") else {
+            continue;
+        };
+        // "name, name  what they hold": the names come before the two spaces.
+        let Some((names, _)) = entry.split_once("  ") else {
+            continue;
+        };
+        if names.starts_with(' ') || !names.chars().all(|c| c.is_ascii_lowercase() || "_, ".contains(c)) {
+            continue;
+        }
+        order.extend(names.split(", ").map(str::to_owned));
+    }
+    order
+}
+
+/// The modules `code` names as `crate::<module>`, outside comments.
+fn used_modules<'a>(code: &str, modules: &'a [String]) -> Vec<&'a str> {
+    let code: String = code
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    modules
+        .iter()
+        .filter(|module| {
+            code.match_indices(&format!("crate::{module}"))
+                .any(|(at, m)| !code[at + m.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+        })
+        .map(String::as_str)
+        .collect()
+}
+
+#[test]
+fn each_module_uses_only_the_modules_above_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
+    let order = map_order(&lib);
+    assert!(order.len() >= 15, "the map in src/lib.rs lists {order:?}");
+    let mut files: Vec<_> = std::fs::read_dir(root.join("src"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .collect();
+    files.sort();
+    let mut upward = Vec::new();
+    for path in files {
+        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        if name == "lib" {
+            continue;
+        }
+        let position = order
+            .iter()
+            .position(|module| *module == name)
+            .unwrap_or_else(|| panic!("src/{name}.rs is not in the map in src/lib.rs"));
+        let mut code = std::fs::read_to_string(&path).unwrap();
+        if name == "generated" {
+            code.push_str(include_str!(concat!(env!("OUT_DIR"), "/codegen.rs")));
+        }
+        for used in used_modules(&code, &order) {
+            let used_at = order.iter().position(|module| module == used).unwrap();
+            if used_at >= position && used != name {
+                upward.push(format!("{name} uses {used}"));
+            }
+        }
+    }
+    assert!(
+        upward.is_empty(),
+        "uses of modules further down the map: {upward:?}"
+    );
+}
+
+#[test]
+fn the_check_sees_an_upward_use() {
+    let order: Vec<String> = ["error", "client"].map(String::from).to_vec();
+    assert_eq!(used_modules("use crate::client::Client;", &order), ["client"]);
+    assert!(used_modules("// crate::client in a comment", &order).is_empty());
+    assert!(used_modules("use crate::client_state::X;", &order).is_empty());
+}

@@ -2,7 +2,7 @@
 //! review as a code diff.
 //!
 //! After changing `openapi/helpdesk.yaml`, review and accept the new snapshot with
-//! `cargo insta review` (or `INSTA_UPDATE=always cargo test --test it codegen`), and commit it.
+//! `cargo insta review` (or `INSTA_UPDATE=always cargo test --test it -- codegen`), and commit it.
 
 const GENERATED: &str = include_str!(concat!(env!("OUT_DIR"), "/codegen.rs"));
 

@@ -3,7 +3,7 @@
 //! The snapshot `snapshots/it__spec_version__spec_version.snap` records the version and the
 //! SHA-256 of the spec it was last accepted for. After changing the spec and bumping
 //! `info.version`, accept the new record with `cargo insta review` (or
-//! `INSTA_UPDATE=always cargo test --test it spec_version`).
+//! `INSTA_UPDATE=always cargo test --test it -- spec_version`).
 
 use sha2::{Digest, Sha256};
 

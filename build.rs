@@ -69,7 +69,7 @@ pub(crate) fn generate(text: &str) -> Result<String, String> {
     let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("the generated code does not parse: {e}"))?;
     without_api_version(&mut file)?;
-    with_parsed_base_url(&mut file);
+    with_parsed_base_url(&mut file)?;
     Ok(prettyplease::unparse(&file))
 }
 
@@ -169,11 +169,14 @@ pub(crate) fn without_api_version(file: &mut syn::File) -> Result<(), String> {
 /// progenitor formats `format!("{}/path", self.baseurl)` in every call, and reqwest then parses
 /// the whole URL again (host and all). The call becomes `self.inner.url("/path")`
 /// (`ClientState::url` in `src/client_state.rs`), which appends the path to the parsed base URL. Paths
-/// with parameters keep progenitor's code.
-pub(crate) fn with_parsed_base_url(file: &mut syn::File) {
+/// with parameters keep progenitor's code. If no operation builds its URL that way any more
+/// (a progenitor upgrade), the build says so rather than keep the slower code unnoticed.
+pub(crate) fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
     use syn::visit_mut::{self, VisitMut};
 
-    struct Edit;
+    struct Edit {
+        rewritten: usize,
+    }
 
     /// The path in `format!("{}/path", self.baseurl,)`, if the call is exactly that.
     fn static_path(mac: &syn::Macro) -> Option<String> {
@@ -203,6 +206,7 @@ pub(crate) fn with_parsed_base_url(file: &mut syn::File) {
             if let syn::Expr::Macro(syn::ExprMacro { mac, .. }) = expr {
                 if let Some(path) = static_path(mac) {
                     *expr = syn::parse_quote!(self.inner.url(#path));
+                    self.rewritten += 1;
                     return;
                 }
             }
@@ -210,7 +214,14 @@ pub(crate) fn with_parsed_base_url(file: &mut syn::File) {
         }
     }
 
-    Edit.visit_file_mut(file);
+    let mut edit = Edit { rewritten: 0 };
+    edit.visit_file_mut(file);
+    if edit.rewritten == 0 {
+        return Err("progenitor's output changed: no operation formats its URL as \
+                    format!(\"{}/path\", self.baseurl); review build.rs"
+            .into());
+    }
+    Ok(())
 }
 
 fn env(name: &str) -> Result<String, String> {

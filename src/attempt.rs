@@ -56,16 +56,20 @@ tokio::task_local! {
     static NOTES: RefCell<AttemptNotes>;
 }
 
-/// Runs one attempt (a call of the generated client) and returns its outcome with what the
+/// Runs one attempt, `call` of the generated client, and returns its outcome with what the
 /// hooks noted of it. An attempt inside another (a token fetch inside a call's request hook)
 /// has notes of its own.
-pub(crate) async fn observe<T>(attempt: impl Future<Output = T>) -> (T, AttemptNotes) {
-    NOTES
-        .scope(RefCell::new(AttemptNotes::default()), async {
-            let outcome = attempt.await;
-            (outcome, NOTES.with(|notes| notes.take()))
-        })
-        .await
+///
+/// Takes the call as a closure, made inside the task-local's future: a future passed in
+/// would be stored twice over in the attempt's future (an argument is kept beside the
+/// future awaiting it), and moved with it.
+pub(crate) fn observe<F: Future>(
+    call: impl FnOnce() -> F,
+) -> impl Future<Output = (F::Output, AttemptNotes)> {
+    NOTES.scope(RefCell::new(AttemptNotes::default()), async move {
+        let outcome = call().await;
+        (outcome, NOTES.with(|notes| notes.take()))
+    })
 }
 
 /// Lets the hooks write into the current attempt's notes; does nothing outside [`observe`]

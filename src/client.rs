@@ -114,7 +114,7 @@ impl Client {
             if traced {
                 span.record("attempt", attempts.sent);
             }
-            let attempt = observe(call());
+            let attempt = observe(&call);
             // Entering a span nobody listens to, on every poll, is not free either.
             let (result, notes) = if traced {
                 attempt.instrument(span.clone()).await

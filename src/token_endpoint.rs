@@ -31,7 +31,7 @@ impl PlatformTokenEndpoint {
             app_id: app_id.to_owned(),
             app_secret: app_secret.expose().to_owned(),
         };
-        let (result, notes) = observe(self.client.get_tenant_access_token(&body)).await;
+        let (result, notes) = observe(|| self.client.get_tenant_access_token(&body)).await;
         let refused = |answer: ErrorAnswer| Error::TokenRefused {
             app_id: app_id.to_owned(),
             code: answer.code,

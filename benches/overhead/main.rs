@@ -16,6 +16,7 @@
 
 mod alloc;
 mod memory;
+mod multi_thread;
 mod server;
 mod stats;
 mod suite;
@@ -35,6 +36,20 @@ fn main() {
         return;
     }
     if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--mt-child") {
+        multi_thread::child(&args[i + 1], args[i + 2].parse().unwrap());
+        return;
+    }
+    // `--multi-thread [rounds]`: only the multi-thread scenario, in one process;
+    // `--processes [pairs]`: the same with a process per variant.
+    if let Some(i) = args.iter().position(|a| a == "--multi-thread") {
+        multi_thread::in_one_process(args.get(i + 1).map_or(30, |n| n.parse().unwrap()));
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--processes") {
+        multi_thread::in_separate_processes(args.get(i + 1).map_or(8, |n| n.parse().unwrap()), 3);
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--profile") {

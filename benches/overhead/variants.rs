@@ -37,11 +37,16 @@ impl Baseline {
         Self::with_client(base_url, reqwest::Client::builder())
     }
 
-    /// The same call with the 10 s timeout the client applies to every call.
+    /// The same call with the `reqwest` settings of the client's own: the 10 s timeout
+    /// (connect and whole call) and no redirects.
     pub(crate) fn with_timeout(base_url: &str) -> Self {
+        let timeout = std::time::Duration::from_secs(10);
         Self::with_client(
             base_url,
-            reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)),
+            reqwest::Client::builder()
+                .timeout(timeout)
+                .connect_timeout(timeout)
+                .redirect(reqwest::redirect::Policy::none()),
         )
     }
 

@@ -76,17 +76,27 @@ def main() -> int:
         response = resolve(response)
         walk_content(f"components.responses.{name}", response.get("content", {}))
         walk_headers(f"components.responses.{name}", response.get("headers", {}))
-    for path, item in spec.get("paths", {}).items():
-        for method, operation in item.items():
-            if not isinstance(operation, dict) or "responses" not in operation:
-                continue
-            where = f"{method.upper()} {path}"
-            body = resolve(operation.get("requestBody", {}))
-            walk_content(f"{where} requestBody", body.get("content", {}))
-            for status, response in operation["responses"].items():
-                response = resolve(response)
-                walk_content(f"{where} {status}", response.get("content", {}))
-                walk_headers(f"{where} {status}", response.get("headers", {}))
+    def walk_operations(prefix, paths):
+        for path, item in paths.items():
+            for method, operation in item.items():
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                where = f"{prefix}{method.upper()} {path}"
+                body = resolve(operation.get("requestBody", {}))
+                walk_content(f"{where} requestBody", body.get("content", {}))
+                for parameter in operation.get("parameters", []):
+                    parameter = resolve(parameter)
+                    if "schema" in parameter:
+                        walk_schema(f"{where} parameter {parameter['name']}", parameter["schema"])
+                for status, response in operation["responses"].items():
+                    response = resolve(response)
+                    walk_content(f"{where} {status}", response.get("content", {}))
+                    walk_headers(f"{where} {status}", response.get("headers", {}))
+                # The pushes the platform makes after this operation.
+                for name, callback in operation.get("callbacks", {}).items():
+                    walk_operations(f"{where} callback {name}: ", resolve(callback))
+
+    walk_operations("", spec.get("paths", {}))
 
     for failure in failures:
         print(f"example does not match its schema: {failure}", file=sys.stderr)

@@ -10,6 +10,7 @@ mod body;
 mod build_script;
 mod codegen;
 mod errors;
+mod event_types;
 mod fault_retries;
 mod headers;
 mod hostile;

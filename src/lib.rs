@@ -16,6 +16,8 @@
 // token_endpoint             obtaining a token from the platform (the manager's seam)
 // hooks                      progenitor's hooks: credentials on each request, notes of each answer
 // client                     Client and its builder: the retry loop and the configuration checks
+// redis_connection           optional: one shared Redis connection with timeouts
+// events                     receiving pushed events: checks, decryption, types, exactly once
 // redis_cache, testing       optional: the Redis token cache, the stand-in for users' tests
 
 mod attempt;
@@ -25,6 +27,7 @@ mod client_state;
 mod credentials;
 mod error;
 mod event;
+pub mod events;
 pub mod generated;
 mod hooks;
 mod retry;
@@ -35,6 +38,8 @@ mod token_manager;
 
 #[cfg(feature = "redis")]
 mod redis_cache;
+#[cfg(feature = "redis")]
+mod redis_connection;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis_cache::RedisTokenCache;

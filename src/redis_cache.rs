@@ -8,6 +8,7 @@ use redis::aio::MultiplexedConnection;
 use tokio::time::Instant;
 
 use crate::error::Error;
+use crate::redis_connection::RedisConnection;
 use crate::token_cache::{BoxFuture, CachedToken, FetchLock, MemoryTokenCache, TokenCache};
 
 /// How long one Redis command may take before the cache falls back to memory.
@@ -45,10 +46,8 @@ const UNLOCK: &str =
 /// # }
 /// ```
 pub struct RedisTokenCache {
-    client: redis::Client,
-    connection: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    redis: RedisConnection,
     fallback: MemoryTokenCache,
-    operation_timeout: Duration,
     /// Identifies this cache's fetch locks, so that only their owner releases them.
     owner: String,
     degraded: AtomicBool,
@@ -58,7 +57,7 @@ impl std::fmt::Debug for RedisTokenCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The URL may hold a password: not shown.
         f.debug_struct("RedisTokenCache")
-            .field("operation_timeout", &self.operation_timeout)
+            .field("operation_timeout", &self.redis.operation_timeout)
             .field("degraded", &self.degraded.load(Ordering::Relaxed))
             .field("fallback", &self.fallback)
             .finish_non_exhaustive()
@@ -69,13 +68,9 @@ impl RedisTokenCache {
     /// A cache on the Redis server at `url` (`redis://[:password@]host[:port][/db]`). No
     /// connection is made until the first use; an unreachable server is not an error.
     pub fn new(url: &str) -> Result<Self, Error> {
-        let client = redis::Client::open(url)
-            .map_err(|e| Error::invalid_input_because("redis_url", "is not a valid Redis URL", e))?;
         Ok(Self {
-            client,
-            connection: tokio::sync::Mutex::new(None),
+            redis: RedisConnection::new(url, DEFAULT_OPERATION_TIMEOUT)?,
             fallback: MemoryTokenCache::default(),
-            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
             owner: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)),
             degraded: AtomicBool::new(false),
         })
@@ -84,7 +79,7 @@ impl RedisTokenCache {
     /// How long one Redis command may take before the cache falls back to memory
     /// (500 ms unless set).
     pub fn operation_timeout(mut self, timeout: Duration) -> Self {
-        self.operation_timeout = timeout;
+        self.redis.operation_timeout = timeout;
         self
     }
 
@@ -95,15 +90,7 @@ impl RedisTokenCache {
         F: FnOnce(MultiplexedConnection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        let attempt = async {
-            let connection = self.connection().await?;
-            operation(connection).await
-        };
-        let outcome = match tokio::time::timeout(self.operation_timeout, attempt).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(err)) => Err(err.to_string()),
-            Err(_) => Err(format!("no answer within {:?}", self.operation_timeout)),
-        };
+        let outcome = self.redis.run(operation).await;
         match outcome {
             Ok(value) => {
                 if self.degraded.swap(false, Ordering::Relaxed) {
@@ -112,24 +99,12 @@ impl RedisTokenCache {
                 Some(value)
             }
             Err(reason) => {
-                // Reconnect on the next use.
-                *self.connection.lock().await = None;
                 if !self.degraded.swap(true, Ordering::Relaxed) {
                     tracing::warn!(operation = what, %reason, "Redis is unavailable; using the in-process token cache");
                 }
                 None
             }
         }
-    }
-
-    async fn connection(&self) -> redis::RedisResult<MultiplexedConnection> {
-        let mut slot = self.connection.lock().await;
-        if let Some(connection) = slot.as_ref() {
-            return Ok(connection.clone());
-        }
-        let connection = self.client.get_multiplexed_async_connection().await?;
-        *slot = Some(connection.clone());
-        Ok(connection)
     }
 }
 

@@ -49,7 +49,7 @@ fn main() {
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--processes") {
-        multi_thread::in_separate_processes(args.get(i + 1).map_or(8, |n| n.parse().unwrap()), 3);
+        multi_thread::in_separate_processes(args.get(i + 1).map_or(8, |n| n.parse().unwrap()), 10);
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--profile") {

@@ -2,8 +2,6 @@
 //! the map at the top of `src/lib.rs`. A use of a module further down is an import cycle in
 //! the making.
 
-use std::path::Path;
-
 /// The modules in the order of the map in `src/lib.rs`.
 fn map_order(lib: &str) -> Vec<String> {
     let mut order = Vec::new();
@@ -42,27 +40,18 @@ fn used_modules<'a>(code: &str, modules: &'a [String]) -> Vec<&'a str> {
 
 #[test]
 fn each_module_uses_only_the_modules_above_it() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lib = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
+    let lib = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/lib.rs")).unwrap();
     let order = map_order(&lib);
     assert!(order.len() >= 15, "the map in src/lib.rs lists {order:?}");
-    let mut files: Vec<_> = std::fs::read_dir(root.join("src"))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
-        .collect();
-    files.sort();
     let mut upward = Vec::new();
-    for path in files {
-        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+    for (name, _, mut code) in crate::support::source_files() {
         if name == "lib" {
             continue;
         }
         let position = order
             .iter()
             .position(|module| *module == name)
-            .unwrap_or_else(|| panic!("src/{name}.rs is not in the map in src/lib.rs"));
-        let mut code = std::fs::read_to_string(&path).unwrap();
+            .unwrap_or_else(|| panic!("module {name} is not in the map in src/lib.rs"));
         if name == "generated" {
             code.push_str(include_str!(concat!(env!("OUT_DIR"), "/codegen.rs")));
         }

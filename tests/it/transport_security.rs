@@ -25,10 +25,7 @@ fn https_is_the_default_and_plain_http_needs_loopback_or_consent() {
 
 #[test]
 fn the_library_never_turns_certificate_validation_off() {
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    for entry in std::fs::read_dir(src).unwrap() {
-        let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap();
+    for (_, path, text) in crate::support::source_files() {
         for forbidden in [
             "danger_accept_invalid_certs",
             "danger_accept_invalid_hostnames",

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // Shared by two test binaries, each using a part.
 
 pub mod faulty;
+pub mod redis_server;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -117,4 +118,33 @@ pub fn unreachable_base_url() -> String {
         .unwrap()
         .port();
     format!("http://127.0.0.1:{port}")
+}
+
+/// Every Rust file under `src/`, with its module's name in `lib.rs` (a folder's files are
+/// the folder's module) and its text, sorted by path.
+pub fn source_files() -> Vec<(String, std::path::PathBuf, String)> {
+    fn walk(
+        dir: &std::path::Path,
+        module: Option<&str>,
+        out: &mut Vec<(String, std::path::PathBuf, String)>,
+    ) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
+            if path.is_dir() {
+                walk(&path, Some(module.unwrap_or(&stem)), out);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                out.push((module.map_or(stem, str::to_owned), path, text));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        None,
+        &mut files,
+    );
+    files.sort_by(|a, b| a.1.cmp(&b.1));
+    files
 }

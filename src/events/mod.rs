@@ -1,0 +1,30 @@
+//! Receiving the helpdesk events an app subscribed to: checked, decrypted, typed, and handed
+//! to your handler exactly once.
+//!
+//! - `receiver`: [`Receiver`], the framework-agnostic core (an `http::HeaderMap` and the raw
+//!   body in, an `http::Response` out), and its builder;
+//! - `crypto`: the signature and AES-256-CBC decryption;
+//! - `event`: [`HelpdeskEvent`] and [`EventHeader`], with the payload types generated from
+//!   `openapi/helpdesk.yaml`;
+//! - `dedupe`: [`DedupeStore`], [`MemoryDedupeStore`] (and `RedisDedupeStore` with feature
+//!   `redis`);
+//! - `axum` (feature `axum`): [`Receiver::into_service`], the receiver as an axum route.
+
+#[cfg(feature = "axum")]
+mod axum;
+mod crypto;
+mod dedupe;
+mod event;
+mod receiver;
+#[cfg(feature = "redis")]
+mod redis_dedupe;
+
+pub use dedupe::{Claim, DedupeStore, MemoryDedupeStore};
+pub use event::{EventHeader, HelpdeskEvent};
+pub use receiver::{
+    Receiver, ReceiverBuilder, DEFAULT_CLAIM_LEASE, DEFAULT_DONE_TTL, DEFAULT_HANDLER_DEADLINE,
+    MAX_EVENT_BODY_BYTES,
+};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis_dedupe::RedisDedupeStore;

@@ -1,0 +1,485 @@
+//! The receiver: one push in (headers and raw body), the answer out. It checks where the push
+//! comes from, decrypts it, answers the URL verification, and hands each event to the handler
+//! exactly once, answering 200 only after the handler succeeded.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::FutureExt as _;
+use http::{HeaderMap, StatusCode};
+
+use super::crypto::{aes_key, decrypt, secrets_equal, signature_matches};
+use super::dedupe::{Claim, DedupeStore, MemoryDedupeStore};
+use super::event::{Body, HelpdeskEvent, NOT_AN_EVENT};
+use crate::error::Error;
+use crate::secret::Secret;
+
+/// The largest body the receiver reads; a larger one is answered 413.
+pub const MAX_EVENT_BODY_BYTES: usize = 1024 * 1024;
+
+/// How long a handler may run, unless set otherwise: below the platform's 3 seconds, so that
+/// a slow handler's push is answered (non-200) before the platform gives up on it.
+pub const DEFAULT_HANDLER_DEADLINE: Duration = Duration::from_millis(2500);
+
+/// How long a claim on an event lives if its holder dies, unless set otherwise: longer than
+/// the handler deadline, shorter than the platform's first retry (about 15 seconds).
+pub const DEFAULT_CLAIM_LEASE: Duration = Duration::from_secs(10);
+
+/// How long an event is remembered as done, unless set otherwise: longer than the platform's
+/// retry window (about 7.1 hours).
+pub const DEFAULT_DONE_TTL: Duration = Duration::from_secs(12 * 60 * 60);
+
+const TIMESTAMP: &str = "x-lark-request-timestamp";
+const NONCE: &str = "x-lark-request-nonce";
+const SIGNATURE: &str = "x-lark-signature";
+
+/// Receives the helpdesk events an app subscribed to.
+///
+/// ```
+/// # async fn run(headers: http::HeaderMap, body: bytes::Bytes) -> Result<(), feishu_helpdesk::Error> {
+/// use feishu_helpdesk::events::{HelpdeskEvent, Receiver};
+///
+/// let receiver = Receiver::builder().verification_token("v-sample-verification-token").build()?;
+/// let answer = receiver
+///     .handle(&headers, &body, |event: HelpdeskEvent| async move {
+///         println!("{} {}", event.event_type(), event.header().event_id);
+///         Ok::<(), std::convert::Infallible>(())
+///     })
+///     .await;
+/// # let _ = answer;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Cheap to clone (clones share the dedupe store); `Debug` shows no secret.
+#[derive(Clone)]
+pub struct Receiver {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    verification_token: Secret,
+    encryption: Option<Encryption>,
+    dedupe: Arc<dyn DedupeStore>,
+    handler_deadline: Duration,
+    claim_lease: Duration,
+    done_ttl: Duration,
+    max_age: Option<Duration>,
+    /// Names this receiver's claims, so that it releases only its own.
+    owner: String,
+    claims: AtomicU64,
+}
+
+struct Encryption {
+    key: Secret,
+    aes_key: [u8; 32],
+}
+
+impl fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("Receiver")
+            .field("verification_token", &inner.verification_token)
+            .field("encrypt_key", &inner.encryption.as_ref().map(|e| &e.key))
+            .field("dedupe", &inner.dedupe)
+            .field("handler_deadline", &inner.handler_deadline)
+            .field("claim_lease", &inner.claim_lease)
+            .field("done_ttl", &inner.done_ttl)
+            .field("max_age", &inner.max_age)
+            .finish()
+    }
+}
+
+/// Why a push was refused, as its answer says.
+struct Refusal {
+    status: StatusCode,
+    reason: &'static str,
+}
+
+fn refuse(status: StatusCode, reason: &'static str) -> Refusal {
+    Refusal { status, reason }
+}
+
+/// A push whose origin is established, in plaintext.
+// Lives on the stack of one `handle` call.
+#[allow(clippy::large_enum_variant)]
+enum Verified<'a> {
+    Challenge(String),
+    Event(Body<'a>),
+}
+
+impl Receiver {
+    /// Starts configuring a receiver.
+    pub fn builder() -> ReceiverBuilder {
+        ReceiverBuilder::default()
+    }
+
+    /// Handles one push: `headers` and the raw `body` as received. Returns the answer to
+    /// send: 200 once `handler` returned `Ok` (or for a push already handled, or a URL
+    /// verification), 4xx for a push that is refused (never given to the handler), and 409,
+    /// 500 or 503 when the platform should push it again: another attempt is still handling
+    /// it, or the handler failed, panicked or passed its deadline.
+    pub async fn handle<F, Fut, E>(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        handler: F,
+    ) -> http::Response<String>
+    where
+        F: FnOnce(HelpdeskEvent) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: fmt::Display,
+    {
+        let plaintext = match self.plaintext(headers, body) {
+            Ok(plaintext) => plaintext,
+            Err(refusal) => return refused(refusal),
+        };
+        match self.verify(&plaintext) {
+            Ok(Verified::Challenge(challenge)) => {
+                tracing::debug!("answered the URL verification");
+                answer(
+                    StatusCode::OK,
+                    serde_json::json!({ "challenge": challenge }).to_string(),
+                )
+            }
+            Ok(Verified::Event(envelope)) => self.deliver(envelope, handler).await,
+            Err(refusal) => refused(refusal),
+        }
+    }
+
+    /// The plaintext body: the body itself, or, with an Encrypt Key, the body decrypted after
+    /// its signature was checked (a URL verification comes unsigned).
+    fn plaintext<'b>(&self, headers: &HeaderMap, body: &'b [u8]) -> Result<Cow<'b, [u8]>, Refusal> {
+        if body.len() > MAX_EVENT_BODY_BYTES {
+            return Err(refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the body is larger than 1 MiB",
+            ));
+        }
+        #[derive(serde::Deserialize)]
+        struct Encrypted<'a> {
+            #[serde(borrow)]
+            encrypt: Option<Cow<'a, str>>,
+        }
+        let encrypted: Encrypted<'_> = serde_json::from_slice(body)
+            .map_err(|_| refuse(StatusCode::BAD_REQUEST, "the body is not JSON"))?;
+        let Some(encryption) = &self.inner.encryption else {
+            if encrypted.encrypt.is_some() {
+                return Err(refuse(
+                    StatusCode::BAD_REQUEST,
+                    "the body is encrypted, but the receiver has no Encrypt Key",
+                ));
+            }
+            return Ok(Cow::Borrowed(body));
+        };
+        let Some(ciphertext) = encrypted.encrypt else {
+            return Err(refuse(
+                StatusCode::UNAUTHORIZED,
+                "the body is not encrypted, but an Encrypt Key is set",
+            ));
+        };
+        let signed = self.check_signature(headers, body, encryption)?;
+        let plaintext = decrypt(&encryption.aes_key, &ciphertext).map_err(|e| {
+            refuse(
+                StatusCode::BAD_REQUEST,
+                match e {
+                    super::crypto::DecryptError::Base64 => "the encrypted body is not base64",
+                    super::crypto::DecryptError::Short => "the encrypted body is too short",
+                    super::crypto::DecryptError::Padding => "the encrypted body does not decrypt",
+                },
+            )
+        })?;
+        if !signed && !is_challenge(&plaintext) {
+            return Err(refuse(StatusCode::UNAUTHORIZED, "the push is not signed"));
+        }
+        Ok(Cow::Owned(plaintext))
+    }
+
+    /// Checks the signature headers, if there are any: `Ok(false)` when there are none (only
+    /// a URL verification may come so), `Ok(true)` when they match.
+    fn check_signature(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        encryption: &Encryption,
+    ) -> Result<bool, Refusal> {
+        let (timestamp, nonce, signature) =
+            match (headers.get(TIMESTAMP), headers.get(NONCE), headers.get(SIGNATURE)) {
+                (None, None, None) => return Ok(false),
+                (Some(t), Some(n), Some(s)) => (t.as_bytes(), n.as_bytes(), s.as_bytes()),
+                _ => return Err(refuse(StatusCode::UNAUTHORIZED, "a signature header is missing")),
+            };
+        if !signature_matches(
+            timestamp,
+            nonce,
+            encryption.key.expose().as_bytes(),
+            body,
+            signature,
+        ) {
+            return Err(refuse(StatusCode::UNAUTHORIZED, "the signature does not match"));
+        }
+        if let Some(max_age) = self.inner.max_age {
+            let sent: u64 = std::str::from_utf8(timestamp)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "the timestamp is not Unix seconds"))?;
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            if now.abs_diff(sent) > max_age.as_secs() {
+                return Err(refuse(
+                    StatusCode::UNAUTHORIZED,
+                    "the timestamp is older than max_age",
+                ));
+            }
+        }
+        Ok(true)
+    }
+
+    /// Parses the plaintext and checks its verification token.
+    fn verify<'a>(&self, plaintext: &'a [u8]) -> Result<Verified<'a>, Refusal> {
+        let body: Body<'a> =
+            serde_json::from_slice(plaintext).map_err(|_| refuse(StatusCode::BAD_REQUEST, NOT_AN_EVENT))?;
+        let token = body
+            .token()
+            .ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "the verification token is missing"))?;
+        if !secrets_equal(
+            token.as_bytes(),
+            self.inner.verification_token.expose().as_bytes(),
+        ) {
+            return Err(refuse(
+                StatusCode::UNAUTHORIZED,
+                "the verification token does not match",
+            ));
+        }
+        if body.is_challenge() {
+            let challenge = body
+                .challenge
+                .ok_or_else(|| refuse(StatusCode::BAD_REQUEST, "the URL verification has no challenge"))?;
+            return Ok(Verified::Challenge(challenge));
+        }
+        Ok(Verified::Event(body))
+    }
+
+    /// Claims the event, runs the handler within its deadline, and records the outcome.
+    async fn deliver<F, Fut, E>(&self, envelope: Body<'_>, handler: F) -> http::Response<String>
+    where
+        F: FnOnce(HelpdeskEvent) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: fmt::Display,
+    {
+        let inner = &self.inner;
+        let header = match envelope.header() {
+            Ok(header) => header,
+            Err(reason) => return refused(refuse(StatusCode::BAD_REQUEST, reason)),
+        };
+        let event_id = header.event_id.clone();
+        let owner = format!("{}-{}", inner.owner, inner.claims.fetch_add(1, Ordering::Relaxed));
+        match inner.dedupe.claim(&event_id, &owner, inner.claim_lease).await {
+            Ok(Claim::Claimed) => {}
+            Ok(Claim::Done) => {
+                tracing::debug!(%event_id, "a duplicate of an event already handled");
+                return answer(StatusCode::OK, String::new());
+            }
+            Ok(Claim::InProgress) => {
+                tracing::info!(%event_id, "another attempt is handling this event; asking for a retry");
+                return answer(StatusCode::CONFLICT, "the event is being handled".into());
+            }
+            Err(error) => {
+                tracing::warn!(%event_id, %error, "the dedupe store failed; asking for a retry");
+                return answer(StatusCode::SERVICE_UNAVAILABLE, "try again later".into());
+            }
+        }
+        let event = envelope.into_event(header);
+        let run = AssertUnwindSafe(async move { handler(event).await }).catch_unwind();
+        let (status, outcome) = match tokio::time::timeout(inner.handler_deadline, run).await {
+            Ok(Ok(Ok(()))) => {
+                if let Err(error) = inner.dedupe.complete(&event_id, inner.done_ttl).await {
+                    tracing::warn!(%event_id, %error, "handled, but the dedupe store did not record it");
+                }
+                tracing::debug!(%event_id, "handled");
+                return answer(StatusCode::OK, String::new());
+            }
+            Ok(Ok(Err(error))) => {
+                tracing::warn!(%event_id, %error, "the handler failed; the platform will push the event again");
+                (StatusCode::INTERNAL_SERVER_ERROR, "the handler failed")
+            }
+            Ok(Err(_panic)) => {
+                tracing::warn!(%event_id, "the handler panicked; the platform will push the event again");
+                (StatusCode::INTERNAL_SERVER_ERROR, "the handler failed")
+            }
+            Err(_elapsed) => {
+                tracing::warn!(%event_id, deadline_ms = inner.handler_deadline.as_millis() as u64,
+                    "the handler passed its deadline and was stopped; the platform will push the event again");
+                (StatusCode::SERVICE_UNAVAILABLE, "the handler passed its deadline")
+            }
+        };
+        if let Err(error) = inner.dedupe.release(&event_id, &owner).await {
+            tracing::warn!(%event_id, %error, "the claim was not released; a retry waits for its lease");
+        }
+        answer(status, outcome.into())
+    }
+}
+
+fn is_challenge(plaintext: &[u8]) -> bool {
+    serde_json::from_slice::<Body<'_>>(plaintext).is_ok_and(|body| body.is_challenge())
+}
+
+fn refused(refusal: Refusal) -> http::Response<String> {
+    tracing::warn!(
+        status = refusal.status.as_u16(),
+        reason = refusal.reason,
+        "refused a push"
+    );
+    answer(refusal.status, refusal.reason.into())
+}
+
+fn answer(status: StatusCode, body: String) -> http::Response<String> {
+    let mut response = http::Response::new(body);
+    *response.status_mut() = status;
+    if status == StatusCode::OK && !response.body().is_empty() {
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+    }
+    response
+}
+
+/// Configures a [`Receiver`]; every setter consumes and returns the builder.
+#[derive(Default)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ReceiverBuilder {
+    verification_token: Option<Secret>,
+    encrypt_key: Option<Secret>,
+    dedupe_store: Option<Arc<dyn DedupeStore>>,
+    handler_deadline: Option<Duration>,
+    claim_lease: Option<Duration>,
+    done_ttl: Option<Duration>,
+    max_age: Option<Duration>,
+}
+
+impl fmt::Debug for ReceiverBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceiverBuilder")
+            .field("verification_token", &self.verification_token)
+            .field("encrypt_key", &self.encrypt_key)
+            .field("dedupe_store", &self.dedupe_store)
+            .field("handler_deadline", &self.handler_deadline)
+            .field("claim_lease", &self.claim_lease)
+            .field("done_ttl", &self.done_ttl)
+            .field("max_age", &self.max_age)
+            .finish()
+    }
+}
+
+impl ReceiverBuilder {
+    /// The app's Verification Token (from the developer console). Required: every push is
+    /// checked against it, the URL verification included.
+    pub fn verification_token(mut self, token: impl Into<String>) -> Self {
+        self.verification_token = Some(Secret::new(token));
+        self
+    }
+
+    /// The app's Encrypt Key, if one is set in the console: then every push must be
+    /// encrypted and signed (the URL verification is encrypted and unsigned).
+    pub fn encrypt_key(mut self, key: impl Into<String>) -> Self {
+        self.encrypt_key = Some(Secret::new(key));
+        self
+    }
+
+    /// Where handled and in-flight events are recorded: [`MemoryDedupeStore`] unless set.
+    /// Replicas behind one load balancer share one store (`RedisDedupeStore`).
+    pub fn dedupe_store(mut self, store: Arc<dyn DedupeStore>) -> Self {
+        self.dedupe_store = Some(store);
+        self
+    }
+
+    /// How long the handler may run ([`DEFAULT_HANDLER_DEADLINE`] unless set). A handler past
+    /// it is stopped (its future dropped) and the push answered 503, so that the platform
+    /// pushes it again.
+    pub fn handler_deadline(mut self, deadline: Duration) -> Self {
+        self.handler_deadline = Some(deadline);
+        self
+    }
+
+    /// How long a claim on an event outlives a receiver that died while handling it
+    /// ([`DEFAULT_CLAIM_LEASE`] unless set; longer than the handler deadline).
+    pub fn claim_lease(mut self, lease: Duration) -> Self {
+        self.claim_lease = Some(lease);
+        self
+    }
+
+    /// How long a handled event is remembered ([`DEFAULT_DONE_TTL`] unless set). Keep it
+    /// longer than the platform's retry window, about 7.1 hours.
+    pub fn done_ttl(mut self, ttl: Duration) -> Self {
+        self.done_ttl = Some(ttl);
+        self
+    }
+
+    /// Refuses signed pushes whose `X-Lark-Request-Timestamp` is further than `max_age` from
+    /// now. Off unless set: the platform does not document whether a retry, hours after the
+    /// first push, is signed anew, so a bound could refuse every retry and lose the event.
+    /// Replays of a captured push are harmless to a receiver that deduplicates.
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// Checks the configuration and builds the receiver; fails with
+    /// [`Error::InvalidInput`] naming the setting that is missing or wrong.
+    pub fn build(self) -> Result<Receiver, Error> {
+        let verification_token = self
+            .verification_token
+            .filter(|token| !token.expose().is_empty())
+            .ok_or_else(|| Error::invalid_input("verification_token", "is required"))?;
+        let encryption = match self.encrypt_key {
+            Some(key) if key.expose().is_empty() => {
+                return Err(Error::invalid_input("encrypt_key", "is empty"))
+            }
+            Some(key) => Some(Encryption {
+                aes_key: aes_key(key.expose()),
+                key,
+            }),
+            None => None,
+        };
+        let handler_deadline = self.handler_deadline.unwrap_or(DEFAULT_HANDLER_DEADLINE);
+        if handler_deadline.is_zero() {
+            return Err(Error::invalid_input(
+                "handler_deadline",
+                "must be greater than zero",
+            ));
+        }
+        let claim_lease = self.claim_lease.unwrap_or(DEFAULT_CLAIM_LEASE);
+        if claim_lease <= handler_deadline {
+            return Err(Error::invalid_input(
+                "claim_lease",
+                "must be longer than handler_deadline",
+            ));
+        }
+        let done_ttl = self.done_ttl.unwrap_or(DEFAULT_DONE_TTL);
+        if done_ttl.is_zero() {
+            return Err(Error::invalid_input("done_ttl", "must be greater than zero"));
+        }
+        Ok(Receiver {
+            inner: Arc::new(Inner {
+                verification_token,
+                encryption,
+                dedupe: self
+                    .dedupe_store
+                    .unwrap_or_else(|| Arc::new(MemoryDedupeStore::default())),
+                handler_deadline,
+                claim_lease,
+                done_ttl,
+                max_age: self.max_age,
+                owner: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)),
+                claims: AtomicU64::new(0),
+            }),
+        })
+    }
+}

@@ -545,3 +545,131 @@ mod hostile {
         }
     }
 }
+
+/// Two replicas behind a load balancer, sharing a real `redis-server`.
+mod replicas {
+    use super::*;
+    use crate::support::redis_server::RedisServer;
+    use feishu_helpdesk::events::RedisDedupeStore;
+
+    fn replica(redis_url: &str) -> Receiver {
+        Receiver::builder()
+            .verification_token(TOKEN)
+            .encrypt_key(KEY)
+            .dedupe_store(Arc::new(RedisDedupeStore::new(redis_url).unwrap()))
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_same_push_to_two_replicas_reaches_one_handler_once() {
+        let Some(redis_server) = RedisServer::start() else {
+            return;
+        };
+        let (a, b) = (replica(&redis_server.url), replica(&redis_server.url));
+        let body = encrypt(KEY, fixture("ticket_message.created_v1.json").as_bytes());
+        let headers = signed("1700000001", "n", KEY, &body);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let deliver = |receiver: Receiver| {
+            let (calls, headers, body) = (calls.clone(), headers.clone(), body.clone());
+            tokio::spawn(async move {
+                receiver
+                    .handle(&headers, &body, |_| async move {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        Ok::<(), String>(())
+                    })
+                    .await
+                    .status()
+            })
+        };
+        let (first, second) = (deliver(a.clone()), deliver(b.clone()));
+        let mut statuses = [first.await.unwrap(), second.await.unwrap()];
+        statuses.sort();
+        assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // The platform's retry, to either replica, is acknowledged without the handler.
+        for replica in [a, b] {
+            let (status, _, seen) = push(&replica, &headers, &body).await;
+            assert_eq!((status, seen.len()), (StatusCode::OK, 0));
+        }
+        let mut redis = redis_server.connection().await;
+        let ttl_ms: i64 = redis::cmd("PTTL")
+            .arg("feishu-helpdesk:event:1a2b3c4d5e6f708192a3b4c5d6e7f809")
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert!(ttl_ms > 11 * 3600 * 1000, "the done-marker lives {ttl_ms} ms");
+    }
+
+    #[tokio::test]
+    async fn a_failed_handler_releases_the_shared_claim_and_redis_down_asks_for_a_retry() {
+        let Some(mut redis_server) = RedisServer::start() else {
+            return;
+        };
+        let receiver = replica(&redis_server.url);
+        let body = encrypt(KEY, fixture("ticket.created_v1.json").as_bytes());
+        let headers = signed("1700000001", "n", KEY, &body);
+        let failed = receiver
+            .handle(&headers, &body, |_| async { Err::<(), _>("boom") })
+            .await;
+        assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(push(&receiver, &headers, &body).await.2.len(), 1);
+
+        redis_server.stop();
+        let other = encrypt(KEY, fixture("ticket.updated_v1.json").as_bytes());
+        let (status, _, seen) = push(&receiver, &signed("1", "n", KEY, &other), &other).await;
+        assert_eq!((status, seen.len()), (StatusCode::SERVICE_UNAVAILABLE, 0));
+    }
+}
+
+/// The receiver mounted in an axum app, pushed to over HTTP.
+mod axum_route {
+    use super::*;
+
+    #[tokio::test]
+    async fn one_line_mounts_it_and_the_body_limit_applies_before_reading() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        let app = axum::Router::new().route(
+            "/feishu/events",
+            encrypted().into_service(move |event: HelpdeskEvent| {
+                let counter = counter.clone();
+                async move {
+                    assert_eq!(event.event_type(), "helpdesk.notification.approve_v1");
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    Ok::<(), String>(())
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/feishu/events", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+        let http = reqwest::Client::new();
+        let body = encrypt(KEY, fixture("notification.approve_v1.json").as_bytes());
+        let answer = http
+            .post(&url)
+            .headers(signed("1700000001", "n", KEY, &body))
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 200);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+        let challenge = vectors()["challenge"]["encrypted_body"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let answer = http.post(&url).body(challenge).send().await.unwrap();
+        assert_eq!(answer.status().as_u16(), 200);
+        let answer: Value = answer.json().await.unwrap();
+        assert_eq!(answer, vectors()["challenge"]["answer"]);
+
+        let huge = vec![b' '; 2 * 1024 * 1024];
+        let answer = http.post(&url).body(huge).send().await.unwrap();
+        assert_eq!(answer.status().as_u16(), 413);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}

@@ -17,6 +17,7 @@
 mod alloc;
 mod memory;
 mod multi_thread;
+mod receiver;
 mod server;
 mod stats;
 mod suite;
@@ -46,6 +47,15 @@ fn main() {
     // `--processes [pairs]`: the same with a process per variant.
     if let Some(i) = args.iter().position(|a| a == "--multi-thread") {
         multi_thread::in_one_process(args.get(i + 1).map_or(30, |n| n.parse().unwrap()));
+        return;
+    }
+    if args.iter().any(|a| a == "--receiver-profile") {
+        receiver::in_process(30);
+        return;
+    }
+    if args.iter().any(|a| a == "--receiver") {
+        receiver::in_process(9);
+        receiver::over_http(10);
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--processes") {

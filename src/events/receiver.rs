@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::FutureExt as _;
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, HeaderName, StatusCode};
 
 use super::crypto::{aes_key, decrypt, secrets_equal, signature_matches};
 use super::dedupe::{Claim, DedupeStore, MemoryDedupeStore};
@@ -34,9 +34,10 @@ pub const DEFAULT_CLAIM_LEASE: Duration = Duration::from_secs(10);
 /// retry window (about 7.1 hours).
 pub const DEFAULT_DONE_TTL: Duration = Duration::from_secs(12 * 60 * 60);
 
-const TIMESTAMP: &str = "x-lark-request-timestamp";
-const NONCE: &str = "x-lark-request-nonce";
-const SIGNATURE: &str = "x-lark-signature";
+// Header names as constants, so that no lookup parses one.
+const TIMESTAMP: HeaderName = HeaderName::from_static("x-lark-request-timestamp");
+const NONCE: HeaderName = HeaderName::from_static("x-lark-request-nonce");
+const SIGNATURE: HeaderName = HeaderName::from_static("x-lark-signature");
 
 /// Receives the helpdesk events an app subscribed to.
 ///
@@ -208,12 +209,15 @@ impl Receiver {
         body: &[u8],
         encryption: &Encryption,
     ) -> Result<bool, Refusal> {
-        let (timestamp, nonce, signature) =
-            match (headers.get(TIMESTAMP), headers.get(NONCE), headers.get(SIGNATURE)) {
-                (None, None, None) => return Ok(false),
-                (Some(t), Some(n), Some(s)) => (t.as_bytes(), n.as_bytes(), s.as_bytes()),
-                _ => return Err(refuse(StatusCode::UNAUTHORIZED, "a signature header is missing")),
-            };
+        let (timestamp, nonce, signature) = match (
+            headers.get(&TIMESTAMP),
+            headers.get(&NONCE),
+            headers.get(&SIGNATURE),
+        ) {
+            (None, None, None) => return Ok(false),
+            (Some(t), Some(n), Some(s)) => (t.as_bytes(), n.as_bytes(), s.as_bytes()),
+            _ => return Err(refuse(StatusCode::UNAUTHORIZED, "a signature header is missing")),
+        };
         if !signature_matches(
             timestamp,
             nonce,

@@ -1,0 +1,179 @@
+//! What receiving costs: `Receiver::handle` in process (verify + decrypt + parse + dedupe of
+//! the encrypted `ticket_message.created_v1` sample), and the receiver mounted in axum over
+//! HTTP against a bare axum handler that answers 200 to the same requests.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use aes::cipher::{block_padding::Pkcs7, BlockEncryptMut, KeyIvInit};
+use base64::Engine as _;
+use feishu_helpdesk::events::{HelpdeskEvent, Receiver};
+use http::HeaderMap;
+use sha2::{Digest, Sha256};
+
+use crate::stats::median;
+
+const TOKEN: &str = "v-sample-verification-token";
+const KEY: &str = "kx-sample-encrypt-key";
+const SAMPLE: &str = include_str!("../../tests/fixtures/events/ticket_message.created_v1.json");
+
+/// `count` signed, encrypted pushes of the sample, each with its own event id.
+fn pushes(count: usize) -> Vec<(HeaderMap, Vec<u8>)> {
+    let key: [u8; 32] = Sha256::digest(KEY.as_bytes()).into();
+    (0..count)
+        .map(|i| {
+            let plaintext = SAMPLE.replace("1a2b3c4d5e6f708192a3b4c5d6e7f809", &format!("{i:032x}"));
+            let iv: [u8; 16] = std::array::from_fn(|_| fastrand::u8(..));
+            let ciphertext = cbc::Encryptor::<aes::Aes256>::new(&key.into(), &iv.into())
+                .encrypt_padded_vec_mut::<Pkcs7>(plaintext.as_bytes());
+            let encrypt =
+                base64::engine::general_purpose::STANDARD.encode([iv.as_slice(), &ciphertext].concat());
+            let body = serde_json::json!({ "encrypt": encrypt }).to_string().into_bytes();
+            let (timestamp, nonce) = ("1700000001", "1f7a2b9c");
+            let mut hasher = Sha256::new();
+            hasher.update(format!("{timestamp}{nonce}{KEY}"));
+            hasher.update(&body);
+            let mut headers = HeaderMap::new();
+            headers.insert("x-lark-request-timestamp", timestamp.parse().unwrap());
+            headers.insert("x-lark-request-nonce", nonce.parse().unwrap());
+            headers.insert(
+                "x-lark-signature",
+                format!("{:x}", hasher.finalize()).parse().unwrap(),
+            );
+            (headers, body)
+        })
+        .collect()
+}
+
+fn receiver() -> Receiver {
+    Receiver::builder()
+        .verification_token(TOKEN)
+        .encrypt_key(KEY)
+        .build()
+        .unwrap()
+}
+
+async fn handler(event: HelpdeskEvent) -> Result<(), std::convert::Infallible> {
+    std::hint::black_box(event);
+    Ok(())
+}
+
+/// Events per second through `handle` on one thread, median of `rounds` rounds of 20,000
+/// new events (a fresh receiver each round).
+pub(crate) fn in_process(rounds: usize) {
+    let pushes = pushes(20_000);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut rates = Vec::new();
+    runtime.block_on(async {
+        for _ in 0..rounds {
+            let receiver = receiver();
+            let started = Instant::now();
+            for (headers, body) in &pushes {
+                let answer = receiver.handle(headers, body, handler).await;
+                assert_eq!(answer.status(), 200);
+            }
+            rates.push(pushes.len() as f64 / started.elapsed().as_secs_f64());
+        }
+    });
+    println!(
+        "\nreceiver, in process (one thread): {:.0} events/s (median of {rounds} rounds of 20,000 signed, \
+         encrypted ticket_message.created_v1 pushes: signature, decryption, token, parse, dedupe)",
+        median(&mut rates)
+    );
+}
+
+/// The receiver in axum over HTTP (keep-alive, 16 in flight) against a bare axum handler
+/// answering 200, in interleaved rounds; the ratio is the median over rounds.
+pub(crate) fn over_http(rounds: usize) {
+    let pushes = Arc::new(pushes(4_000));
+    let server = tokio::runtime::Runtime::new().unwrap();
+    let (receiver_url, bare_url, current) = server.block_on(async {
+        // A fresh receiver per round: the pushes are new events each time.
+        let current = Arc::new(std::sync::Mutex::new(receiver()));
+        let for_route = current.clone();
+        let app = axum::Router::new()
+            .route(
+                "/receiver",
+                axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                    let receiver = for_route.lock().unwrap().clone();
+                    async move {
+                        let (parts, body) = receiver.handle(&headers, &body, handler).await.into_parts();
+                        axum::response::Response::from_parts(parts, axum::body::Body::from(body))
+                    }
+                }),
+            )
+            .route(
+                "/bare",
+                axum::routing::post(|_: HeaderMap, _: axum::body::Bytes| async { "" }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (
+            format!("http://{addr}/receiver"),
+            format!("http://{addr}/bare"),
+            current,
+        )
+    });
+    let client = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let run = |url: &str| {
+        let (http, pushes, url) = (http.clone(), pushes.clone(), url.to_owned());
+        client.block_on(async move {
+            let next = Arc::new(AtomicUsize::new(0));
+            let started = Instant::now();
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..16 {
+                let (http, pushes, url, next) = (http.clone(), pushes.clone(), url.clone(), next.clone());
+                tasks.spawn(async move {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((headers, body)) = pushes.get(i) else {
+                            break;
+                        };
+                        let answer = http
+                            .post(&url)
+                            .headers(headers.clone())
+                            .body(body.clone())
+                            .send()
+                            .await
+                            .unwrap();
+                        assert_eq!(answer.status().as_u16(), 200);
+                        answer.bytes().await.unwrap();
+                    }
+                });
+            }
+            while tasks.join_next().await.is_some() {}
+            pushes.len() as f64 / started.elapsed().as_secs_f64()
+        })
+    };
+    run(&bare_url);
+    let (mut bare, mut received, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        *current.lock().unwrap() = receiver();
+        let (b, r) = if round % 2 == 0 {
+            let b = run(&bare_url);
+            (b, run(&receiver_url))
+        } else {
+            let r = run(&receiver_url);
+            (run(&bare_url), r)
+        };
+        bare.push(b);
+        received.push(r);
+        ratios.push(r / b);
+    }
+    println!(
+        "receiver over HTTP (axum, loopback, keep-alive, 16 in flight, {rounds} rounds): {:.0} pushes/s against a bare \
+         axum handler's {:.0} ({:.2}x)",
+        median(&mut received),
+        median(&mut bare),
+        median(&mut ratios)
+    );
+}

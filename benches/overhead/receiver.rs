@@ -89,7 +89,7 @@ pub(crate) fn in_process(rounds: usize) {
 /// The receiver in axum over HTTP (keep-alive, 16 in flight) against a bare axum handler
 /// answering 200, in interleaved rounds; the ratio is the median over rounds.
 pub(crate) fn over_http(rounds: usize) {
-    let pushes = Arc::new(pushes(4_000));
+    let pushes = Arc::new(pushes(20_000));
     let server = tokio::runtime::Runtime::new().unwrap();
     let (receiver_url, bare_url, current) = server.block_on(async {
         // A fresh receiver per round: the pushes are new events each time.

@@ -17,6 +17,7 @@ mod hostile;
 mod input;
 mod layers;
 mod load;
+mod pushing;
 mod receiver;
 mod redaction;
 mod redis_cache;

@@ -44,6 +44,10 @@ use tokio::task::JoinHandle;
 
 use crate::{Client, ClientBuilder, Event};
 
+mod push;
+
+pub use push::{Attempt, Delivery, EventPusher, Fault, PushEvent, DELIVERY_DEADLINE, RETRY_SCHEDULE};
+
 /// The app id the stand-in accepts, unless configured otherwise.
 pub const APP_ID: &str = "cli_mock0000000000";
 /// The app secret the stand-in accepts, unless configured otherwise.
@@ -168,6 +172,7 @@ struct State {
     token_fetches: usize,
     requests: Vec<RecordedRequest>,
     script: VecDeque<Scripted>,
+    events_to: Option<(String, EventPusher)>,
 }
 
 struct Shared {
@@ -309,6 +314,38 @@ impl MockPlatform {
     /// one of them is answered 99991663.
     pub fn expire_tokens(&self) {
         self.shared.state().issued.clear();
+    }
+
+    /// Where [`emit`](Self::emit) pushes events, and how: the app's request URL and a pusher
+    /// with the app's verification token (and Encrypt Key).
+    pub fn deliver_events_to(&self, url: impl Into<String>, pusher: EventPusher) {
+        self.shared.state().events_to = Some((url.into(), pusher));
+    }
+
+    /// Pushes `event` to the URL set with [`deliver_events_to`](Self::deliver_events_to), with
+    /// the platform's retries, if its type is subscribed now; `None` (nothing sent) if it is
+    /// not, as on the platform. A subscribed `helpdesk.ticket` / `ticket.created_v1` is pushed
+    /// as `helpdesk.ticket.created_v1`.
+    ///
+    /// # Panics
+    ///
+    /// If no URL was set.
+    pub async fn emit(&self, event: &PushEvent) -> Option<Delivery> {
+        let (url, pusher) = {
+            let state = self.shared.state();
+            let subscribed = state.subscribed.iter().any(|(event_type, subtype)| {
+                let product = event_type.split('.').next().unwrap_or_default();
+                event.event_type == format!("{product}.{subtype}")
+            });
+            if !subscribed {
+                return None;
+            }
+            state
+                .events_to
+                .clone()
+                .expect("deliver_events_to sets where events go")
+        };
+        Some(pusher.deliver(&url, event).await)
     }
 }
 

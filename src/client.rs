@@ -81,6 +81,24 @@ impl Client {
         &self.inner.generated
     }
 
+    /// With app credentials, obtains a tenant access token (or reuses the one cached) and
+    /// returns how long it has left; with a token you manage, `None`, and nothing is sent.
+    /// A way to check the app credentials without calling a helpdesk operation.
+    pub async fn token_lifetime(&self) -> Result<Option<Duration>, Error> {
+        let Some(manager) = &self.inner.tokens else {
+            return Ok(None);
+        };
+        let token = match manager.fresh() {
+            Some(token) => token,
+            None => manager.token().await?,
+        };
+        Ok(Some(
+            token
+                .expires_at()
+                .saturating_duration_since(tokio::time::Instant::now()),
+        ))
+    }
+
     /// The base URL requests go to, without a trailing slash.
     pub fn base_url(&self) -> &str {
         progenitor_client::ClientInfo::baseurl(self.generated())

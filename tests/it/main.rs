@@ -8,6 +8,8 @@ mod support;
 
 mod body;
 mod build_script;
+#[cfg(feature = "cli")]
+mod cli;
 mod codegen;
 mod errors;
 mod event_types;

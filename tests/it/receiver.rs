@@ -67,6 +67,19 @@ pub fn encrypt(key: &str, plaintext: &[u8]) -> Vec<u8> {
         .into_bytes()
 }
 
+/// The signature headers a vector gives, as the platform sent them.
+fn vector_headers(vector: &Value) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, field) in [
+        ("x-lark-request-timestamp", "timestamp"),
+        ("x-lark-request-nonce", "nonce"),
+        ("x-lark-signature", "x_lark_signature"),
+    ] {
+        headers.insert(name, vector[field].as_str().unwrap().parse().unwrap());
+    }
+    headers
+}
+
 /// Handles one push with a handler that records what it was given.
 async fn push(
     receiver: &Receiver,
@@ -89,19 +102,7 @@ async fn push(
 async fn the_signature_known_answer_is_accepted_and_decrypted() {
     let vector = &vectors()["signature"][0];
     let body = vector["body"].as_str().unwrap().as_bytes();
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        "x-lark-request-timestamp",
-        vector["timestamp"].as_str().unwrap().parse().unwrap(),
-    );
-    headers.insert(
-        "x-lark-request-nonce",
-        vector["nonce"].as_str().unwrap().parse().unwrap(),
-    );
-    headers.insert(
-        "x-lark-signature",
-        vector["x_lark_signature"].as_str().unwrap().parse().unwrap(),
-    );
+    let headers = vector_headers(vector);
     let (status, _, seen) = push(&encrypted(), &headers, body).await;
     assert_eq!(status, StatusCode::OK);
     let [HelpdeskEvent::TicketCreated { header, event }] = seen.as_slice() else {
@@ -170,19 +171,7 @@ async fn every_vector_that_must_be_refused_is_refused_before_the_handler() {
         let (body, headers, expected) = match vector.get("body") {
             // A body with the signature of another: refused on the signature.
             Some(body) => {
-                let mut headers = HeaderMap::new();
-                headers.insert(
-                    "x-lark-request-timestamp",
-                    vector["timestamp"].as_str().unwrap().parse().unwrap(),
-                );
-                headers.insert(
-                    "x-lark-request-nonce",
-                    vector["nonce"].as_str().unwrap().parse().unwrap(),
-                );
-                headers.insert(
-                    "x-lark-signature",
-                    vector["x_lark_signature"].as_str().unwrap().parse().unwrap(),
-                );
+                let headers = vector_headers(vector);
                 (
                     body.as_str().unwrap().as_bytes().to_vec(),
                     headers,

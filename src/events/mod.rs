@@ -8,7 +8,7 @@
 //!   `openapi/helpdesk.yaml`;
 //! - `dedupe`: [`DedupeStore`], [`MemoryDedupeStore`] (and `RedisDedupeStore` with feature
 //!   `redis`);
-//! - `axum` (feature `axum`): [`Receiver::into_service`], the receiver as an axum route.
+//! - `axum` (feature `axum`): `Receiver::into_service`, the receiver as an axum route.
 
 #[cfg(feature = "axum")]
 mod axum;

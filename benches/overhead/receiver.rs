@@ -6,11 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use aes::cipher::{block_padding::Pkcs7, BlockEncryptMut, KeyIvInit};
-use base64::Engine as _;
 use feishu_helpdesk::events::{HelpdeskEvent, Receiver};
+use feishu_helpdesk::testing::{EventPusher, Fault, PushEvent};
 use http::HeaderMap;
-use sha2::{Digest, Sha256};
 
 use crate::stats::median;
 
@@ -18,30 +16,15 @@ const TOKEN: &str = "v-sample-verification-token";
 const KEY: &str = "kx-sample-encrypt-key";
 const SAMPLE: &str = include_str!("../../tests/fixtures/events/ticket_message.created_v1.json");
 
-/// `count` signed, encrypted pushes of the sample, each with its own event id.
+/// `count` signed, encrypted pushes of the sample, each with its own event id, made by the
+/// testing kit as the platform makes them.
 fn pushes(count: usize) -> Vec<(HeaderMap, Vec<u8>)> {
-    let key: [u8; 32] = Sha256::digest(KEY.as_bytes()).into();
+    let sample: serde_json::Value = serde_json::from_str(SAMPLE).unwrap();
+    let pusher = EventPusher::new(TOKEN).encrypt_key(KEY);
     (0..count)
-        .map(|i| {
-            let plaintext = SAMPLE.replace("1a2b3c4d5e6f708192a3b4c5d6e7f809", &format!("{i:032x}"));
-            let iv: [u8; 16] = std::array::from_fn(|_| fastrand::u8(..));
-            let ciphertext = cbc::Encryptor::<aes::Aes256>::new(&key.into(), &iv.into())
-                .encrypt_padded_vec_mut::<Pkcs7>(plaintext.as_bytes());
-            let encrypt =
-                base64::engine::general_purpose::STANDARD.encode([iv.as_slice(), &ciphertext].concat());
-            let body = serde_json::json!({ "encrypt": encrypt }).to_string().into_bytes();
-            let (timestamp, nonce) = ("1700000001", "1f7a2b9c");
-            let mut hasher = Sha256::new();
-            hasher.update(format!("{timestamp}{nonce}{KEY}"));
-            hasher.update(&body);
-            let mut headers = HeaderMap::new();
-            headers.insert("x-lark-request-timestamp", timestamp.parse().unwrap());
-            headers.insert("x-lark-request-nonce", nonce.parse().unwrap());
-            headers.insert(
-                "x-lark-signature",
-                format!("{:x}", hasher.finalize()).parse().unwrap(),
-            );
-            (headers, body)
+        .map(|_| {
+            let event = PushEvent::new("helpdesk.ticket_message.created_v1", &sample["event"]);
+            pusher.request(&event, Fault::None)
         })
         .collect()
 }

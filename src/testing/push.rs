@@ -222,6 +222,18 @@ impl EventPusher {
         (Some(status), echoed.filter(|echoed| *echoed == challenge))
     }
 
+    /// The headers and body of a push of `event`, with `fault`, byte for byte as the platform
+    /// would send them: for a test that calls [`Receiver::handle`](crate::events::Receiver::handle)
+    /// without HTTP.
+    pub fn request(&self, event: &PushEvent, fault: Fault) -> (http::HeaderMap, Vec<u8>) {
+        let (body, headers) = self.body(event, fault);
+        let headers = headers
+            .into_iter()
+            .filter_map(|(name, value)| Some((http::HeaderName::from_static(name), value.parse().ok()?)))
+            .collect();
+        (headers, body)
+    }
+
     /// The body of a push of `event` (and its signature headers), with `fault`.
     fn body(&self, event: &PushEvent, fault: Fault) -> (Vec<u8>, Vec<(&'static str, String)>) {
         let token = match fault {

@@ -228,3 +228,34 @@ async fn a_plain_axum_app_receives_what_the_platform_sends() {
     assert_eq!(push["header"]["token"], TOKEN);
     assert_eq!(push["event"]["ticket_id"], "6948728206392295444");
 }
+
+#[tokio::test]
+async fn the_kit_s_requests_drive_the_receiver_without_http() {
+    let receiver = encrypted_receiver();
+    let pusher = EventPusher::new(TOKEN).encrypt_key(KEY);
+    let event = ticket_created();
+    let calls = AtomicUsize::new(0);
+    for (fault, expected) in [
+        (Fault::TamperedSignature, 401),
+        (Fault::WrongToken, 401),
+        (Fault::Oversized, 413),
+        (Fault::None, 200),
+    ] {
+        let (headers, body) = pusher.request(&event, fault);
+        let answer = receiver
+            .handle(&headers, &body, |pushed| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                let event_id = pushed.header().event_id.clone();
+                async move {
+                    if event_id.len() == 32 {
+                        Ok(())
+                    } else {
+                        Err("not the kit's id")
+                    }
+                }
+            })
+            .await;
+        assert_eq!(answer.status().as_u16(), expected, "{fault:?}");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}

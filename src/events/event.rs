@@ -146,24 +146,30 @@ impl<'a> Body<'a> {
     }
 
     /// The event's header: a 2.0 envelope's, or the fields of a 1.0 one.
-    pub(crate) fn header(&self) -> Result<EventHeader, &'static str> {
-        if let Some(header) = &self.header {
+    /// Moves the header's fields out (the body keeps what `into_event` needs), so that no
+    /// field is copied.
+    pub(crate) fn take_header(&mut self) -> Result<EventHeader, &'static str> {
+        if let Some(header) = &mut self.header {
             if self.schema.is_some_and(|schema| schema != "2.0") {
                 return Err("the envelope's schema is not 2.0");
             }
+            let create_time = header
+                .create_time
+                .parse()
+                .map_err(|_| "header.create_time is not milliseconds")?;
             return Ok(EventHeader {
-                event_id: header.event_id.clone(),
-                event_type: header.event_type.clone(),
-                create_time: header
-                    .create_time
-                    .parse()
-                    .map_err(|_| "header.create_time is not milliseconds")?,
-                app_id: header.app_id.clone(),
-                tenant_key: header.tenant_key.clone(),
+                event_id: std::mem::take(&mut header.event_id),
+                event_type: std::mem::take(&mut header.event_type),
+                create_time,
+                app_id: std::mem::take(&mut header.app_id),
+                tenant_key: std::mem::take(&mut header.tenant_key),
             });
         }
         // 1.0: `{"uuid", "token", "ts", "type": "event_callback", "event": {"type", "app_id", "tenant_key", ...}}`.
-        let (Some(uuid), Some("event_callback")) = (&self.uuid, self.kind.as_deref()) else {
+        if self.kind.as_deref() != Some("event_callback") {
+            return Err(NOT_AN_EVENT);
+        }
+        let Some(uuid) = self.uuid.take() else {
             return Err(NOT_AN_EVENT);
         };
         #[derive(Deserialize)]
@@ -189,7 +195,7 @@ impl<'a> Body<'a> {
             .parse()
             .map_err(|_| "ts is not a time")?;
         Ok(EventHeader {
-            event_id: uuid.clone(),
+            event_id: uuid,
             event_type: legacy.kind,
             create_time: (seconds * 1000.0) as i64,
             app_id: legacy.app_id,

@@ -271,14 +271,14 @@ impl Receiver {
     }
 
     /// Claims the event, runs the handler within its deadline, and records the outcome.
-    async fn deliver<F, Fut, E>(&self, envelope: Body<'_>, handler: F) -> http::Response<String>
+    async fn deliver<F, Fut, E>(&self, mut envelope: Body<'_>, handler: F) -> http::Response<String>
     where
         F: FnOnce(HelpdeskEvent) -> Fut,
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
     {
         let inner = &self.inner;
-        let header = match envelope.header() {
+        let header = match envelope.take_header() {
             Ok(header) => header,
             Err(reason) => return refused(refuse(StatusCode::BAD_REQUEST, reason)),
         };

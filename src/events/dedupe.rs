@@ -119,9 +119,14 @@ impl DedupeStore for MemoryDedupeStore {
 
     fn complete<'a>(&'a self, event_id: &'a str, ttl: Duration) -> BoxFuture<'a, Result<(), Error>> {
         let until = Instant::now() + ttl;
-        self.entries()
-            .map
-            .insert(event_id.to_owned(), Entry::Done { until });
+        let mut entries = self.entries();
+        // A claimed event's key is there already: replaced in place, not allocated again.
+        match entries.map.get_mut(event_id) {
+            Some(entry) => *entry = Entry::Done { until },
+            None => {
+                entries.map.insert(event_id.to_owned(), Entry::Done { until });
+            }
+        }
         Box::pin(async { Ok(()) })
     }
 

@@ -49,8 +49,9 @@ fn main() {
         multi_thread::in_one_process(args.get(i + 1).map_or(30, |n| n.parse().unwrap()));
         return;
     }
-    if args.iter().any(|a| a == "--receiver-profile") {
-        receiver::in_process(30);
+    // `--receiver-profile [rounds]`: only the in-process receiver, for a profiler.
+    if let Some(i) = args.iter().position(|a| a == "--receiver-profile") {
+        receiver::in_process(args.get(i + 1).map_or(30, |n| n.parse().unwrap()));
         return;
     }
     if args.iter().any(|a| a == "--receiver") {

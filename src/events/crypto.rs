@@ -24,22 +24,44 @@ pub(crate) fn aes_key(encrypt_key: &str) -> [u8; 32] {
     Sha256::digest(encrypt_key.as_bytes()).into()
 }
 
-/// Decrypts `encrypt` (base64 of a 16-byte IV and the ciphertext) under `key`.
-pub(crate) fn decrypt(key: &[u8; 32], encrypt: &str) -> Result<Vec<u8>, DecryptError> {
-    let mut data = base64::engine::general_purpose::STANDARD
+/// The bytes of `encrypt`, the base64 of a 16-byte IV and the ciphertext.
+pub(crate) fn decode(encrypt: &[u8]) -> Result<Vec<u8>, DecryptError> {
+    base64::engine::general_purpose::STANDARD
         .decode(encrypt)
-        .map_err(|_| DecryptError::Base64)?;
-    if data.len() < 32 {
+        .map_err(|_| DecryptError::Base64)
+}
+
+/// A decrypted body: the decoded buffer, IV included, and where the plaintext ends in it.
+/// The plaintext stays where it was decrypted: moving it 16 bytes down would copy it all.
+pub(crate) struct Decrypted {
+    data: Vec<u8>,
+    end: usize,
+}
+
+impl Decrypted {
+    /// The plaintext.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.data[IV_LEN..self.end]
+    }
+}
+
+const IV_LEN: usize = 16;
+
+/// Decrypts `data` (a 16-byte IV and the ciphertext, as [`decode`] gives them) under `key`,
+/// in place.
+pub(crate) fn decrypt(key: &[u8; 32], mut data: Vec<u8>) -> Result<Decrypted, DecryptError> {
+    if data.len() < 2 * IV_LEN {
         return Err(DecryptError::Short);
     }
-    let (iv, ciphertext) = data.split_at_mut(16);
+    let (iv, ciphertext) = data.split_at_mut(IV_LEN);
     let plaintext_len = Aes256CbcDec::new(key.into(), (&*iv).into())
         .decrypt_padded_mut::<Pkcs7>(ciphertext)
         .map_err(|_| DecryptError::Padding)?
         .len();
-    data.drain(..16);
-    data.truncate(plaintext_len);
-    Ok(data)
+    Ok(Decrypted {
+        end: IV_LEN + plaintext_len,
+        data,
+    })
 }
 
 /// Whether `signature` is the lowercase hex SHA-256 of `timestamp + nonce + encrypt_key +
@@ -81,22 +103,18 @@ mod tests {
 
     #[test]
     fn the_platform_s_documented_example_decrypts() {
-        let plain = decrypt(
-            &aes_key("test key"),
-            "P37w+VZImNgPEO1RBhJ6RtKl7n6zymIbEG1pReEzghk=",
-        )
-        .unwrap();
-        assert_eq!(plain, b"hello world");
+        let data = decode(b"P37w+VZImNgPEO1RBhJ6RtKl7n6zymIbEG1pReEzghk=").unwrap();
+        let plain = decrypt(&aes_key("test key"), data).unwrap();
+        assert_eq!(plain.as_bytes(), b"hello world");
     }
 
     #[test]
     fn refusals_are_typed() {
         let key = aes_key("k");
-        assert_eq!(decrypt(&key, "%%%"), Err(DecryptError::Base64));
-        assert_eq!(decrypt(&key, "c2hvcnQ="), Err(DecryptError::Short));
+        assert_eq!(decode(b"%%%").err(), Some(DecryptError::Base64));
+        assert_eq!(decrypt(&key, b"short".to_vec()).err(), Some(DecryptError::Short));
         // 16 bytes of IV and 17 of ciphertext: not whole blocks.
-        let odd = base64::engine::general_purpose::STANDARD.encode([0u8; 33]);
-        assert_eq!(decrypt(&key, &odd), Err(DecryptError::Padding));
+        assert_eq!(decrypt(&key, vec![0u8; 33]).err(), Some(DecryptError::Padding));
     }
 
     #[test]

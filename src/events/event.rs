@@ -1,6 +1,9 @@
 //! What a push carries, typed: the common header and, by event type, the payload types
 //! generated from `openapi/helpdesk.yaml`.
 
+use std::borrow::Cow;
+
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -93,35 +96,207 @@ impl HelpdeskEvent {
 }
 
 /// A decrypted or plain body: an event envelope (2.0 or 1.0) or a URL verification.
-#[derive(Deserialize)]
+/// Strings that are only looked at are borrowed from the body (copied only if escaped).
 pub(crate) struct Body<'a> {
-    #[serde(borrow, default)]
-    schema: Option<&'a str>,
-    #[serde(default)]
-    header: Option<Header>,
-    #[serde(borrow, default)]
-    event: Option<&'a RawValue>,
+    schema: Option<Cow<'a, str>>,
+    header: Option<Header<'a>>,
+    event: Option<Payload<'a>>,
     /// `url_verification`, or `event_callback` in a 1.0 envelope.
-    #[serde(rename = "type", default)]
-    pub(crate) kind: Option<String>,
-    #[serde(default)]
+    kind: Option<Cow<'a, str>>,
     pub(crate) challenge: Option<String>,
     /// The verification token of a challenge or a 1.0 envelope.
-    #[serde(default)]
-    token: Option<String>,
-    #[serde(default)]
+    token: Option<Cow<'a, str>>,
     uuid: Option<String>,
-    #[serde(default)]
-    ts: Option<String>,
+    ts: Option<Cow<'a, str>>,
+    /// Present in an encrypted body, which only a receiver with an Encrypt Key can read.
+    encrypt: bool,
+}
+
+/// The `event` object: typed as it was read, when the header before it named a documented
+/// type, or as received.
+// Lives on the stack of one `handle` call, and moves once, into the event.
+#[allow(clippy::large_enum_variant)]
+enum Payload<'a> {
+    Raw(&'a RawValue),
+    Typed(Typed),
+}
+
+/// The payload of a documented event, decoded.
+#[allow(clippy::large_enum_variant)]
+enum Typed {
+    TicketCreated(types::TicketCreatedPayload),
+    TicketUpdated(types::TicketUpdatedPayload),
+    TicketMessageCreated(types::TicketMessageCreatedPayload),
+    NotificationApprove(types::NotificationApprovePayload),
+}
+
+impl Typed {
+    fn with(self, header: EventHeader) -> HelpdeskEvent {
+        match self {
+            Typed::TicketCreated(event) => HelpdeskEvent::TicketCreated { header, event },
+            Typed::TicketUpdated(event) => HelpdeskEvent::TicketUpdated { header, event },
+            Typed::TicketMessageCreated(event) => HelpdeskEvent::TicketMessageCreated { header, event },
+            Typed::NotificationApprove(event) => HelpdeskEvent::NotificationApprove { header, event },
+        }
+    }
+}
+
+impl<'a> Body<'a> {
+    /// Parses a plaintext body in one pass: the payload of a documented event whose header
+    /// comes first (as the platform sends it) is decoded as it is read. A payload that does
+    /// not decode as the spec says is read again, as received, to arrive as `Other`.
+    pub(crate) fn parse(plaintext: &'a [u8]) -> Result<Self, NotParsed> {
+        // Checked once here, the text's strings need no check each as they are read.
+        let text = std::str::from_utf8(plaintext).map_err(|_| NotParsed::NotJson)?;
+        Self::parse_with(text, true)
+            .or_else(|_| Self::parse_with(text, false))
+            .map_err(|error| {
+                if error.is_data() {
+                    NotParsed::NotAnEvent
+                } else {
+                    NotParsed::NotJson
+                }
+            })
+    }
+
+    fn parse_with(text: &'a str, typed: bool) -> Result<Self, serde_json::Error> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let body = serde::de::DeserializeSeed::deserialize(BodySeed { typed }, &mut deserializer)?;
+        deserializer.end()?;
+        Ok(body)
+    }
+}
+
+/// Why a plaintext is not a body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NotParsed {
+    /// It is not JSON (nor UTF-8).
+    NotJson,
+    /// It is JSON, but not shaped as an envelope or a URL verification.
+    NotAnEvent,
+}
+
+/// Reads a body as a derived `Deserialize` would (unknown fields ignored, a repeated one
+/// refused, `null` as absent), and the payload typed if `typed` and the header came first.
+struct BodySeed {
+    typed: bool,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for BodySeed {
+    type Value = Body<'de>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Body<'de>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+/// Reads the value of the field `name` into `slot`, which must not have been read yet.
+fn field<'de, A, T>(map: &mut A, slot: &mut Option<Option<T>>, name: &'static str) -> Result<(), A::Error>
+where
+    A: serde::de::MapAccess<'de>,
+    T: Deserialize<'de>,
+{
+    if slot.is_some() {
+        return Err(serde::de::Error::duplicate_field(name));
+    }
+    *slot = Some(map.next_value()?);
+    Ok(())
+}
+
+/// Reads the value of `event` as the payload of a documented event.
+fn payload<'de, A, T>(map: &mut A, wrap: fn(T) -> Typed) -> Result<Option<Payload<'de>>, A::Error>
+where
+    A: serde::de::MapAccess<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(map
+        .next_value::<Option<T>>()?
+        .map(|event| Payload::Typed(wrap(event))))
+}
+
+impl<'de> serde::de::Visitor<'de> for BodySeed {
+    type Value = Body<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an event envelope or a URL verification")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Body<'de>, A::Error> {
+        #[derive(Deserialize)]
+        #[serde(field_identifier, rename_all = "lowercase")]
+        enum Field {
+            Schema,
+            Header,
+            Event,
+            Type,
+            Challenge,
+            Token,
+            Uuid,
+            Ts,
+            Encrypt,
+            #[serde(other)]
+            Other,
+        }
+        let (mut schema, mut header, mut event, mut kind, mut challenge) = (None, None, None, None, None);
+        let (mut token, mut uuid, mut ts, mut encrypt) = (None, None, None, None);
+        while let Some(key) = map.next_key::<Field>()? {
+            match key {
+                Field::Schema => field(&mut map, &mut schema, "schema")?,
+                Field::Header => field::<_, Header<'de>>(&mut map, &mut header, "header")?,
+                Field::Type => field(&mut map, &mut kind, "type")?,
+                Field::Challenge => field(&mut map, &mut challenge, "challenge")?,
+                Field::Token => field(&mut map, &mut token, "token")?,
+                Field::Uuid => field(&mut map, &mut uuid, "uuid")?,
+                Field::Ts => field(&mut map, &mut ts, "ts")?,
+                Field::Encrypt => field::<_, IgnoredAny>(&mut map, &mut encrypt, "encrypt")?,
+                Field::Event => {
+                    if event.is_some() {
+                        return Err(serde::de::Error::duplicate_field("event"));
+                    }
+                    let documented = header
+                        .as_ref()
+                        .and_then(Option::as_ref)
+                        .map(|header: &Header<'_>| header.event_type.as_str())
+                        .filter(|_| self.typed);
+                    event = Some(match documented {
+                        Some("helpdesk.ticket.created_v1") => payload(&mut map, Typed::TicketCreated)?,
+                        Some("helpdesk.ticket.updated_v1") => payload(&mut map, Typed::TicketUpdated)?,
+                        Some("helpdesk.ticket_message.created_v1") => {
+                            payload(&mut map, Typed::TicketMessageCreated)?
+                        }
+                        Some("helpdesk.notification.approve_v1") => {
+                            payload(&mut map, Typed::NotificationApprove)?
+                        }
+                        _ => map.next_value::<Option<&RawValue>>()?.map(Payload::Raw),
+                    });
+                }
+                Field::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Body {
+            schema: schema.flatten(),
+            header: header.flatten(),
+            event: event.flatten(),
+            kind: kind.flatten(),
+            challenge: challenge.flatten(),
+            token: token.flatten(),
+            uuid: uuid.flatten(),
+            ts: ts.flatten(),
+            encrypt: encrypt.flatten().is_some(),
+        })
+    }
 }
 
 #[derive(Deserialize)]
-struct Header {
+struct Header<'a> {
     event_id: String,
     event_type: String,
-    create_time: String,
-    #[serde(default)]
-    token: Option<String>,
+    #[serde(borrow)]
+    create_time: Cow<'a, str>,
+    #[serde(borrow, default)]
+    token: Option<Cow<'a, str>>,
     #[serde(default)]
     app_id: String,
     #[serde(default)]
@@ -137,6 +312,11 @@ impl<'a> Body<'a> {
         self.kind.as_deref() == Some("url_verification")
     }
 
+    /// Whether the body is encrypted (`{"encrypt": ...}`).
+    pub(crate) fn is_encrypted(&self) -> bool {
+        self.encrypt
+    }
+
     /// The verification token the body carries.
     pub(crate) fn token(&self) -> Option<&str> {
         match &self.header {
@@ -150,7 +330,7 @@ impl<'a> Body<'a> {
     /// field is copied.
     pub(crate) fn take_header(&mut self) -> Result<EventHeader, &'static str> {
         if let Some(header) = &mut self.header {
-            if self.schema.is_some_and(|schema| schema != "2.0") {
+            if self.schema.as_deref().is_some_and(|schema| schema != "2.0") {
                 return Err("the envelope's schema is not 2.0");
             }
             let create_time = header
@@ -182,7 +362,7 @@ impl<'a> Body<'a> {
             tenant_key: String,
         }
         let legacy: Legacy = self
-            .event
+            .raw_event()
             .map(|event| serde_json::from_str(event.get()))
             .transpose()
             .map_err(|_| "the 1.0 envelope's event is not an object")?
@@ -203,9 +383,21 @@ impl<'a> Body<'a> {
         })
     }
 
+    /// The payload as received, unless it was decoded as it was read.
+    fn raw_event(&self) -> Option<&'a RawValue> {
+        match self.event {
+            Some(Payload::Raw(raw)) => Some(raw),
+            _ => None,
+        }
+    }
+
     /// The typed event, once the token is checked and the event claimed.
     pub(crate) fn into_event(self, header: EventHeader) -> HelpdeskEvent {
-        let raw = self.event.map_or("null", RawValue::get);
+        let raw = match self.event {
+            Some(Payload::Typed(event)) => return event.with(header),
+            Some(Payload::Raw(raw)) => raw.get(),
+            None => "null",
+        };
         if self.header.is_none() {
             // A 1.0 envelope: no helpdesk event is pushed this way; handed over as received.
             return other(raw, header);

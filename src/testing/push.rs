@@ -243,22 +243,39 @@ impl EventPusher {
         let create_time = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
-        let mut envelope = json!({
-            "schema": "2.0",
-            "header": {
-                "event_id": event.event_id,
-                "event_type": event.event_type,
-                "create_time": create_time.to_string(),
-                "token": token,
-                "app_id": self.app_id,
-                "tenant_key": self.tenant_key,
-            },
-            "event": event.event,
-        });
-        if fault == Fault::Oversized {
-            envelope["padding"] = Value::String(" ".repeat(1024 * 1024 + 1));
+        // Fields in the platform's order (a `json!` map would sort them: `event` first).
+        #[derive(serde::Serialize)]
+        struct Envelope<'a> {
+            schema: &'static str,
+            header: Header<'a>,
+            event: &'a Value,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            padding: Option<String>,
         }
-        let plaintext = envelope.to_string().into_bytes();
+        #[derive(serde::Serialize)]
+        struct Header<'a> {
+            event_id: &'a str,
+            event_type: &'a str,
+            create_time: String,
+            token: &'a str,
+            app_id: &'a str,
+            tenant_key: &'a str,
+        }
+        let envelope = Envelope {
+            schema: "2.0",
+            header: Header {
+                event_id: &event.event_id,
+                event_type: &event.event_type,
+                create_time: create_time.to_string(),
+                token,
+                app_id: &self.app_id,
+                tenant_key: &self.tenant_key,
+            },
+            event: &event.event,
+            padding: (fault == Fault::Oversized).then(|| " ".repeat(1024 * 1024 + 1)),
+        };
+        // Strings and a `Value` always serialise.
+        let plaintext = serde_json::to_vec(&envelope).unwrap_or_default();
         let Some(key) = &self.encrypt_key else {
             return (plaintext, Vec::new());
         };

@@ -259,3 +259,18 @@ async fn the_kit_s_requests_drive_the_receiver_without_http() {
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn the_kit_writes_the_envelope_s_fields_in_the_platform_s_order() {
+    let (_, body) = EventPusher::new(TOKEN).request(&ticket_created(), Fault::None);
+    let body = String::from_utf8(body).unwrap();
+    let at = |field: &str| body.find(&format!("\"{field}\"")).unwrap();
+    assert!(
+        at("schema") < at("header") && at("header") < at("event"),
+        "{body}"
+    );
+    assert!(
+        at("event_id") < at("event_type") && at("token") < at("tenant_key"),
+        "{body}"
+    );
+}

@@ -142,6 +142,60 @@ async fn every_sample_push_arrives_typed_plain_and_encrypted() {
 }
 
 #[tokio::test]
+async fn an_encrypted_body_reads_the_same_however_its_json_is_written() {
+    let sample = fixture("ticket.created_v1.json");
+    let compact = encrypt(KEY, sample.as_bytes());
+    let (status, _, expected) = push(&encrypted(), &signed("1700000001", "n", KEY, &compact), &compact).await;
+    assert_eq!((status, expected.len()), (StatusCode::OK, 1));
+    let ciphertext = serde_json::from_slice::<Value>(&compact).unwrap()["encrypt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The first character as a JSON escape: the same string, written otherwise.
+    let escaped = format!(
+        "\\u{:04x}{}",
+        u32::from(ciphertext.as_bytes()[0]),
+        &ciphertext[1..]
+    );
+    for body in [
+        format!("{{ \"encrypt\": \"{ciphertext}\" }}"),
+        format!("{{\"x\":1,\"encrypt\":\"{ciphertext}\"}}"),
+        format!("{{\"encrypt\":\"{ciphertext}\",\"x\":\"QUJD\"}}"),
+        format!("{{\"encrypt\":\"{escaped}\"}}"),
+    ] {
+        let headers = signed("1700000001", "n", KEY, body.as_bytes());
+        let (status, _, seen) = push(&encrypted(), &headers, body.as_bytes()).await;
+        assert_eq!((status, &seen), (StatusCode::OK, &expected), "{body}");
+    }
+    // Read as the compact form, this body's ciphertext would run to its last quote: it is
+    // read as JSON instead, and its `encrypt` string is not base64.
+    let body = format!("{{\"encrypt\":\"QUJD\",\"x\":\"{ciphertext}\"}}");
+    let headers = signed("1700000001", "n", KEY, body.as_bytes());
+    let (status, _, seen) = push(&encrypted(), &headers, body.as_bytes()).await;
+    assert_eq!((status, seen.len()), (StatusCode::BAD_REQUEST, 0));
+}
+
+#[tokio::test]
+async fn the_payload_is_typed_whichever_comes_first_in_the_envelope() {
+    let sample = fixture("ticket_message.created_v1.json");
+    let (_, _, header_first) = push(&plain(TOKEN), &HeaderMap::new(), sample.as_bytes()).await;
+    assert!(matches!(
+        &header_first[..],
+        [HelpdeskEvent::TicketMessageCreated { .. }]
+    ));
+    // serde_json's map keeps keys sorted: `event` now comes before `header`.
+    let event_first = serde_json::from_str::<Value>(&sample).unwrap().to_string();
+    assert!(event_first.find("\"event\"") < event_first.find("\"header\""));
+    let (status, _, seen) = push(&plain(TOKEN), &HeaderMap::new(), event_first.as_bytes()).await;
+    assert_eq!((status, &seen), (StatusCode::OK, &header_first));
+    // A repeated field is refused, as a derived reading refuses it.
+    let twice = sample.replacen("\"event\":", "\"event\": null, \"event\":", 1);
+    assert_ne!(twice, sample);
+    let (status, _, seen) = push(&plain(TOKEN), &HeaderMap::new(), twice.as_bytes()).await;
+    assert_eq!((status, seen.len()), (StatusCode::BAD_REQUEST, 0));
+}
+
+#[tokio::test]
 async fn the_challenge_is_answered_plain_and_encrypted_without_the_handler() {
     let challenge = &vectors()["challenge"];
     let expected = challenge["answer"].clone();

@@ -504,7 +504,7 @@ struct AppSetting {
 /// The library's own `reqwest::Client`: the timeout as its default, no redirects (so that
 /// the credentials never go to another host), and the crate's user agent.
 fn own_http_client(timeout: Duration) -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder()
+    crate::tls::http_client_builder()?
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(timeout)
         .timeout(timeout)

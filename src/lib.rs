@@ -6,6 +6,7 @@
 // those above it in this list):
 //
 // error, secret, body_limit  the one error type; secrets kept out of Debug; the answer-size bound
+// tls                        the TLS of the library's own HTTP clients (rustls with ring)
 // credentials                the two header values: `Bearer <token>` and base64(id:token)
 // token_cache                the public cache API: TokenCache, CachedToken, the in-memory cache
 // token_manager              token reuse, one fetch for all callers, renewal after a rejection
@@ -32,6 +33,7 @@ pub mod generated;
 mod hooks;
 mod retry;
 mod secret;
+mod tls;
 mod token_cache;
 mod token_endpoint;
 mod token_manager;
@@ -55,5 +57,6 @@ pub use credentials::HELPDESK_AUTHORIZATION;
 pub use error::Error;
 pub use event::Event;
 pub use retry::{DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES, MAX_BACKOFF, MAX_RATE_LIMIT_WAIT};
+pub use tls::http_client_builder;
 pub use token_cache::{BoxFuture, CachedToken, FetchLock, MemoryTokenCache, TokenCache};
 pub use token_manager::{DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN};

@@ -106,7 +106,7 @@ pub(crate) fn over_http(rounds: usize) {
         .enable_all()
         .build()
         .unwrap();
-    let http = reqwest::Client::new();
+    let http = feishu_helpdesk::http_client_builder().unwrap().build().unwrap();
     let run = |url: &str| {
         let (http, pushes, url) = (http.clone(), pushes.clone(), url.to_owned());
         client.block_on(async move {

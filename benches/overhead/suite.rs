@@ -115,7 +115,11 @@ pub(crate) fn run() {
         let mut cold_client = Vec::new();
         for _ in 0..30 {
             let started = Instant::now();
-            let client = reqwest::Client::builder().user_agent(USER_AGENT).build().unwrap();
+            let client = feishu_helpdesk::http_client_builder()
+                .unwrap()
+                .user_agent(USER_AGENT)
+                .build()
+                .unwrap();
             let token: serde_json::Value = client
                 .post(format!(
                     "{base_url}/open-apis/auth/v3/tenant_access_token/internal"

@@ -34,7 +34,7 @@ pub(crate) struct Baseline {
 
 impl Baseline {
     pub(crate) fn new(base_url: &str) -> Self {
-        Self::with_client(base_url, reqwest::Client::builder())
+        Self::with_client(base_url, feishu_helpdesk::http_client_builder().unwrap())
     }
 
     /// The same call with the `reqwest` settings of the client's own: the 10 s timeout
@@ -43,7 +43,8 @@ impl Baseline {
         let timeout = std::time::Duration::from_secs(10);
         Self::with_client(
             base_url,
-            reqwest::Client::builder()
+            feishu_helpdesk::http_client_builder()
+                .unwrap()
                 .timeout(timeout)
                 .connect_timeout(timeout)
                 .redirect(reqwest::redirect::Policy::none()),

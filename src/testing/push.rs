@@ -110,7 +110,7 @@ pub struct EventPusher {
     deadline: Duration,
     app_id: String,
     tenant_key: String,
-    http: reqwest::Client,
+    http: Option<reqwest::Client>,
 }
 
 impl std::fmt::Debug for EventPusher {
@@ -134,7 +134,10 @@ impl EventPusher {
             deadline: DELIVERY_DEADLINE,
             app_id: super::APP_ID.to_owned(),
             tenant_key: "736588c9260f175d".to_owned(),
-            http: reqwest::Client::new(),
+            // Without one (TLS could not be set up), every push fails as a lost connection does.
+            http: crate::tls::http_client_builder()
+                .ok()
+                .and_then(|builder| builder.build().ok()),
         }
     }
 
@@ -214,7 +217,10 @@ impl EventPusher {
             None => plain.to_string().into_bytes(),
         };
         // The platform sends the challenge unsigned.
-        let answer = self.http.post(url).body(body).timeout(self.deadline).send().await;
+        let Some(http) = &self.http else {
+            return (None, None);
+        };
+        let answer = http.post(url).body(body).timeout(self.deadline).send().await;
         let Ok(answer) = answer else { return (None, None) };
         let status = answer.status().as_u16();
         let answered = answer.json::<Value>().await.ok();
@@ -302,8 +308,14 @@ impl EventPusher {
         started: Instant,
     ) -> Attempt {
         let sent_at = started.elapsed();
-        let mut request = self
-            .http
+        let Some(http) = &self.http else {
+            return Attempt {
+                status: None,
+                latency: Duration::ZERO,
+                sent_at,
+            };
+        };
+        let mut request = http
             .post(url)
             .header("content-type", "application/json; charset=utf-8")
             .timeout(self.deadline)

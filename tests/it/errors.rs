@@ -224,7 +224,10 @@ async fn a_slow_answer_times_out() {
 
 #[tokio::test]
 async fn the_timeout_holds_for_a_caller_supplied_http_client() {
-    let err = call_a_slow_stand_in(Some(reqwest::Client::new())).await;
+    let err = call_a_slow_stand_in(Some(
+        feishu_helpdesk::http_client_builder().unwrap().build().unwrap(),
+    ))
+    .await;
 
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
 }

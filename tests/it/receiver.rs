@@ -687,7 +687,7 @@ mod axum_route {
         let url = format!("http://{}/feishu/events", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-        let http = reqwest::Client::new();
+        let http = feishu_helpdesk::http_client_builder().unwrap().build().unwrap();
         let body = encrypt(KEY, fixture("notification.approve_v1.json").as_bytes());
         let answer = http
             .post(&url)

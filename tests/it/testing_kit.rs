@@ -152,7 +152,10 @@ async fn contract_violations_are_answered_as_the_platform_does() {
     );
 
     // A body that is not the contract's: an empty event list.
-    let raw = reqwest::Client::new()
+    let raw = feishu_helpdesk::http_client_builder()
+        .unwrap()
+        .build()
+        .unwrap()
         .post(format!(
             "{}/open-apis/helpdesk/v1/events/subscribe",
             platform.base_url()

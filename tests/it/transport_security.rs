@@ -82,3 +82,39 @@ async fn a_redirect_to_another_host_carries_no_credentials() {
     assert_eq!(with_credentials.calls_async().await, 0);
     assert_eq!(any.calls_async().await, 0);
 }
+
+/// Under the default features reqwest brings no crypto provider: the client's TLS is the
+/// crate's own (rustls with ring). It must still speak TLS, name the host, and offer HTTP/2
+/// and HTTP/1.1 as reqwest's own set-up does.
+#[tokio::test]
+async fn the_client_speaks_tls_naming_the_host_and_offering_h2_and_http1() {
+    use tokio::io::AsyncReadExt as _;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hello = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut hello = vec![0u8; 4096];
+        let read = socket.read(&mut hello).await.unwrap();
+        hello.truncate(read);
+        hello
+    });
+    let client = builder()
+        .base_url(format!("https://localhost:{port}"))
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let err = client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap_err();
+    let hello = hello.await.unwrap();
+    let has = |needle: &[u8]| hello.windows(needle.len()).any(|w| w == needle);
+    assert_eq!(hello.first(), Some(&0x16), "not a TLS handshake: {hello:?}");
+    assert!(has(b"localhost"), "no server name");
+    assert!(has(b"\x02h2\x08http/1.1"), "ALPN does not offer h2 then http/1.1");
+    assert!(matches!(err, feishu_helpdesk::Error::Transport { .. }), "{err:?}");
+}
+
+#[test]
+fn a_client_of_the_user_s_own_starts_from_the_crate_s_tls() {
+    let http = feishu_helpdesk::http_client_builder().unwrap().build().unwrap();
+    assert!(builder().http_client(http).build().is_ok());
+}

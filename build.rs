@@ -2,6 +2,11 @@
 //!
 //! A spec that cannot be read, parsed or generated from fails the build with one message
 //! naming the file and the problem, not a panic backtrace.
+//!
+//! Run by hand with a command (cargo runs it with none), it does one step on files of the
+//! caller's: `generate <spec.yaml> <out.rs>`, or `edit <without-api-version|parsed-base-url>
+//! <file.rs>` in place. `tests/it/build_script.rs` tests it so, without compiling the
+//! generator a second time into the test binary.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,6 +14,10 @@ use std::process::ExitCode;
 const SPEC: &str = "openapi/helpdesk.yaml";
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.is_empty() {
+        return by_hand(&args);
+    }
     println!("cargo::rerun-if-changed={SPEC}");
     println!("cargo::rerun-if-changed=build.rs");
     match read_spec()
@@ -19,6 +28,38 @@ fn main() -> ExitCode {
         Err(message) => {
             // Shown by cargo as the first line of the failed build.
             println!("cargo::error={SPEC}: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One step, run by hand: failures go to stderr as `error: <message>`.
+fn by_hand(args: &[String]) -> ExitCode {
+    let read = |path: &str| std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"));
+    let write =
+        |path: &str, text: &str| std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"));
+    let done = match args {
+        [command, spec, out] if command == "generate" => read(spec)
+            .and_then(|text| generate(&text))
+            .and_then(|code| write(out, &code)),
+        [command, which, file] if command == "edit" => read(file).and_then(|text| {
+            let mut parsed = syn::parse_file(&text).map_err(|e| format!("{file} does not parse: {e}"))?;
+            match which.as_str() {
+                "without-api-version" => without_api_version(&mut parsed)?,
+                "parsed-base-url" => with_parsed_base_url(&mut parsed)?,
+                other => return Err(format!("no edit named {other}")),
+            }
+            write(file, &prettyplease::unparse(&parsed))
+        }),
+        _ => Err(
+            "usage: generate <spec.yaml> <out.rs> | edit <without-api-version|parsed-base-url> <file.rs>"
+                .into(),
+        ),
+    };
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     }
@@ -35,7 +76,7 @@ fn write_out(code: &str) -> Result<(), String> {
 }
 
 /// Generates the formatted client code from the text of an OpenAPI 3.0 document.
-pub(crate) fn generate(text: &str) -> Result<String, String> {
+fn generate(text: &str) -> Result<String, String> {
     let spec: openapiv3::OpenAPI =
         serde_yaml_ng::from_str(text).map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
 
@@ -80,7 +121,7 @@ pub(crate) fn generate(text: &str) -> Result<String, String> {
 /// the statement here costs nothing per call (removing the header in the request hook did). The
 /// map's capacity counted the header, so it is lowered by one: an empty map does not allocate.
 /// If a progenitor upgrade changes this code, the build says so rather than sending the header.
-pub(crate) fn without_api_version(file: &mut syn::File) -> Result<(), String> {
+fn without_api_version(file: &mut syn::File) -> Result<(), String> {
     use syn::visit_mut::{self, VisitMut};
 
     #[derive(Default)]
@@ -171,7 +212,7 @@ pub(crate) fn without_api_version(file: &mut syn::File) -> Result<(), String> {
 /// (`ClientState::url` in `src/client_state.rs`), which appends the path to the parsed base URL. Paths
 /// with parameters keep progenitor's code. If no operation builds its URL that way any more
 /// (a progenitor upgrade), the build says so rather than keep the slower code unnoticed.
-pub(crate) fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
+fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
     use syn::visit_mut::{self, VisitMut};
 
     struct Edit {

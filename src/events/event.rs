@@ -130,6 +130,45 @@ enum Typed {
     NotificationApprove(types::NotificationApprovePayload),
 }
 
+/// A documented event type: the one table of the types whose payloads are typed, and the
+/// reading of such a payload, both while the envelope is read and from a raw payload.
+#[derive(Clone, Copy)]
+enum Documented {
+    TicketCreated,
+    TicketUpdated,
+    TicketMessageCreated,
+    NotificationApprove,
+}
+
+impl Documented {
+    fn of(event_type: &str) -> Option<Self> {
+        match event_type {
+            "helpdesk.ticket.created_v1" => Some(Documented::TicketCreated),
+            "helpdesk.ticket.updated_v1" => Some(Documented::TicketUpdated),
+            "helpdesk.ticket_message.created_v1" => Some(Documented::TicketMessageCreated),
+            "helpdesk.notification.approve_v1" => Some(Documented::NotificationApprove),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Documented {
+    type Value = Typed;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Typed, D::Error> {
+        Ok(match self {
+            Documented::TicketCreated => Typed::TicketCreated(Deserialize::deserialize(deserializer)?),
+            Documented::TicketUpdated => Typed::TicketUpdated(Deserialize::deserialize(deserializer)?),
+            Documented::TicketMessageCreated => {
+                Typed::TicketMessageCreated(Deserialize::deserialize(deserializer)?)
+            }
+            Documented::NotificationApprove => {
+                Typed::NotificationApprove(Deserialize::deserialize(deserializer)?)
+            }
+        })
+    }
+}
+
 impl Typed {
     fn with(self, header: EventHeader) -> HelpdeskEvent {
         match self {
@@ -203,17 +242,6 @@ where
     Ok(())
 }
 
-/// Reads the value of `event` as the payload of a documented event.
-fn payload<'de, A, T>(map: &mut A, wrap: fn(T) -> Typed) -> Result<Option<Payload<'de>>, A::Error>
-where
-    A: serde::de::MapAccess<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(map
-        .next_value::<Option<T>>()?
-        .map(|event| Payload::Typed(wrap(event))))
-}
-
 impl<'de> serde::de::Visitor<'de> for BodySeed {
     type Value = Body<'de>;
 
@@ -256,18 +284,11 @@ impl<'de> serde::de::Visitor<'de> for BodySeed {
                     let documented = header
                         .as_ref()
                         .and_then(Option::as_ref)
-                        .map(|header: &Header<'_>| header.event_type.as_str())
+                        .and_then(|header: &Header<'_>| Documented::of(&header.event_type))
                         .filter(|_| self.typed);
                     event = Some(match documented {
-                        Some("helpdesk.ticket.created_v1") => payload(&mut map, Typed::TicketCreated)?,
-                        Some("helpdesk.ticket.updated_v1") => payload(&mut map, Typed::TicketUpdated)?,
-                        Some("helpdesk.ticket_message.created_v1") => {
-                            payload(&mut map, Typed::TicketMessageCreated)?
-                        }
-                        Some("helpdesk.notification.approve_v1") => {
-                            payload(&mut map, Typed::NotificationApprove)?
-                        }
-                        _ => map.next_value::<Option<&RawValue>>()?.map(Payload::Raw),
+                        Some(documented) => Some(Payload::Typed(map.next_value_seed(documented)?)),
+                        None => map.next_value::<Option<&RawValue>>()?.map(Payload::Raw),
                     });
                 }
                 Field::Other => {
@@ -402,36 +423,18 @@ impl<'a> Body<'a> {
             // A 1.0 envelope: no helpdesk event is pushed this way; handed over as received.
             return other(raw, header);
         }
-        match header.event_type.as_str() {
-            "helpdesk.ticket.created_v1" => typed(raw, header, |header, event| {
-                HelpdeskEvent::TicketCreated { header, event }
-            }),
-            "helpdesk.ticket.updated_v1" => typed(raw, header, |header, event| {
-                HelpdeskEvent::TicketUpdated { header, event }
-            }),
-            "helpdesk.ticket_message.created_v1" => typed(raw, header, |header, event| {
-                HelpdeskEvent::TicketMessageCreated { header, event }
-            }),
-            "helpdesk.notification.approve_v1" => typed(raw, header, |header, event| {
-                HelpdeskEvent::NotificationApprove { header, event }
-            }),
-            _ => other(raw, header),
-        }
-    }
-}
-
-/// The payload decoded as `T`, or, if it does not decode, the event as [`HelpdeskEvent::Other`].
-fn typed<T: serde::de::DeserializeOwned>(
-    raw: &str,
-    header: EventHeader,
-    wrap: fn(EventHeader, T) -> HelpdeskEvent,
-) -> HelpdeskEvent {
-    match serde_json::from_str(raw) {
-        Ok(event) => wrap(header, event),
-        Err(error) => {
-            tracing::warn!(event_id = %header.event_id, event_type = %header.event_type, %error,
-                "the payload does not decode as the spec says; handing it over as Other");
-            other(raw, header)
+        let Some(documented) = Documented::of(&header.event_type) else {
+            return other(raw, header);
+        };
+        let read =
+            serde::de::DeserializeSeed::deserialize(documented, &mut serde_json::Deserializer::from_str(raw));
+        match read {
+            Ok(event) => event.with(header),
+            Err(error) => {
+                tracing::warn!(event_id = %header.event_id, event_type = %header.event_type, %error,
+                    "the payload does not decode as the spec says; handing it over as Other");
+                other(raw, header)
+            }
         }
     }
 }

@@ -186,21 +186,11 @@ impl Receiver {
                     ));
                 };
                 let signed = self.check_signature(headers, body, encryption)?;
-                let data = decode(ciphertext.as_bytes())
-                    .map_err(|_| refuse(StatusCode::BAD_REQUEST, "the encrypted body is not base64"))?;
+                let data = decode(ciphertext.as_bytes()).map_err(undecryptable)?;
                 (signed, data)
             }
         };
-        let plaintext = decrypt(&encryption.aes_key, data).map_err(|e| {
-            refuse(
-                StatusCode::BAD_REQUEST,
-                match e {
-                    DecryptError::Base64 => "the encrypted body is not base64",
-                    DecryptError::Short => "the encrypted body is too short",
-                    DecryptError::Padding => "the encrypted body does not decrypt",
-                },
-            )
-        })?;
+        let plaintext = decrypt(&encryption.aes_key, data).map_err(undecryptable)?;
         if !signed && !is_challenge(plaintext.as_bytes()) {
             return Err(refuse(StatusCode::UNAUTHORIZED, "the push is not signed"));
         }
@@ -351,6 +341,18 @@ impl Receiver {
     }
 }
 
+/// The refusal of an encrypted body that does not decode or decrypt.
+fn undecryptable(error: DecryptError) -> Refusal {
+    refuse(
+        StatusCode::BAD_REQUEST,
+        match error {
+            DecryptError::Base64 => "the encrypted body is not base64",
+            DecryptError::Short => "the encrypted body is too short",
+            DecryptError::Padding => "the encrypted body does not decrypt",
+        },
+    )
+}
+
 /// The base64 between the quotes of a body that reads `{"encrypt":"` ... `"}`; whether it is
 /// the whole `encrypt` string is for the base64 decoding to prove.
 fn compact_ciphertext(body: &[u8]) -> Option<&[u8]> {
@@ -397,8 +399,9 @@ fn answer(status: StatusCode, body: String) -> http::Response<String> {
     response
 }
 
-/// Configures a [`Receiver`]; every setter consumes and returns the builder.
-#[derive(Default)]
+/// Configures a [`Receiver`]; every setter consumes and returns the builder. `Debug` shows
+/// no secret: the token and key are kept in a type whose `Debug` masks them.
+#[derive(Default, Debug)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct ReceiverBuilder {
     verification_token: Option<Secret>,
@@ -408,20 +411,6 @@ pub struct ReceiverBuilder {
     claim_lease: Option<Duration>,
     done_ttl: Option<Duration>,
     max_age: Option<Duration>,
-}
-
-impl fmt::Debug for ReceiverBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReceiverBuilder")
-            .field("verification_token", &self.verification_token)
-            .field("encrypt_key", &self.encrypt_key)
-            .field("dedupe_store", &self.dedupe_store)
-            .field("handler_deadline", &self.handler_deadline)
-            .field("claim_lease", &self.claim_lease)
-            .field("done_ttl", &self.done_ttl)
-            .field("max_age", &self.max_age)
-            .finish()
-    }
 }
 
 impl ReceiverBuilder {

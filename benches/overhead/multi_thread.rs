@@ -2,10 +2,11 @@
 //! as tasks that move between worker threads.
 //!
 //! In one process, the variants run in interleaved rounds whose order rotates; each ratio is
-//! the median over rounds of the variant's rate over the reference's in the same round. A
-//! second, independent instance of the reference is measured too, so that its ratio shows
+//! the median over rounds of the variant's rate over the reference's in the same round, and
+//! likewise for the process CPU time per call (every thread's, from the scheduler's counts).
+//! A second, independent instance of the reference is measured too, so that its ratio shows
 //! the noise floor. `--processes` runs each variant in a process of its own instead,
-//! alternating, and reports the process CPU time per call as well.
+//! alternating.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -29,9 +30,9 @@ const LEVELS: [(usize, usize); 3] = [(1, 1000), (16, 2000), (64, 2000)];
 
 /// Calls per second with `in_flight` tasks (spawned on the multi-thread runtime) making
 /// `calls` calls between them.
-pub(crate) async fn throughput(variant: &Arc<Variant>, in_flight: usize, calls: usize) -> f64 {
+pub(crate) async fn throughput(variant: &Arc<Variant>, in_flight: usize, calls: usize) -> (f64, f64) {
     let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), process_cpu_ns());
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..in_flight {
         let (variant, next) = (Arc::clone(variant), Arc::clone(&next));
@@ -42,21 +43,22 @@ pub(crate) async fn throughput(variant: &Arc<Variant>, in_flight: usize, calls: 
         });
     }
     while tasks.join_next().await.is_some() {}
-    calls as f64 / started.elapsed().as_secs_f64()
+    let cpu_us = (process_cpu_ns() - cpu) as f64 / 1e3 / calls as f64;
+    (calls as f64 / started.elapsed().as_secs_f64(), cpu_us)
 }
 
-/// The CPU time (user and system) of this process, in nanoseconds.
+/// The CPU time of this process (all its threads), in nanoseconds: the sum of each
+/// thread's time on a CPU as the scheduler counts it (0 where the kernel does not say).
 fn process_cpu_ns() -> u64 {
-    // utime and stime, fields 14 and 15 of /proc/self/stat, in clock ticks (100 per second
-    // on Linux).
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|stat| {
-            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-            let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-            Some(ticks * 10_000_000)
+    let Ok(threads) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    threads
+        .filter_map(|thread| {
+            let stat = std::fs::read_to_string(thread.ok()?.path().join("schedstat")).ok()?;
+            stat.split_whitespace().next()?.parse::<u64>().ok()
         })
-        .unwrap_or(0)
+        .sum()
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -73,6 +75,7 @@ pub(crate) fn in_one_process(rounds: usize) {
         .map(|(name, _)| Arc::new(variant_named(name, &server.base_url)))
         .collect();
     let mut rates = vec![vec![Vec::new(); LEVELS.len()]; variants.len()];
+    let mut cpu = rates.clone();
     runtime.block_on(async {
         for variant in &variants {
             throughput(variant, 16, 2000).await;
@@ -81,7 +84,9 @@ pub(crate) fn in_one_process(rounds: usize) {
             for (l, &(in_flight, calls)) in LEVELS.iter().enumerate() {
                 for k in 0..variants.len() {
                     let i = (k + round) % variants.len();
-                    rates[i][l].push(throughput(&variants[i], in_flight, calls).await);
+                    let (rate, cpu_us) = throughput(&variants[i], in_flight, calls).await;
+                    rates[i][l].push(rate);
+                    cpu[i][l].push(cpu_us);
                 }
             }
         }
@@ -91,7 +96,9 @@ pub(crate) fn in_one_process(rounds: usize) {
         "\nmulti-thread runtime, one process ({cores} cores; {rounds} rounds; calls/s, median ratio to the \
          reference in the same round)\n"
     );
-    print_table(&rates, &rates[0]);
+    print_table(&rates, &rates[0], "/s");
+    println!("\nprocess CPU time per call (all threads, the server's included; µs, median ratio as above)\n");
+    print_table(&cpu, &cpu[0], "µs");
 }
 
 /// Each variant in processes of its own, alternating: `pairs` processes per variant, each
@@ -118,7 +125,7 @@ pub(crate) fn in_separate_processes(pairs: usize, rounds: usize) {
         "\nmulti-thread runtime, a process per variant ({pairs} processes each, alternating; calls/s, \
          median ratio to the reference's process of the same turn)\n"
     );
-    print_table(&rates, &rates[0]);
+    print_table(&rates, &rates[0], "/s");
     println!("\nprocess CPU time per call (all levels):");
     for (i, (_, label)) in VARIANTS.iter().enumerate() {
         let ratios: Vec<f64> = cpu[i].iter().zip(&cpu[0]).map(|(v, b)| v / b).collect();
@@ -143,7 +150,7 @@ pub(crate) fn child(variant: &str, rounds: usize) {
         let cpu = process_cpu_ns();
         for _ in 0..rounds {
             for (l, &(in_flight, calls)) in LEVELS.iter().enumerate() {
-                rates[l].push(throughput(&variant, in_flight, calls).await);
+                rates[l].push(throughput(&variant, in_flight, calls).await.0);
                 calls_made += calls;
             }
         }
@@ -158,20 +165,22 @@ pub(crate) fn child(variant: &str, rounds: usize) {
     );
 }
 
-fn print_table(rates: &[Vec<Vec<f64>>], reference: &[Vec<f64>]) {
-    println!("| variant | 1 in flight /s | 16 in flight /s | 64 in flight /s |");
+/// One row per variant, one cell per level: the median of `figures` in `unit`, and the
+/// median ratio to `reference`'s figure of the same round.
+fn print_table(figures: &[Vec<Vec<f64>>], reference: &[Vec<f64>], unit: &str) {
+    println!("| variant | 1 in flight {unit} | 16 in flight {unit} | 64 in flight {unit} |");
     println!("| --- | ---: | ---: | ---: |");
     for (i, (_, label)) in VARIANTS.iter().enumerate() {
         let cells: Vec<String> = (0..LEVELS.len())
             .map(|l| {
-                let mut ratios: Vec<f64> = rates[i][l]
+                let mut ratios: Vec<f64> = figures[i][l]
                     .iter()
                     .zip(&reference[l])
                     .map(|(v, b)| v / b)
                     .collect();
                 format!(
-                    "{:.0} ({:.2}x)",
-                    median(&mut rates[i][l].clone()),
+                    "{:.1} ({:.2}x)",
+                    median(&mut figures[i][l].clone()),
                     median(&mut ratios)
                 )
             })

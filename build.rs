@@ -204,19 +204,22 @@ fn without_api_version(file: &mut syn::File) -> Result<(), String> {
     }
 }
 
-/// Builds the URL of each operation whose path has no parameters from the base URL parsed
-/// once per client.
+/// Takes the URL of each operation whose path has no parameters from the client, which
+/// builds it once.
 ///
 /// progenitor formats `format!("{}/path", self.baseurl)` in every call, and reqwest then parses
 /// the whole URL again (host and all). The call becomes `self.inner.url("/path")`
-/// (`ClientState::url` in `src/client_state.rs`), which appends the path to the parsed base URL. Paths
-/// with parameters keep progenitor's code. If no operation builds its URL that way any more
-/// (a progenitor upgrade), the build says so rather than keep the slower code unnoticed.
+/// (`ClientState::url` in `src/client_state.rs`), and the file gains `STATIC_PATHS`, the list of
+/// those paths, for the client to join to its base URL once. Paths with parameters keep
+/// progenitor's code. If no operation builds its URL that way any more (a progenitor upgrade),
+/// the build says so rather than keep the slower code unnoticed.
 fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
     use syn::visit_mut::{self, VisitMut};
 
     struct Edit {
         rewritten: usize,
+        /// The paths rewritten, each once.
+        paths: Vec<String>,
     }
 
     /// The path in `format!("{}/path", self.baseurl,)`, if the call is exactly that.
@@ -248,6 +251,9 @@ fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
                 if let Some(path) = static_path(mac) {
                     *expr = syn::parse_quote!(self.inner.url(#path));
                     self.rewritten += 1;
+                    if !self.paths.contains(&path) {
+                        self.paths.push(path);
+                    }
                     return;
                 }
             }
@@ -255,13 +261,22 @@ fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
         }
     }
 
-    let mut edit = Edit { rewritten: 0 };
+    let mut edit = Edit {
+        rewritten: 0,
+        paths: Vec::new(),
+    };
     edit.visit_file_mut(file);
     if edit.rewritten == 0 {
         return Err("progenitor's output changed: no operation formats its URL as \
                     format!(\"{}/path\", self.baseurl); review build.rs"
             .into());
     }
+    let paths = &edit.paths;
+    file.items.push(syn::parse_quote! {
+        /// The paths the operations pass to `ClientState::url`, which joins each to the
+        /// base URL once per client.
+        pub(crate) const STATIC_PATHS: &[&str] = &[#(#paths),*];
+    });
     Ok(())
 }
 

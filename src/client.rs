@@ -392,7 +392,13 @@ impl ClientBuilder {
         };
         // The generated client appends paths that start with '/'.
         let base_url_text = base_url.as_str().trim_end_matches('/').to_owned();
-        let state = ClientState::new(None, timeout, timeout_per_request, base_url);
+        let state = ClientState::new(
+            None,
+            timeout,
+            timeout_per_request,
+            base_url,
+            generated::STATIC_PATHS,
+        );
         let (tenant, tokens) = match tenant {
             TenantSetting::Fixed(value) => (TokenSource::Fixed(value), None),
             TenantSetting::App(app) => {

@@ -42,21 +42,32 @@ pub struct ClientState {
     base_url: reqwest::Url,
     /// The base URL's path without its trailing slash: empty, or a proxy's prefix.
     base_path: String,
+    /// The URL of each operation path without parameters, joined once; shared by clones.
+    operation_urls: Arc<[(&'static str, reqwest::Url)]>,
 }
 
 impl ClientState {
+    /// The state of a client sending to `base_url`, which joins `operation_paths` (the
+    /// generated `STATIC_PATHS`) to it once, for [`url`](Self::url) to hand out.
     pub(crate) fn new(
         credentials: Option<Credentials>,
         timeout: Duration,
         timeout_per_request: bool,
         base_url: reqwest::Url,
+        operation_paths: &[&'static str],
     ) -> Self {
+        let base_path = base_url.path().trim_end_matches('/').to_owned();
+        let operation_urls = operation_paths
+            .iter()
+            .map(|&path| (path, joined(&base_url, &base_path, path)))
+            .collect();
         Self {
             credentials,
             timeout,
             timeout_per_request,
-            base_path: base_url.path().trim_end_matches('/').to_owned(),
             base_url,
+            base_path,
+            operation_urls,
         }
     }
 
@@ -70,16 +81,25 @@ impl ClientState {
 
     /// The URL of the operation at `path` (a path without parameters): the parsed base URL
     /// with `path` appended. The generated operations call this (see `build.rs`) rather than
-    /// format the base URL into a string that reqwest parses again, host and all, per call.
+    /// format the base URL into a string that reqwest parses again, host and all, per call;
+    /// the paths they pass were joined when the client was built, so a call only copies one.
     pub(crate) fn url(&self, path: &str) -> reqwest::Url {
-        let mut url = self.base_url.clone();
-        if self.base_path.is_empty() {
-            url.set_path(path);
-        } else {
-            url.set_path(&[self.base_path.as_str(), path].concat());
+        match self.operation_urls.iter().find(|(known, _)| *known == path) {
+            Some((_, url)) => url.clone(),
+            None => joined(&self.base_url, &self.base_path, path),
         }
-        url
     }
+}
+
+/// `base_url` with `path` appended to its path, `base_path` (without a trailing slash).
+fn joined(base_url: &reqwest::Url, base_path: &str, path: &str) -> reqwest::Url {
+    let mut url = base_url.clone();
+    if base_path.is_empty() {
+        url.set_path(path);
+    } else {
+        url.set_path(&[base_path, path].concat());
+    }
+    url
 }
 
 impl fmt::Debug for Credentials {
@@ -115,6 +135,8 @@ mod tests {
     #[test]
     fn operation_urls_are_the_formatted_ones() {
         let path = "/open-apis/helpdesk/v1/events/unsubscribe";
+        // Joined when the state is built, and (the fallback) when asked for.
+        let other_path = "/open-apis/helpdesk/v1/events/subscribe";
         for base_url in [
             "https://open.feishu.cn",
             "https://open.larksuite.com/",
@@ -130,8 +152,14 @@ mod tests {
                 Duration::from_secs(1),
                 false,
                 reqwest::Url::parse(base_url).unwrap(),
+                &[path],
             );
             assert_eq!(state.url(path), formatted(base_url, path), "{base_url}");
+            assert_eq!(
+                state.url(other_path),
+                formatted(base_url, other_path),
+                "{base_url}"
+            );
         }
     }
 
@@ -148,6 +176,7 @@ mod tests {
             Duration::from_secs(1),
             false,
             reqwest::Url::parse("https://open.feishu.cn").unwrap(),
+            &[],
         );
         let shown = format!("{state:?}");
         assert!(

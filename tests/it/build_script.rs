@@ -75,6 +75,7 @@ fn the_generated_operations_build_no_api_version_header() {
 #[test]
 fn operations_take_their_url_from_the_parsed_base_url() {
     assert!(GENERATED.contains(r#"self.inner.url("/open-apis/helpdesk/v1/events/unsubscribe")"#));
+    assert!(GENERATED.contains(r#"pub(crate) const STATIC_PATHS"#));
     assert!(
         !GENERATED.contains("self.baseurl,"),
         "an operation still formats the base URL"
@@ -87,15 +88,27 @@ fn paths_with_parameters_keep_progenitor_s_formatting() {
         fn operations(&self) {
             let a = format!("{}/open-apis/static", self.baseurl,);
             let b = format!("{}/tickets/{}", self.baseurl, encode_path(&ticket_id.to_string()),);
+            let c = format!("{}/open-apis/static", self.baseurl,);
         }
     "#;
     let (result, after) = edit("parsed-base-url", "both.rs", both);
     assert_eq!(result, Ok(()));
-    assert!(
-        after.contains(r#"self.inner.url("/open-apis/static")"#),
+    assert_eq!(
+        after.matches(r#"self.inner.url("/open-apis/static")"#).count(),
+        2,
         "{after}"
     );
     assert!(after.contains(r#""{}/tickets/{}", self.baseurl"#), "{after}");
+    // The client joins the listed paths to its base URL once: each rewritten path, once.
+    let listed = after
+        .split_once("const STATIC_PATHS: &[&str] = &[")
+        .and_then(|(_, rest)| rest.split_once("];"))
+        .map(|(list, _)| list.split_whitespace().collect::<String>());
+    assert_eq!(
+        listed.as_deref().map(|list| list.trim_end_matches(',')),
+        Some(r#""/open-apis/static""#),
+        "{after}"
+    );
 
     // No operation of this file has a path without parameters: the build must say so.
     let parameters_only = r#"

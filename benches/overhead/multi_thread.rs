@@ -3,7 +3,7 @@
 //!
 //! In one process, the variants run in interleaved rounds whose order rotates; each ratio is
 //! the median over rounds of the variant's rate over the reference's in the same round, and
-//! likewise for the process CPU time per call (every thread's, from the scheduler's counts).
+//! likewise for the process CPU time per call (every thread's).
 //! A second, independent instance of the reference is measured too, so that its ratio shows
 //! the noise floor. `--processes` runs each variant in a process of its own instead,
 //! alternating.
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::server::start_server;
-use crate::stats::median;
+use crate::stats::{median, process_cpu_ns};
 use crate::variants::{variant_named, Variant};
 
 /// The variants, by the names `variant_named` takes, and their labels. The first is the
@@ -45,20 +45,6 @@ pub(crate) async fn throughput(variant: &Arc<Variant>, in_flight: usize, calls: 
     while tasks.join_next().await.is_some() {}
     let cpu_us = (process_cpu_ns() - cpu) as f64 / 1e3 / calls as f64;
     (calls as f64 / started.elapsed().as_secs_f64(), cpu_us)
-}
-
-/// The CPU time of this process (all its threads), in nanoseconds: the sum of each
-/// thread's time on a CPU as the scheduler counts it (0 where the kernel does not say).
-fn process_cpu_ns() -> u64 {
-    let Ok(threads) = std::fs::read_dir("/proc/self/task") else {
-        return 0;
-    };
-    threads
-        .filter_map(|thread| {
-            let stat = std::fs::read_to_string(thread.ok()?.path().join("schedstat")).ok()?;
-            stat.split_whitespace().next()?.parse::<u64>().ok()
-        })
-        .sum()
 }
 
 fn runtime() -> tokio::runtime::Runtime {

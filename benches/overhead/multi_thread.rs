@@ -154,6 +154,8 @@ pub(crate) fn child(variant: &str, rounds: usize) {
 /// One row per variant, one cell per level: the median of `figures` in `unit`, and the
 /// median ratio to `reference`'s figure of the same round.
 fn print_table(figures: &[Vec<Vec<f64>>], reference: &[Vec<f64>], unit: &str) {
+    // Rates in whole calls per second, times to a tenth of a microsecond.
+    let precision = if unit == "/s" { 0 } else { 1 };
     println!("| variant | 1 in flight {unit} | 16 in flight {unit} | 64 in flight {unit} |");
     println!("| --- | ---: | ---: | ---: |");
     for (i, (_, label)) in VARIANTS.iter().enumerate() {
@@ -165,7 +167,8 @@ fn print_table(figures: &[Vec<Vec<f64>>], reference: &[Vec<f64>], unit: &str) {
                     .map(|(v, b)| v / b)
                     .collect();
                 format!(
-                    "{:.1} ({:.2}x)",
+                    "{:.*} ({:.2}x)",
+                    precision,
                     median(&mut figures[i][l].clone()),
                     median(&mut ratios)
                 )

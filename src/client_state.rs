@@ -1,6 +1,6 @@
 //! What every request of one client shares, as the generated client's inner value: where
-//! the tenant token comes from, the helpdesk header, the timeout and the parsed base URL.
-//! The request hook (`crate::hooks`) reads it.
+//! the tenant token comes from, the helpdesk header, the timeout, the base URL and the
+//! operations' URLs joined to it. The request hook (`crate::hooks`) reads it.
 
 use std::fmt;
 use std::sync::Arc;
@@ -40,8 +40,6 @@ pub struct ClientState {
     pub(crate) timeout_per_request: bool,
     /// The base URL, parsed once.
     base_url: reqwest::Url,
-    /// The base URL's path without its trailing slash: empty, or a proxy's prefix.
-    base_path: String,
     /// The URL of each operation path without parameters, joined once; shared by clones.
     operation_urls: Arc<[(&'static str, reqwest::Url)]>,
 }
@@ -56,17 +54,15 @@ impl ClientState {
         base_url: reqwest::Url,
         operation_paths: &[&'static str],
     ) -> Self {
-        let base_path = base_url.path().trim_end_matches('/').to_owned();
         let operation_urls = operation_paths
             .iter()
-            .map(|&path| (path, joined(&base_url, &base_path, path)))
+            .map(|&path| (path, joined(&base_url, path)))
             .collect();
         Self {
             credentials,
             timeout,
             timeout_per_request,
             base_url,
-            base_path,
             operation_urls,
         }
     }
@@ -86,13 +82,15 @@ impl ClientState {
     pub(crate) fn url(&self, path: &str) -> reqwest::Url {
         match self.operation_urls.iter().find(|(known, _)| *known == path) {
             Some((_, url)) => url.clone(),
-            None => joined(&self.base_url, &self.base_path, path),
+            None => joined(&self.base_url, path),
         }
     }
 }
 
-/// `base_url` with `path` appended to its path, `base_path` (without a trailing slash).
-fn joined(base_url: &reqwest::Url, base_path: &str, path: &str) -> reqwest::Url {
+/// `base_url` with `path` appended to its path (empty, or a proxy's prefix; a trailing slash
+/// is not doubled).
+fn joined(base_url: &reqwest::Url, path: &str) -> reqwest::Url {
+    let base_path = base_url.path().trim_end_matches('/');
     let mut url = base_url.clone();
     if base_path.is_empty() {
         url.set_path(path);

@@ -16,19 +16,27 @@ pub(crate) fn percentile(values: &mut [f64], p: f64) -> f64 {
     values[((values.len() as f64 * p) as usize).min(values.len() - 1)]
 }
 
-/// The CPU time this thread has used, in nanoseconds.
+/// The CPU time this thread has used, in nanoseconds (0 where the platform has no such
+/// clock: the CPU columns then read 0).
 pub(crate) fn thread_cpu_ns() -> u64 {
-    cpu_ns(libc::CLOCK_THREAD_CPUTIME_ID)
+    #[cfg(unix)]
+    return cpu_ns(libc::CLOCK_THREAD_CPUTIME_ID);
+    #[cfg(not(unix))]
+    return 0;
 }
 
-/// The CPU time of this process, all its threads, in nanoseconds.
+/// The CPU time of this process, all its threads, in nanoseconds (0 as above).
 pub(crate) fn process_cpu_ns() -> u64 {
-    cpu_ns(libc::CLOCK_PROCESS_CPUTIME_ID)
+    #[cfg(unix)]
+    return cpu_ns(libc::CLOCK_PROCESS_CPUTIME_ID);
+    #[cfg(not(unix))]
+    return 0;
 }
 
 /// The time of a CPU-time clock, in nanoseconds (0 where there is none). Read with
 /// `clock_gettime`, which counts nanoseconds where `/proc/.../schedstat` may move in
 /// scheduler ticks (4 ms steps on this project's machines).
+#[cfg(unix)]
 fn cpu_ns(clock: libc::clockid_t) -> u64 {
     let mut time = libc::timespec {
         tv_sec: 0,

@@ -216,8 +216,8 @@ fn without_api_version(file: &mut syn::File) -> Result<(), String> {
 fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
     use syn::visit_mut::{self, VisitMut};
 
+    #[derive(Default)]
     struct Edit {
-        rewritten: usize,
         /// The paths rewritten, each once.
         paths: Vec<String>,
     }
@@ -250,7 +250,6 @@ fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
             if let syn::Expr::Macro(syn::ExprMacro { mac, .. }) = expr {
                 if let Some(path) = static_path(mac) {
                     *expr = syn::parse_quote!(self.inner.url(#path));
-                    self.rewritten += 1;
                     if !self.paths.contains(&path) {
                         self.paths.push(path);
                     }
@@ -261,12 +260,9 @@ fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
         }
     }
 
-    let mut edit = Edit {
-        rewritten: 0,
-        paths: Vec::new(),
-    };
+    let mut edit = Edit::default();
     edit.visit_file_mut(file);
-    if edit.rewritten == 0 {
+    if edit.paths.is_empty() {
         return Err("progenitor's output changed: no operation formats its URL as \
                     format!(\"{}/path\", self.baseurl); review build.rs"
             .into());

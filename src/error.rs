@@ -124,16 +124,6 @@ pub enum Error {
         last: Box<Error>,
     },
 
-    /// TLS could not be set up for an HTTP client: the platform's root certificates could
-    /// not be loaded, for one.
-    #[error("TLS could not be set up")]
-    #[non_exhaustive]
-    TlsSetup {
-        /// What went wrong.
-        #[source]
-        source: SharedError,
-    },
-
     /// The library could not build or process the request: a bug, please report it.
     #[error("internal error: {message}")]
     #[non_exhaustive]
@@ -245,7 +235,6 @@ impl Error {
             Error::UnexpectedResponse { http_status, .. } => is_retryable_status(*http_status),
             Error::InvalidInput { .. }
             | Error::ResponseTooLarge { .. }
-            | Error::TlsSetup { .. }
             | Error::Internal { .. }
             | Error::AfterRetries { .. } => false,
         }

@@ -6,7 +6,7 @@
 // those above it in this list):
 //
 // error, secret, body_limit  the one error type; secrets kept out of Debug; the answer-size bound
-// tls                        the TLS of the library's own HTTP clients (rustls with ring)
+// tls                        the TLS of the library's own HTTP clients (reqwest's own set-up)
 // credentials                the two header values: `Bearer <token>` and base64(id:token)
 // token_cache                the public cache API: TokenCache, CachedToken, the in-memory cache
 // token_manager              token reuse, one fetch for all callers, renewal after a rejection

@@ -4,8 +4,8 @@
 //! naming the file and the problem, not a panic backtrace.
 //!
 //! Run by hand with a command (cargo runs it with none), it does one step on files of the
-//! caller's: `generate <spec.yaml> <out.rs>`, or `edit <without-api-version|parsed-base-url>
-//! <file.rs>` in place. `tests/it/build_script.rs` tests it so, without compiling the
+//! caller's: `generate <spec.yaml> <out.rs>`, or `edit
+//! <without-api-version|parsed-base-url|call-machinery> <file.rs>` in place. `tests/it/build_script.rs` tests it so, without compiling the
 //! generator a second time into the test binary.
 
 use std::path::{Path, PathBuf};
@@ -47,12 +47,13 @@ fn by_hand(args: &[String]) -> ExitCode {
             match which.as_str() {
                 "without-api-version" => without_api_version(&mut parsed)?,
                 "parsed-base-url" => with_parsed_base_url(&mut parsed)?,
+                "call-machinery" => with_call_machinery(&mut parsed, &[])?,
                 other => return Err(format!("no edit named {other}")),
             }
             write(file, &prettyplease::unparse(&parsed))
         }),
         _ => Err(
-            "usage: generate <spec.yaml> <out.rs> | edit <without-api-version|parsed-base-url> <file.rs>"
+            "usage: generate <spec.yaml> <out.rs> | edit <without-api-version|parsed-base-url|call-machinery> <file.rs>"
                 .into(),
         ),
     };
@@ -82,8 +83,9 @@ fn generate(text: &str) -> Result<String, String> {
 
     let mut settings = progenitor::GenerationSettings::new();
     settings
-        .with_interface(progenitor::InterfaceStyle::Positional)
-        .with_tag(progenitor::TagStyle::Merged)
+        // Named parameters and `.send()`; one extension trait per tag (resource).
+        .with_interface(progenitor::InterfaceStyle::Builder)
+        .with_tag(progenitor::TagStyle::Separate)
         // The per-client state the request hook reads (see `src/client_state.rs`).
         .with_inner_type(quote::quote!(crate::client_state::ClientState))
         .with_hooks(progenitor::HooksMode::Expected)
@@ -111,6 +113,10 @@ fn generate(text: &str) -> Result<String, String> {
         syn::parse2(tokens).map_err(|e| format!("the generated code does not parse: {e}"))?;
     without_api_version(&mut file)?;
     with_parsed_base_url(&mut file)?;
+    let operations = operations(&spec)?;
+    with_call_machinery(&mut file, &operations)?;
+    without_client_in_prelude(&mut file)?;
+    file.items.push(operation_table(&operations));
     Ok(prettyplease::unparse(&file))
 }
 
@@ -222,8 +228,8 @@ fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
         paths: Vec<String>,
     }
 
-    /// The path in `format!("{}/path", self.baseurl,)`, if the call is exactly that.
-    fn static_path(mac: &syn::Macro) -> Option<String> {
+    /// The owner and path in `format!("{}/path", owner.baseurl,)`, if the call is exactly that.
+    fn static_path(mac: &syn::Macro) -> Option<(syn::Ident, String)> {
         if !mac.path.is_ident("format") {
             return None;
         }
@@ -239,17 +245,21 @@ fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
         let syn::Lit::Str(template) = &template.lit else {
             return None;
         };
-        let is_self_baseurl = matches!(&*base.base, syn::Expr::Path(p) if p.path.is_ident("self"))
-            && matches!(&base.member, syn::Member::Named(name) if name == "baseurl");
+        // `self.baseurl` (a client method) or `client.baseurl` (a builder's `send`).
+        let syn::Expr::Path(owner) = &*base.base else {
+            return None;
+        };
+        let owner = owner.path.get_ident()?.clone();
+        let is_baseurl = matches!(&base.member, syn::Member::Named(name) if name == "baseurl");
         let path = template.value().strip_prefix("{}")?.to_owned();
-        (is_self_baseurl && path.starts_with('/') && !path.contains(['{', '}'])).then_some(path)
+        (is_baseurl && path.starts_with('/') && !path.contains(['{', '}'])).then_some((owner, path))
     }
 
     impl VisitMut for Edit {
         fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
             if let syn::Expr::Macro(syn::ExprMacro { mac, .. }) = expr {
-                if let Some(path) = static_path(mac) {
-                    *expr = syn::parse_quote!(self.inner.url(#path));
+                if let Some((owner, path)) = static_path(mac) {
+                    *expr = syn::parse_quote!(#owner.inner.url(#path));
                     if !self.paths.contains(&path) {
                         self.paths.push(path);
                     }
@@ -264,7 +274,7 @@ fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
     edit.visit_file_mut(file);
     if edit.paths.is_empty() {
         return Err("progenitor's output changed: no operation formats its URL as \
-                    format!(\"{}/path\", self.baseurl); review build.rs"
+                    format!(\"{}/path\", client.baseurl); review build.rs"
             .into());
     }
     let paths = &edit.paths;
@@ -274,6 +284,476 @@ fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
         pub(crate) const STATIC_PATHS: &[&str] = &[#(#paths),*];
     });
     Ok(())
+}
+
+/// Runs every operation's `send` through the client's call machinery.
+///
+/// progenitor's `send` on each builder (in `mod builder`) makes one attempt and returns
+/// progenitor's result. It becomes `send_once`, and a new `send` hands a closure making one
+/// attempt to `crate::operation::Dispatch` (implemented in `src/call.rs`): token renewal,
+/// retries, the tracing span and the mapping of the envelope to its `data` or an `Error`,
+/// the same for every operation. The envelope types of the answers gain
+/// `crate::operation::Envelope`, which takes them apart. The edit is the same for every
+/// builder; one that does not have progenitor's shape fails the build.
+fn with_call_machinery(file: &mut syn::File, operations: &[OperationMeta]) -> Result<(), String> {
+    use quote::quote;
+
+    // The fields of each struct of `mod types`, and the `data` type of each envelope.
+    let mut structs = std::collections::HashMap::new();
+    let types = module(file, "types").ok_or("progenitor's output changed: no `mod types`")?;
+    for item in types {
+        let syn::Item::Struct(item) = item else { continue };
+        let fields: Vec<(String, syn::Type)> = item
+            .fields
+            .iter()
+            .filter_map(|f| Some((f.ident.as_ref()?.to_string(), f.ty.clone())))
+            .collect();
+        structs.insert(item.ident.to_string(), fields);
+    }
+    let field = |name: &str, field: &str| -> Option<syn::Type> {
+        structs.get(name)?.iter().find(|(n, _)| n == field).map(|(_, ty)| ty.clone())
+    };
+    let mut data_fields = std::collections::HashMap::new();
+    for name in structs.keys() {
+        if let (Some(_), Some(_), Some(data)) = (field(name, "code"), field(name, "msg"), field(name, "data")) {
+            data_fields.insert(name.clone(), data);
+        }
+    }
+    let mut streams: Vec<syn::Item> = Vec::new();
+
+    let builder = module_mut(file, "builder").ok_or("progenitor's output changed: no `mod builder`")?;
+    let mut envelopes: Vec<String> = Vec::new();
+    let mut edited = 0;
+    for item in builder.iter_mut() {
+        let syn::Item::Impl(block) = item else { continue };
+        let Some(position) = block
+            .items
+            .iter()
+            .position(|i| matches!(i, syn::ImplItem::Fn(f) if f.sig.ident == "send"))
+        else {
+            continue;
+        };
+        let syn::ImplItem::Fn(send) = &mut block.items[position] else { unreachable!() };
+        let answer = success_type(&send.sig.output)
+            .ok_or_else(|| format!("progenitor's output changed: a `send` returns {}", quote!(#send.sig.output)))?;
+        let operation = operation_id(&send.block)
+            .ok_or("progenitor's output changed: a `send` names no operation_id")?;
+        let answer_name = answer.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+        if answer_name != "ByteStream" && !data_fields.contains_key(&answer_name) {
+            // Not the `{code, msg, data}` envelope (the token operation answers at the top
+            // level): progenitor's `send` stays, for the token endpoint.
+            continue;
+        }
+        let doc = send
+            .attrs
+            .iter()
+            .find(|a| a.path().is_ident("doc"))
+            .cloned();
+        send.sig.ident = syn::Ident::new("send_once", send.sig.ident.span());
+        send.vis = syn::parse_quote!(pub(crate));
+        send.attrs.retain(|a| !a.path().is_ident("doc"));
+        send.attrs.push(syn::parse_quote!(#[doc = " One attempt, as progenitor makes it."]));
+        let new_send: syn::ImplItem = if answer_name == "ByteStream" {
+            syn::parse_quote! {
+                #doc
+                ///
+                /// With the client's call machinery: both credentials, token renewal, retries
+                /// (never repeating a side effect), a tracing span named by the operation. The
+                /// answer's bytes come as a stream, bounded in size; a JSON error answer is an
+                /// [`Error`](crate::Error).
+                pub async fn send(self) -> Result<crate::operation::Download, crate::Error> {
+                    let client = self.client;
+                    crate::operation::Dispatch::download(client, #operation, move || self.clone().send_once()).await
+                }
+            }
+        } else {
+            let data = data_fields
+                .get(&answer_name)
+                .ok_or_else(|| format!("the answer type {answer_name} of {operation} is not an envelope (code, msg, data)"))?;
+            let data = qualified(without_option(data));
+            if !envelopes.contains(&answer_name) {
+                envelopes.push(answer_name.clone());
+            }
+            syn::parse_quote! {
+                #doc
+                ///
+                /// With the client's call machinery: both credentials, token renewal, retries
+                /// (never repeating a side effect), a tracing span named by the operation. Gives
+                /// the answer's `data` (its default if the platform left it out); a non-zero
+                /// `code` is an [`Error::Api`](crate::Error::Api).
+                pub async fn send(self) -> Result<#data, crate::Error> {
+                    let client = self.client;
+                    crate::operation::Dispatch::dispatch(client, #operation, move || self.clone().send_once()).await
+                }
+            }
+        };
+        block.items.insert(position, new_send);
+        edited += 1;
+        if let Some(paging) = operations.iter().find(|op| op.id == operation).and_then(|op| op.paging.as_ref()) {
+            streams.push(page_stream(block, &answer_name, paging, &data_fields, &field)?);
+        }
+    }
+    if edited == 0 {
+        return Err("progenitor's output changed: no builder has a `send`; review build.rs".into());
+    }
+    builder.extend(streams);
+    let types = module_mut(file, "types").ok_or("progenitor's output changed: no `mod types`")?;
+    for name in envelopes {
+        let ident = quote::format_ident!("{}", name);
+        let data = &data_fields[&name];
+        let (data_type, parts) = match option_inner(data) {
+            Some(inner) => (inner.clone(), quote!(self.data)),
+            None => (data.clone(), quote!(Some(self.data))),
+        };
+        types.push(syn::parse_quote! {
+            impl crate::operation::Envelope for #ident {
+                type Data = #data_type;
+                fn into_parts(self) -> (i64, ::std::string::String, Option<Self::Data>) {
+                    (self.code, self.msg, #parts)
+                }
+            }
+        });
+    }
+    Ok(())
+}
+
+/// `stream()` on a paged operation's builder: every item of every page, fetched a page at a
+/// time through `send` (`crate::operation::pages_by_token` or `pages_by_number`).
+fn page_stream(
+    block: &syn::ItemImpl,
+    answer: &str,
+    paging: &PagingMeta,
+    data_fields: &std::collections::HashMap<String, syn::Type>,
+    field: &dyn Fn(&str, &str) -> Option<syn::Type>,
+) -> Result<syn::Item, String> {
+    let missing = |what: &str| format!("the paged answer {answer} has no {what} in the generated types");
+    let data = without_option(data_fields.get(answer).ok_or_else(|| missing("data"))?).clone();
+    let data_name = match &data {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
+        _ => String::new(),
+    };
+    let items_type = field(&data_name, &paging.items).ok_or_else(|| missing(&paging.items))?;
+    let item = qualified(generic_argument(without_option(&items_type), "Vec").ok_or_else(|| missing("an array of items"))?);
+    let data = qualified(&data);
+    let items = quote::format_ident!("{}", paging.items);
+    let (generics, self_ty) = (&block.generics, &block.self_ty);
+    let body = match &paging.next_token {
+        Some(next) => {
+            let next = quote::format_ident!("{}", next);
+            quote::quote! {
+                crate::operation::pages_by_token(
+                    self,
+                    |builder: Self, token: Option<::std::string::String>| match token {
+                        Some(token) => builder.page_token(token).send(),
+                        None => builder.send(),
+                    },
+                    |data: #data| (
+                        ::std::convert::Into::into(data.#items),
+                        ::std::convert::Into::into(data.has_more),
+                        ::std::convert::Into::into(data.#next),
+                    ),
+                )
+            }
+        }
+        None => quote::quote! {
+            // From the page the caller set, or the first.
+            let start = self.page.clone().ok().flatten().unwrap_or(1);
+            crate::operation::pages_by_number(
+                self,
+                start,
+                |builder: Self, page: i64| builder.page(page).send(),
+                |data: #data| (
+                    ::std::convert::Into::into(data.#items),
+                    ::std::convert::Into::into(data.total),
+                ),
+            )
+        },
+    };
+    Ok(syn::parse_quote! {
+        impl #generics #self_ty {
+            /// Every item of every page, as a stream: each page one call through
+            /// [`send`](Self::send) (with its retries and token renewal), fetched when the
+            /// previous page's items have been taken, so that one page at a time is held.
+            /// The parameters set on the builder apply to every page.
+            pub fn stream(self) -> impl ::futures_core::Stream<Item = Result<#item, crate::Error>> + Send + 'a {
+                #body
+            }
+        }
+    })
+}
+
+/// The items of the inline module `name`.
+fn module<'a>(file: &'a syn::File, name: &str) -> Option<&'a Vec<syn::Item>> {
+    file.items.iter().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == name => m.content.as_ref().map(|(_, items)| items),
+        _ => None,
+    })
+}
+
+fn module_mut<'a>(file: &'a mut syn::File, name: &str) -> Option<&'a mut Vec<syn::Item>> {
+    file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == name => m.content.as_mut().map(|(_, items)| items),
+        _ => None,
+    })
+}
+
+/// `T` in `-> Result<ResponseValue<T>, Error<E>>`.
+fn success_type(output: &syn::ReturnType) -> Option<syn::Path> {
+    let syn::ReturnType::Type(_, ty) = output else { return None };
+    let ok = generic_argument(ty, "Result")?;
+    match generic_argument(ok, "ResponseValue")? {
+        syn::Type::Path(p) => Some(p.path.clone()),
+        _ => None,
+    }
+}
+
+/// The first type argument of `ty` if its last segment is `name`.
+fn generic_argument<'a>(ty: &'a syn::Type, name: &str) -> Option<&'a syn::Type> {
+    let syn::Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != name {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    args.args.iter().find_map(|a| match a {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    })
+}
+
+fn option_inner(ty: &syn::Type) -> Option<&syn::Type> {
+    generic_argument(ty, "Option")
+}
+
+fn without_option(ty: &syn::Type) -> &syn::Type {
+    option_inner(ty).unwrap_or(ty)
+}
+
+/// A type named inside `mod types`, as `mod builder` names it.
+fn qualified(ty: &syn::Type) -> syn::Type {
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() && p.path.leading_colon.is_none() && p.path.segments.len() == 1 => {
+            syn::parse_quote!(types::#p)
+        }
+        other => other.clone(),
+    }
+}
+
+/// The `operation_id: "..."` of the `OperationInfo` a `send` builds.
+fn operation_id(block: &syn::Block) -> Option<String> {
+    use syn::visit::{self, Visit};
+    #[derive(Default)]
+    struct Find(Option<String>);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_field_value(&mut self, field: &'ast syn::FieldValue) {
+            if let (syn::Member::Named(name), syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. })) =
+                (&field.member, &field.expr)
+            {
+                if name == "operation_id" {
+                    self.0 = Some(s.value());
+                }
+            }
+            visit::visit_field_value(self, field);
+        }
+    }
+    let mut find = Find::default();
+    find.visit_block(block);
+    find.0
+}
+
+/// Drops `pub use super::Client;` from the generated prelude: the crate's prelude re-exports
+/// the extension traits beside the crate's own `Client`.
+fn without_client_in_prelude(file: &mut syn::File) -> Result<(), String> {
+    let prelude = module_mut(file, "prelude").ok_or("progenitor's output changed: no `mod prelude`")?;
+    let before = prelude.len();
+    prelude.retain(|item| !matches!(item, syn::Item::Use(u) if quote::quote!(#u).to_string().replace(' ', "").ends_with("super::Client;")));
+    if prelude.len() + 1 != before {
+        return Err("progenitor's output changed: the prelude does not re-export the Client; review build.rs".into());
+    }
+    Ok(())
+}
+
+/// An operation of the spec, as the generated code describes it.
+struct OperationMeta {
+    id: String,
+    method: String,
+    path: String,
+    tag: String,
+    summary: String,
+    /// `Tenant`, `User`, `TenantOrUser` or `None`.
+    token: &'static str,
+    idempotent: bool,
+    binary: bool,
+    paging: Option<PagingMeta>,
+}
+
+/// How a paged operation pages: the array of items in `data`, and the field of `data` with
+/// the next page's token (token paging) or `None` (page numbers with `total`).
+struct PagingMeta {
+    items: String,
+    next_token: Option<String>,
+}
+
+/// Each operation of the spec: its id, method, path, tag, the token it takes, whether
+/// sending it twice is harmless, whether it answers bytes, and how it pages.
+///
+/// The token comes from the operation's `security`: `userAccessToken`, `tenantAccessToken`
+/// or either. An operation is safe to send again if it is a GET or says
+/// `x-idempotent: true`. Paging is read from the parameters and the `data` schema: a
+/// `page_token` query with `has_more` and `page_token` or `next_page_token` in `data`, or
+/// `page` and `page_size` queries with `total`; the items are `data`'s one array.
+fn operations(spec: &openapiv3::OpenAPI) -> Result<Vec<OperationMeta>, String> {
+    use openapiv3::{ReferenceOr, SchemaKind, Type};
+
+    let schema_named = |reference: &str| -> Option<&openapiv3::Schema> {
+        let name = reference.strip_prefix("#/components/schemas/")?;
+        match spec.components.as_ref()?.schemas.get(name)? {
+            ReferenceOr::Item(schema) => Some(schema),
+            ReferenceOr::Reference { .. } => None,
+        }
+    };
+    let resolve = |schema: &ReferenceOr<Box<openapiv3::Schema>>| -> Option<openapiv3::Schema> {
+        match schema {
+            ReferenceOr::Item(s) => Some((**s).clone()),
+            ReferenceOr::Reference { reference } => schema_named(reference).cloned(),
+        }
+    };
+    let properties = |schema: &openapiv3::Schema| -> Vec<(String, openapiv3::Schema)> {
+        match &schema.schema_kind {
+            SchemaKind::Type(Type::Object(object)) => object
+                .properties
+                .iter()
+                .filter_map(|(name, s)| Some((name.clone(), resolve(s)?)))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+
+    let mut operations = Vec::new();
+    for (path, item) in spec.paths.iter() {
+        let ReferenceOr::Item(item) = item else { continue };
+        for (method, op) in item.iter() {
+            let id = op.operation_id.clone().ok_or_else(|| format!("{method} {path} has no operationId"))?;
+            let schemes: Vec<Vec<String>> = op
+                .security
+                .as_ref()
+                .or(spec.security.as_ref())
+                .map(|alternatives| alternatives.iter().map(|a| a.keys().cloned().collect()).collect())
+                .unwrap_or_default();
+            let takes = |scheme: &str| schemes.iter().any(|alt| alt.iter().any(|s| s == scheme));
+            let token = match (takes("tenantAccessToken"), takes("userAccessToken")) {
+                (true, true) => "TenantOrUser",
+                (false, true) => "User",
+                (true, false) => "Tenant",
+                (false, false) => "None",
+            };
+            let idempotent =
+                method == "get" || op.extensions.get("x-idempotent").and_then(|v| v.as_bool()) == Some(true);
+            let success = match op.responses.responses.get(&openapiv3::StatusCode::Code(200)) {
+                Some(ReferenceOr::Item(r)) => Some(r.clone()),
+                Some(ReferenceOr::Reference { reference }) => reference
+                    .strip_prefix("#/components/responses/")
+                    .and_then(|name| spec.components.as_ref()?.responses.get(name))
+                    .and_then(|r| match r {
+                        ReferenceOr::Item(r) => Some(r.clone()),
+                        ReferenceOr::Reference { .. } => None,
+                    }),
+                None => None,
+            };
+            let binary = success
+                .as_ref()
+                .is_some_and(|r| r.content.keys().any(|c| c == "application/octet-stream"));
+            // The `data` schema of the success envelope, for paging.
+            let data = success
+                .as_ref()
+                .and_then(|r| r.content.get("application/json"))
+                .and_then(|media| media.schema.as_ref())
+                .and_then(|s| match s {
+                    ReferenceOr::Reference { reference } => schema_named(reference).cloned(),
+                    ReferenceOr::Item(s) => Some(s.clone()),
+                })
+                .and_then(|envelope| properties(&envelope).into_iter().find(|(n, _)| n == "data").map(|(_, s)| s));
+            let data_fields = data.as_ref().map(properties).unwrap_or_default();
+            let has = |name: &str| data_fields.iter().any(|(n, _)| n == name);
+            let arrays: Vec<&String> = data_fields
+                .iter()
+                .filter(|(_, s)| matches!(s.schema_kind, SchemaKind::Type(Type::Array(_))))
+                .map(|(n, _)| n)
+                .collect();
+            let queries: Vec<&str> = op
+                .parameters
+                .iter()
+                .filter_map(|p| match p {
+                    ReferenceOr::Item(openapiv3::Parameter::Query { parameter_data, .. }) => {
+                        Some(parameter_data.name.as_str())
+                    }
+                    _ => None,
+                })
+                .collect();
+            let query = |name: &str| queries.contains(&name);
+            let paging = match arrays.as_slice() {
+                [items] if query("page_token") && has("has_more") && (has("page_token") || has("next_page_token")) => {
+                    let next = if has("next_page_token") { "next_page_token" } else { "page_token" };
+                    Some(PagingMeta {
+                        items: (*items).clone(),
+                        next_token: Some(next.into()),
+                    })
+                }
+                [items] if query("page") && query("page_size") && has("total") => Some(PagingMeta {
+                    items: (*items).clone(),
+                    next_token: None,
+                }),
+                _ => None,
+            };
+            operations.push(OperationMeta {
+                id,
+                method: method.to_ascii_uppercase(),
+                path: path.clone(),
+                tag: op.tags.first().cloned().unwrap_or_default(),
+                summary: op.summary.clone().unwrap_or_default(),
+                token,
+                idempotent,
+                binary,
+                paging,
+            });
+        }
+    }
+    operations.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(operations)
+}
+
+/// `OPERATIONS`: the operations as `crate::operation::Operation`, sorted by id.
+fn operation_table(operations: &[OperationMeta]) -> syn::Item {
+    let rows = operations.iter().map(|op| {
+        let OperationMeta { id, method, path, tag, summary, idempotent, binary, .. } = op;
+        let token = quote::format_ident!("{}", op.token);
+        let paging = match &op.paging {
+            Some(PagingMeta { items, next_token: Some(next) }) => {
+                quote::quote!(Some(crate::operation::Paging::Token { items: #items, next_token: #next }))
+            }
+            Some(PagingMeta { items, next_token: None }) => {
+                quote::quote!(Some(crate::operation::Paging::Number { items: #items }))
+            }
+            None => quote::quote!(None),
+        };
+        quote::quote! {
+            crate::operation::Operation {
+                id: #id,
+                method: #method,
+                path: #path,
+                tag: #tag,
+                summary: #summary,
+                token: crate::operation::TokenKind::#token,
+                idempotent: #idempotent,
+                binary: #binary,
+                paging: #paging,
+            }
+        }
+    });
+    syn::parse_quote! {
+        /// Every operation of the spec, sorted by id.
+        pub(crate) const OPERATIONS: &[crate::operation::Operation] = &[#(#rows),*];
+    }
 }
 
 fn env(name: &str) -> Result<String, String> {

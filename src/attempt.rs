@@ -5,11 +5,13 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::time::Duration;
 
-use progenitor_client::{Error as GeneratedError, ResponseValue};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use futures_util::TryStreamExt as _;
+use progenitor_client::{ByteStream, Error as GeneratedError, ResponseValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 
 use crate::error::Error;
-use crate::generated::types::{ErrorResponse, EventsResponse};
+use crate::generated::types::ErrorResponse;
+use crate::operation::{Download, Envelope};
 use crate::token_cache::CachedToken;
 
 /// The header the platform puts its log id in; a constant, so that no call parses it.
@@ -25,6 +27,10 @@ pub(crate) struct AttemptNotes {
     /// Kept as the header value (a reference count, not a copy) until it is needed.
     log_id_header: Option<HeaderValue>,
     pub(crate) rate_limit_reset: Option<Duration>,
+    /// The answer's content type and length, kept for downloads (the hook takes the
+    /// headers).
+    content_type: Option<HeaderValue>,
+    content_length: Option<HeaderValue>,
     /// The tenant token the request carried, to forget if the platform rejects it.
     pub(crate) token_used: Option<CachedToken>,
     /// Why no token could be obtained: the request was not sent. Boxed: the notes are moved
@@ -37,6 +43,8 @@ impl AttemptNotes {
     pub(crate) fn answer(&mut self, status: reqwest::StatusCode, headers: &HeaderMap) {
         self.http_status = Some(status.as_u16());
         self.log_id_header = headers.get(LOG_ID).cloned();
+        self.content_type = headers.get(CONTENT_TYPE).cloned();
+        self.content_length = headers.get(CONTENT_LENGTH).cloned();
         // Rate-limited answers (429, or 400 with code 99991400) carry the reset time; a
         // successful one has nothing to wait for.
         if !status.is_success() {
@@ -96,14 +104,21 @@ pub struct Receipt {
     pub log_id: Option<String>,
 }
 
-/// What a generated helpdesk operation returns.
-pub(crate) type GeneratedResult = Result<ResponseValue<EventsResponse>, GeneratedError<ErrorResponse>>;
-
 /// A failed attempt: its error, or the outcome to map into one on the slow path, and what
 /// the hooks saw of it.
 pub(crate) struct Failure {
-    pub(crate) error: Result<Error, GeneratedError<ErrorResponse>>,
+    pub(crate) error: Result<Error, Unread>,
     pub(crate) notes: AttemptNotes,
+    /// Whether the request was sent (no token could be obtained for it, otherwise).
+    pub(crate) sent: bool,
+}
+
+/// An outcome whose error needs the answer's body read.
+pub(crate) enum Unread {
+    /// What progenitor returned that is not the envelope.
+    Generated(GeneratedError<ErrorResponse>),
+    /// A download answered with the JSON envelope instead of bytes.
+    JsonInsteadOfBytes(ResponseValue<ByteStream>),
 }
 
 impl Failure {
@@ -111,47 +126,160 @@ impl Failure {
     pub(crate) async fn into_error(self) -> Error {
         match self.error {
             Ok(err) => err,
-            Err(other) => unexpected_or_transport(other, self.notes).await,
+            Err(Unread::Generated(other)) => unexpected_or_transport(other, self.notes).await,
+            Err(Unread::JsonInsteadOfBytes(value)) => json_instead_of_bytes(value, &self.notes).await,
         }
     }
 }
 
-/// Settles one attempt without awaiting: a receipt, or the failure (boxed, so that the
-/// common path moves little). `notes` is what the hooks saw of the attempt.
-pub(crate) fn settle(result: GeneratedResult, mut notes: AttemptNotes) -> Result<Receipt, Box<Failure>> {
+/// Settles one attempt of a JSON operation without awaiting: a receipt and the answer's
+/// `data`, or the failure (boxed, so that the common path moves little). `notes` is what
+/// the hooks saw of the attempt.
+#[allow(clippy::type_complexity)]
+pub(crate) fn settle<T: Envelope>(
+    result: Result<ResponseValue<T>, GeneratedError<ErrorResponse>>,
+    mut notes: AttemptNotes,
+) -> Result<(Receipt, Option<T::Data>), Box<Failure>> {
     let error = match notes.token_error.take() {
         // The hook could not obtain a token, so nothing was sent.
-        Some(err) => Ok(*err),
+        Some(err) => {
+            return Err(Box::new(Failure {
+                error: Ok(*err),
+                notes,
+                sent: false,
+            }))
+        }
         None => match result {
             Ok(value) => {
                 let http_status = value.status().as_u16();
                 // The hook took the headers; the log id is in `notes`.
                 let log_id = notes.log_id();
-                let envelope = value.into_inner();
-                if envelope.code == 0 {
-                    return Ok(Receipt { http_status, log_id });
+                let (code, msg, data) = value.into_inner().into_parts();
+                if code == 0 {
+                    return Ok((Receipt { http_status, log_id }, data));
                 }
                 // The platform reports some failures as HTTP 200 with a non-zero code.
                 Ok(Error::Api {
-                    code: envelope.code,
-                    msg: envelope.msg,
+                    code,
+                    msg,
                     http_status,
                     log_id,
                 })
             }
-            Err(GeneratedError::ErrorResponse(value)) => {
-                let answer = ErrorAnswer::new(value, &notes);
-                Ok(Error::Api {
-                    code: answer.code,
-                    msg: answer.msg,
-                    http_status: answer.http_status,
-                    log_id: answer.log_id,
-                })
-            }
-            Err(other) => Err(other),
+            Err(other) => settle_error(other, &notes),
         },
     };
-    Err(Box::new(Failure { error, notes }))
+    Err(Box::new(Failure {
+        error,
+        notes,
+        sent: true,
+    }))
+}
+
+/// Settles one attempt of an operation that answers bytes: a receipt and the download, or
+/// the failure. A success whose body is the JSON envelope is a failure: the platform's
+/// refusal.
+#[allow(clippy::type_complexity)]
+pub(crate) fn settle_download(
+    result: Result<ResponseValue<ByteStream>, GeneratedError<ErrorResponse>>,
+    mut notes: AttemptNotes,
+) -> Result<(Receipt, Download), Box<Failure>> {
+    if let Some(err) = notes.token_error.take() {
+        return Err(Box::new(Failure {
+            error: Ok(*err),
+            notes,
+            sent: false,
+        }));
+    }
+    let error = match result {
+        Ok(value) => {
+            let content_type = notes
+                .content_type
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            if content_type.as_deref().is_some_and(is_json) {
+                Err(Unread::JsonInsteadOfBytes(value))
+            } else {
+                let http_status = value.status().as_u16();
+                let content_length = notes
+                    .content_length
+                    .as_ref()
+                    .and_then(|v| v.to_str().ok()?.parse().ok());
+                let stream = value
+                    .into_inner()
+                    .into_inner()
+                    .map_err(move |source| crate::body_limit::download_error(source, http_status));
+                return Ok((
+                    Receipt {
+                        http_status,
+                        log_id: notes.log_id(),
+                    },
+                    Download {
+                        content_type,
+                        content_length,
+                        stream: Box::pin(stream),
+                    },
+                ));
+            }
+        }
+        Err(other) => settle_error(other, &notes),
+    };
+    Err(Box::new(Failure {
+        error,
+        notes,
+        sent: true,
+    }))
+}
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json") || essence.to_ascii_lowercase().ends_with("+json")
+}
+
+/// A documented error answer as an [`Error::Api`]; anything else is mapped later.
+fn settle_error(err: GeneratedError<ErrorResponse>, notes: &AttemptNotes) -> Result<Error, Unread> {
+    match err {
+        GeneratedError::ErrorResponse(value) => {
+            let answer = ErrorAnswer::new(value, notes);
+            Ok(Error::Api {
+                code: answer.code,
+                msg: answer.msg,
+                http_status: answer.http_status,
+                log_id: answer.log_id,
+            })
+        }
+        other => Err(Unread::Generated(other)),
+    }
+}
+
+/// The error of a download answered with the JSON envelope: the platform's code, or an
+/// unexpected answer if the body is not the envelope.
+async fn json_instead_of_bytes(value: ResponseValue<ByteStream>, notes: &AttemptNotes) -> Error {
+    let http_status = value.status().as_u16();
+    let mut stream = value.into_inner().into_inner();
+    let mut body = Vec::new();
+    loop {
+        match stream.try_next().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => break,
+            Err(source) => return crate::body_limit::download_error(source, http_status),
+        }
+    }
+    match serde_json::from_slice::<ErrorResponse>(&body) {
+        Ok(envelope) => Error::Api {
+            code: envelope.code,
+            msg: envelope.msg,
+            http_status,
+            log_id: notes.log_id().or_else(|| envelope.error.and_then(|detail| detail.log_id)),
+        },
+        Err(source) => Error::UnexpectedResponse {
+            http_status,
+            log_id: notes.log_id(),
+            body_excerpt: excerpt(&body),
+            source: Some(std::sync::Arc::new(source)),
+        },
+    }
 }
 
 /// A documented error answer (`ErrorResponse` on a 4xx/5xx status), as an error keeps it.

@@ -12,33 +12,38 @@ use futures_core::Stream;
 /// The most of an answer's body the client reads.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// The most of a download (a ticket or FAQ image) the client reads.
+pub const MAX_DOWNLOAD_BYTES: usize = 32 * 1024 * 1024;
+
 /// The error a body stream ends with when it passes [`MAX_BODY_BYTES`].
 #[derive(Debug)]
-pub(crate) struct BodyTooLarge;
+pub(crate) struct BodyTooLarge(usize);
 
 impl fmt::Display for BodyTooLarge {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the body is larger than {MAX_BODY_BYTES} bytes")
+        write!(f, "the body is larger than {} bytes", self.0)
     }
 }
 
 impl std::error::Error for BodyTooLarge {}
 
-/// Returns `response` with its body cut off, as an error, past [`MAX_BODY_BYTES`].
+/// Returns `response` with its body cut off, as an error, past `max` bytes
+/// ([`MAX_BODY_BYTES`] or [`MAX_DOWNLOAD_BYTES`]).
 ///
 /// A body whose `Content-Length` is within the limit is left as it is: hyper already
 /// refuses to read past the declared length.
-pub(crate) fn limit(response: reqwest::Response) -> reqwest::Response {
+pub(crate) fn limit(response: reqwest::Response, max: usize) -> reqwest::Response {
     if response
         .content_length()
-        .is_some_and(|length| length <= MAX_BODY_BYTES as u64)
+        .is_some_and(|length| length <= max as u64)
     {
         return response;
     }
     let (status, version, headers) = (response.status(), response.version(), response.headers().clone());
     let stream = Limited {
         inner: Box::pin(response.bytes_stream()),
-        remaining: MAX_BODY_BYTES,
+        remaining: max,
+        max,
         ended: false,
     };
     let mut limited = http::Response::new(reqwest::Body::wrap_stream(stream));
@@ -51,6 +56,7 @@ pub(crate) fn limit(response: reqwest::Response) -> reqwest::Response {
 struct Limited {
     inner: Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
     remaining: usize,
+    max: usize,
     ended: bool,
 }
 
@@ -65,7 +71,7 @@ impl Stream for Limited {
             Some(Ok(chunk)) if chunk.len() > self.remaining => {
                 // Stop reading: the rest is never pulled from the connection.
                 self.ended = true;
-                Some(Err(Box::new(BodyTooLarge)))
+                Some(Err(Box::new(BodyTooLarge(self.max))))
             }
             Some(Ok(chunk)) => {
                 self.remaining -= chunk.len();
@@ -87,4 +93,18 @@ pub(crate) fn is_too_large(err: &(dyn std::error::Error + 'static)) -> bool {
         current = err.source();
     }
     false
+}
+
+/// The error a download's stream ends with: [`Error::ResponseTooLarge`] past the limit,
+/// [`Error::Transport`] otherwise.
+pub(crate) fn download_error(source: reqwest::Error, http_status: u16) -> crate::error::Error {
+    if is_too_large(&source) {
+        crate::error::Error::ResponseTooLarge {
+            http_status,
+            log_id: None,
+            limit: MAX_DOWNLOAD_BYTES,
+        }
+    } else {
+        crate::error::Error::transport(source, Some(http_status))
+    }
 }

@@ -7,14 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::HeaderValue;
-use tracing::Instrument as _;
-
-use crate::attempt::{observe, settle, Failure, GeneratedResult, Receipt};
+use crate::attempt::{settle, Receipt};
 use crate::client_state::{ClientState, Credentials, TokenSource};
 use crate::credentials::{bearer, helpdesk_authorization};
 use crate::error::Error;
 use crate::event::{request_body, Event};
-use crate::generated;
+use crate::generated::{self, types::ErrorResponse, ClientHelpdeskEventsExt as _};
+use crate::operation::Envelope;
 use crate::retry::{RetryPolicy, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES};
 use crate::secret::Secret;
 use crate::token_cache::{MemoryTokenCache, TokenCache};
@@ -44,7 +43,6 @@ struct Inner {
     tokens: Option<Arc<TokenManager>>,
     helpdesk_id: String,
     timeout: Duration,
-    retry: RetryPolicy,
 }
 
 impl Client {
@@ -60,7 +58,7 @@ impl Client {
     pub async fn unsubscribe(&self, events: &[Event]) -> Result<Receipt, Error> {
         let body = request_body(events)?;
         self.send("unsubscribe_events", || {
-            self.generated().unsubscribe_events(&body)
+            self.generated().unsubscribe_events().body(body.clone()).send_once()
         })
         .await
     }
@@ -70,15 +68,71 @@ impl Client {
     /// Validated as [`Client::unsubscribe`] is.
     pub async fn subscribe(&self, events: &[Event]) -> Result<Receipt, Error> {
         let body = request_body(events)?;
-        self.send("subscribe_events", || self.generated().subscribe_events(&body))
-            .await
+        self.send("subscribe_events", || {
+            self.generated().subscribe_events().body(body.clone()).send_once()
+        })
+        .await
     }
 
-    /// The client generated from `openapi/helpdesk.yaml`, for anything this wrapper does
-    /// not cover. Its requests carry the same credentials and timeout; its results are
-    /// progenitor's, without the mapping to [`Error`].
+    /// Every operation of the helpdesk API, as builders: name the parameters, then
+    /// `.send().await`. The builders come from the extension traits of
+    /// [`prelude`](crate::prelude), one per resource (`ClientTicketsExt`, `ClientFaqsExt`,
+    /// ...). Each `send` runs with this client's credentials, token renewal, retries and
+    /// tracing, and gives the answer's `data` or an [`Error`].
+    ///
+    /// ```no_run
+    /// use feishu_helpdesk::prelude::*;
+    ///
+    /// # async fn run(client: feishu_helpdesk::Client) -> Result<(), feishu_helpdesk::Error> {
+    /// let data = client.api().get_ticket().ticket_id("6948728206392295444").send().await?;
+    /// if let Some(ticket) = data.ticket {
+    ///     println!("status {:?}", ticket.status);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn api(&self) -> &generated::Client {
+        &self.inner.generated
+    }
+
+    /// The generated client; the same as [`api`](Self::api).
     pub fn generated(&self) -> &generated::Client {
         &self.inner.generated
+    }
+
+    /// A view of this client that acts for a person: the operations that take a user
+    /// access token (such as `update_ticket`, `create_faq`) send `Bearer <user_access_token>`
+    /// in `Authorization`; the others keep the tenant token. The helpdesk header goes along
+    /// as always. Without a view, a user-token operation fails with
+    /// [`Error::UserTokenRequired`] before anything is sent.
+    ///
+    /// The view shares the connection pool, the tenant token and the settings; making one
+    /// is cheap. The token is never printed (`Debug` masks it).
+    ///
+    /// Fails with [`Error::InvalidInput`] if the token is empty or cannot be a header value.
+    pub fn as_user(&self, user_access_token: impl Into<String>) -> Result<Client, Error> {
+        let token = Secret::new(user_access_token);
+        if token.expose().is_empty() {
+            return Err(Error::invalid_input("user_access_token", "is empty"));
+        }
+        let user = bearer(&token).map_err(|_| Error::invalid_input("user_access_token", "is not a valid header value"))?;
+        let mut state = self.inner.generated.inner.clone();
+        if let Some(credentials) = &mut state.credentials {
+            credentials.user = Some(user);
+        }
+        let generated = generated::Client::new_with_client(
+            progenitor_client::ClientInfo::baseurl(self.generated()),
+            progenitor_client::ClientInfo::client(self.generated()).clone(),
+            state,
+        );
+        Ok(Client {
+            inner: Arc::new(Inner {
+                generated,
+                tokens: self.inner.tokens.clone(),
+                helpdesk_id: self.inner.helpdesk_id.clone(),
+                timeout: self.inner.timeout,
+            }),
+        })
     }
 
     /// With app credentials, obtains a tenant access token (or reuses the one cached) and
@@ -106,137 +160,17 @@ impl Client {
 }
 
 impl Client {
-    /// Sends one helpdesk call, in one tracing span: again after retryable failures (up
-    /// to the retry limit, with backoff), and, with app credentials, once more with a new
-    /// token after the platform rejected the cached one.
-    async fn send<F, Fut>(&self, operation: &'static str, call: F) -> Result<Receipt, Error>
+    /// Sends one call of `operation` through the call machinery and gives its receipt.
+    async fn send<F, Fut, T>(&self, operation: &'static str, call: F) -> Result<Receipt, Error>
     where
         F: Fn() -> Fut,
-        Fut: std::future::Future<Output = GeneratedResult>,
+        Fut: std::future::Future<
+            Output = Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<ErrorResponse>>,
+        >,
+        T: Envelope,
     {
-        let span = tracing::info_span!(
-            "feishu_helpdesk.call",
-            operation,
-            attempt = tracing::field::Empty,
-            http_status = tracing::field::Empty,
-            code = tracing::field::Empty,
-            log_id = tracing::field::Empty,
-            elapsed_ms = tracing::field::Empty,
-        );
-        // Recording into a disabled span still costs; skip it when nobody listens.
-        let traced = !span.is_disabled();
-        let started = traced.then(tokio::time::Instant::now);
-        let mut attempts = Attempts::default();
-        let outcome = loop {
-            attempts.sent += 1;
-            if traced {
-                span.record("attempt", attempts.sent);
-            }
-            let attempt = observe(&call);
-            // Entering a span nobody listens to, on every poll, is not free either.
-            let (result, notes) = if traced {
-                attempt.instrument(span.clone()).await
-            } else {
-                attempt.await
-            };
-            match settle(result, notes) {
-                Ok(receipt) => {
-                    if traced {
-                        if let Some(log_id) = &receipt.log_id {
-                            span.record("log_id", log_id.as_str());
-                        }
-                        span.record("http_status", receipt.http_status);
-                        span.record("code", 0);
-                    }
-                    break Ok(receipt);
-                }
-                // Boxed: failures are rare, and their handling would otherwise enlarge
-                // every call's future.
-                Err(failure) => match Box::pin(self.after_failure(&span, failure, &mut attempts)).await {
-                    Some(err) => break Err(err),
-                    None => continue,
-                },
-            }
-        };
-        if let Some(started) = started {
-            span.record("elapsed_ms", started.elapsed().as_millis() as u64);
-        }
-        match &outcome {
-            Ok(_) => tracing::debug!(parent: &span, "call succeeded"),
-            Err(err) => tracing::debug!(parent: &span, error = %err, "call failed"),
-        }
-        outcome
-    }
-}
-
-/// What a call's attempts have come to so far.
-#[derive(Default)]
-struct Attempts {
-    /// Requests sent.
-    sent: u32,
-    /// Retries after retryable failures.
-    retries: u32,
-    /// Whether the token was replaced after the platform rejected it.
-    token_renewed: bool,
-}
-
-impl Client {
-    /// Decides, after a failed attempt, whether to send the call again (`None`, after
-    /// replacing a rejected token or waiting out the backoff) or to fail with the error.
-    async fn after_failure(
-        &self,
-        span: &tracing::Span,
-        failure: Box<Failure>,
-        attempts: &mut Attempts,
-    ) -> Option<Error> {
-        let (used, reset) = (failure.notes.token_used.clone(), failure.notes.rate_limit_reset);
-        let err = failure.into_error().await;
-        if !span.is_disabled() {
-            record_error(span, &err);
-        }
-        if let (Some(manager), Some(used), false) = (&self.inner.tokens, used, attempts.token_renewed) {
-            // Sent once more, with a new token, after the platform rejected this one.
-            if manager
-                .forget_if_rejected(&err, &used)
-                .instrument(span.clone())
-                .await
-            {
-                attempts.token_renewed = true;
-                return None;
-            }
-        }
-        match self.inner.retry.delay(attempts.retries, &err, reset) {
-            Some(delay) => {
-                tracing::warn!(
-                    parent: span,
-                    attempt = attempts.sent,
-                    delay_ms = delay.as_millis() as u64,
-                    error = %err,
-                    "retrying"
-                );
-                attempts.retries += 1;
-                tokio::time::sleep(delay).await;
-                None
-            }
-            None if attempts.sent > 1 => Some(Error::AfterRetries {
-                attempts: attempts.sent,
-                last: Box::new(err),
-            }),
-            None => Some(err),
-        }
-    }
-}
-
-/// Notes what an attempt's error says about the answer on the call's span.
-fn record_error(span: &tracing::Span, err: &Error) {
-    if let Some(status) = err.http_status() {
-        span.record("http_status", status);
-    }
-    if let Some(code) = err.code() {
-        span.record("code", code);
-    }
-    if let Some(log_id) = err.log_id() {
-        span.record("log_id", log_id);
+        let (receipt, _) = crate::call::run(&self.generated().inner, operation, call, settle).await?;
+        Ok(receipt)
     }
 }
 
@@ -247,7 +181,7 @@ impl fmt::Debug for Client {
             .field("helpdesk_id", &self.inner.helpdesk_id)
             .field("timeout", &self.inner.timeout)
             .field("tokens", &self.inner.tokens)
-            .field("retry", &self.inner.retry)
+            .field("retry", &self.inner.generated.inner.retry)
             .finish()
     }
 }
@@ -392,10 +326,15 @@ impl ClientBuilder {
         };
         // The generated client appends paths that start with '/'.
         let base_url_text = base_url.as_str().trim_end_matches('/').to_owned();
+        let retry = RetryPolicy {
+            max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+            initial_backoff: self.initial_backoff.unwrap_or(DEFAULT_INITIAL_BACKOFF),
+        };
         let state = ClientState::new(
             None,
             timeout,
             timeout_per_request,
+            retry,
             base_url,
             generated::STATIC_PATHS,
         );
@@ -419,17 +358,17 @@ impl ClientBuilder {
                 (TokenSource::App(manager.clone()), Some(manager))
             }
         };
-        let state = state.with_credentials(Credentials { tenant, helpdesk });
+        let state = state.with_credentials(Credentials {
+            tenant,
+            helpdesk,
+            user: None,
+        });
         Ok(Client {
             inner: Arc::new(Inner {
                 generated: generated::Client::new_with_client(&base_url_text, http, state),
                 tokens,
                 helpdesk_id,
                 timeout,
-                retry: RetryPolicy {
-                    max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
-                    initial_backoff: self.initial_backoff.unwrap_or(DEFAULT_INITIAL_BACKOFF),
-                },
             }),
         })
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 
+use crate::retry::RetryPolicy;
 use crate::token_manager::TokenManager;
 
 /// The two credentials of every helpdesk request.
@@ -17,6 +18,9 @@ pub(crate) struct Credentials {
     pub(crate) tenant: TokenSource,
     /// `base64(helpdesk_id:helpdesk_token)`.
     pub(crate) helpdesk: HeaderValue,
+    /// `Bearer <user access token>`, on a view made by `Client::as_user`: sent to the
+    /// operations that act for a person.
+    pub(crate) user: Option<HeaderValue>,
 }
 
 /// Where the `Authorization` header of a request comes from.
@@ -38,6 +42,8 @@ pub struct ClientState {
     /// `reqwest::Client`. The library's own client has it as its default, which costs
     /// nothing per request.
     pub(crate) timeout_per_request: bool,
+    /// When a failed call is sent again.
+    pub(crate) retry: RetryPolicy,
     /// The base URL, parsed once.
     base_url: reqwest::Url,
     /// The URL of each operation path without parameters, joined once; shared by clones.
@@ -51,6 +57,7 @@ impl ClientState {
         credentials: Option<Credentials>,
         timeout: Duration,
         timeout_per_request: bool,
+        retry: RetryPolicy,
         base_url: reqwest::Url,
         operation_paths: &[&'static str],
     ) -> Self {
@@ -62,6 +69,7 @@ impl ClientState {
             credentials,
             timeout,
             timeout_per_request,
+            retry,
             base_url,
             operation_urls,
         }
@@ -107,7 +115,11 @@ impl fmt::Debug for Credentials {
             TokenSource::Fixed(_) => debug.field("authorization", &"Bearer ***"),
             TokenSource::App(manager) => debug.field("tokens", manager),
         };
-        debug.field("helpdesk", &"***").finish()
+        debug.field("helpdesk", &"***");
+        if self.user.is_some() {
+            debug.field("user", &"Bearer ***");
+        }
+        debug.finish()
     }
 }
 

@@ -124,6 +124,29 @@ pub enum Error {
         last: Box<Error>,
     },
 
+    /// The operation acts for a person and takes a user access token, and the client had
+    /// none; nothing was sent. Call it through [`Client::as_user`](crate::Client::as_user).
+    #[error("{operation} acts for a person: it needs a user access token (call it through Client::as_user)")]
+    #[non_exhaustive]
+    UserTokenRequired {
+        /// The operation, such as `update_ticket`.
+        operation: &'static str,
+    },
+
+    /// A request that creates or changes something failed in a way that leaves open
+    /// whether the platform carried it out (a timeout, a connection lost after the request
+    /// was written, a server-side failure). It was not sent again, so that nothing is done
+    /// twice: check the platform's state before repeating it.
+    #[error("the outcome of {operation} is unknown: the platform may have carried it out")]
+    #[non_exhaustive]
+    OutcomeUnknown {
+        /// The operation, such as `create_ticket_message`.
+        operation: &'static str,
+        /// The failure.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// The library could not build or process the request: a bug, please report it.
     #[error("internal error: {message}")]
     #[non_exhaustive]
@@ -175,16 +198,28 @@ impl Error {
     pub fn attempts(&self) -> u32 {
         match self {
             Error::AfterRetries { attempts, .. } => *attempts,
-            Error::InvalidInput { .. } => 0,
+            Error::InvalidInput { .. } | Error::UserTokenRequired { .. } => 0,
             _ => 1,
         }
     }
 
-    /// The error itself or, after retries, the error of the last attempt.
+    /// The error itself or, after retries, the error of the last attempt (for
+    /// [`Error::OutcomeUnknown`], the failure it wraps).
     pub fn last(&self) -> &Error {
         match self {
             Error::AfterRetries { last, .. } => last.last(),
+            Error::OutcomeUnknown { source, .. } => source.last(),
             other => other,
+        }
+    }
+
+    /// Whether this is, or wraps, [`Error::OutcomeUnknown`]: the platform may have carried
+    /// the request out.
+    pub fn is_outcome_unknown(&self) -> bool {
+        match self {
+            Error::OutcomeUnknown { .. } => true,
+            Error::AfterRetries { last, .. } => last.is_outcome_unknown(),
+            _ => false,
         }
     }
 
@@ -224,6 +259,10 @@ impl Error {
     /// rate limiting, and server-side (5xx) failures. Input and business errors (such as
     /// 154000 and 154003) are not retryable.
     pub fn is_retryable(&self) -> bool {
+        // Sending a request whose outcome is unknown again could do it twice.
+        if self.is_outcome_unknown() {
+            return false;
+        }
         match self.last() {
             Error::Timeout { .. } | Error::Transport { .. } => true,
             Error::Api {
@@ -236,6 +275,8 @@ impl Error {
             Error::InvalidInput { .. }
             | Error::ResponseTooLarge { .. }
             | Error::Internal { .. }
+            | Error::UserTokenRequired { .. }
+            | Error::OutcomeUnknown { .. }
             | Error::AfterRetries { .. } => false,
         }
     }

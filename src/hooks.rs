@@ -6,9 +6,12 @@ use progenitor_client::{ClientHooks, Error as GeneratedError, OperationInfo};
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 
 use crate::attempt::note;
+use crate::body_limit::{MAX_BODY_BYTES, MAX_DOWNLOAD_BYTES};
 use crate::client_state::{ClientState, TokenSource};
 use crate::credentials::HELPDESK_HEADER;
+use crate::error::Error;
 use crate::generated;
+use crate::operation::TokenKind;
 
 /// The content type the platform asks for; the generated code sends it without charset.
 const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
@@ -17,11 +20,20 @@ impl ClientHooks<ClientState> for generated::Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
-        _: &OperationInfo,
+        info: &OperationInfo,
     ) -> Result<(), GeneratedError<E>> {
         let state = &self.inner;
         if let Some(credentials) = &state.credentials {
-            let authorization = match &credentials.tenant {
+            let token = generated::find_operation(info.operation_id).map_or(TokenKind::Tenant, |op| op.token);
+            let authorization = match (token, &credentials.user) {
+                (TokenKind::User | TokenKind::TenantOrUser, Some(user)) => user.clone(),
+                (TokenKind::User, None) => {
+                    // Refused before sending: the platform would refuse a tenant token.
+                    let operation = generated::find_operation(info.operation_id).map_or("", |op| op.id);
+                    note(|notes| notes.token_error = Some(Box::new(Error::UserTokenRequired { operation })));
+                    return Err(GeneratedError::Custom(format!("{operation} needs a user access token")));
+                }
+                _ => match &credentials.tenant {
                 TokenSource::Fixed(value) => value.clone(),
                 TokenSource::App(manager) => {
                     // A fresh token is found without awaiting; the fetch is boxed, so that
@@ -43,6 +55,7 @@ impl ClientHooks<ClientState> for generated::Client {
                         }
                     }
                 }
+                },
             };
             let headers = request.headers_mut();
             headers.reserve(2);
@@ -58,8 +71,12 @@ impl ClientHooks<ClientState> for generated::Client {
         Ok(())
     }
 
-    async fn exec(&self, request: reqwest::Request, _: &OperationInfo) -> reqwest::Result<reqwest::Response> {
-        let mut response = crate::body_limit::limit(self.client.execute(request).await?);
+    async fn exec(&self, request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
+        let max = match generated::find_operation(info.operation_id) {
+            Some(op) if op.binary => MAX_DOWNLOAD_BYTES,
+            _ => MAX_BODY_BYTES,
+        };
+        let mut response = crate::body_limit::limit(self.client.execute(request).await?, max);
         let noted = note(|notes| notes.answer(response.status(), response.headers()));
         if noted {
             // The wrapper has taken what it needs; progenitor would copy every header into

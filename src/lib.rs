@@ -5,24 +5,32 @@
 // Where each behaviour lives, in the order a call runs through it (each module uses only
 // those above it in this list):
 //
-// error, secret, body_limit  the one error type; secrets kept out of Debug; the answer-size bound
+// error, secret, body_limit  the one error type; secrets kept out of Debug; the answer-size bounds
 // tls                        the TLS of the library's own HTTP clients (reqwest's own set-up)
 // credentials                the two header values: `Bearer <token>` and base64(id:token)
 // token_cache                the public cache API: TokenCache, CachedToken, the in-memory cache
 // token_manager              token reuse, one fetch for all callers, renewal after a rejection
-// client_state, generated    what every request of a client shares; progenitor's client
-// retry, event               when and how long to wait before a retry; events and the request body
+// retry                      when and how long to wait before a retry
+// client_state               what every request of a client shares (credentials, retry policy, URLs)
+// operation                  the operations as the generated code sees them: what each takes,
+//                            the answer's envelope, the seam to the call machinery, page streams
+// generated                  progenitor's client, its builders' `send` run through `Dispatch`
+// event                      events and the subscription request body
 // attempt                    one attempt: what the hooks saw (log id, rate-limit reset, token
-//                            used) and the mapping of its answer to a Receipt or an Error
+//                            used) and the mapping of its answer to data, a download or an Error
 // token_endpoint             obtaining a token from the platform (the manager's seam)
-// hooks                      progenitor's hooks: credentials on each request, notes of each answer
-// client                     Client and its builder: the retry loop and the configuration checks
+// hooks                      progenitor's hooks: the token each operation takes and the helpdesk
+//                            header on each request, notes of each answer
+// call                       one call of any operation: the loop of attempts (token renewal,
+//                            retries that never repeat a side effect), its tracing span
+// client                     Client and its builder: the configuration checks, user views
 // redis_connection           optional: one shared Redis connection with timeouts
 // events                     receiving pushed events: checks, decryption, types, exactly once
 // redis_cache, testing       optional: the Redis token cache, the stand-in for users' tests
 
 mod attempt;
 mod body_limit;
+mod call;
 mod client;
 mod client_state;
 mod credentials;
@@ -31,6 +39,7 @@ mod event;
 pub mod events;
 pub mod generated;
 mod hooks;
+mod operation;
 mod retry;
 mod secret;
 mod tls;
@@ -51,11 +60,19 @@ pub use redis_cache::RedisTokenCache;
 pub mod testing;
 
 pub use attempt::Receipt;
-pub use body_limit::MAX_BODY_BYTES;
+pub use body_limit::{MAX_BODY_BYTES, MAX_DOWNLOAD_BYTES};
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, FEISHU_BASE_URL, LARK_BASE_URL};
 pub use credentials::HELPDESK_AUTHORIZATION;
 pub use error::Error;
 pub use event::Event;
+pub use generated::operations;
+pub use operation::{Download, Operation, Paging, TokenKind};
+
+/// The extension traits that put every operation on [`Client::api`], one trait per
+/// resource (the spec's tags): `use feishu_helpdesk::prelude::*;`.
+pub mod prelude {
+    pub use crate::generated::prelude::*;
+}
 pub use retry::{DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES, MAX_BACKOFF, MAX_RATE_LIMIT_WAIT};
 pub use tls::http_client_builder;
 pub use token_cache::{BoxFuture, CachedToken, FetchLock, MemoryTokenCache, TokenCache};

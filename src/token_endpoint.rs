@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use crate::attempt::{observe, unexpected_or_transport, AttemptNotes, ErrorAnswer};
 use crate::error::Error;
-use crate::generated::{self, types};
+use crate::generated::{self, types, ClientAuthExt as _};
 use crate::secret::Secret;
 use crate::token_cache::{BoxFuture, CachedToken};
 use crate::token_manager::TokenEndpoint;
@@ -31,7 +31,7 @@ impl PlatformTokenEndpoint {
             app_id: app_id.to_owned(),
             app_secret: app_secret.expose().to_owned(),
         };
-        let (result, notes) = observe(|| self.client.get_tenant_access_token(&body)).await;
+        let (result, notes) = observe(|| self.client.get_tenant_access_token().body(body.clone()).send()).await;
         let refused = |answer: ErrorAnswer| Error::TokenRefused {
             app_id: app_id.to_owned(),
             code: answer.code,

@@ -1,0 +1,233 @@
+//! One call of any operation: its loop of attempts (token renewal after a rejection,
+//! retries that never repeat a side effect), its tracing span, and the mapping of the
+//! answer to the operation's `data`, a download, or an `Error`. The generated builders'
+//! `send` reach it through [`Dispatch`](crate::operation::Dispatch).
+
+use std::future::Future;
+
+use progenitor_client::{ByteStream, Error as GeneratedError, ResponseValue};
+use tracing::Instrument as _;
+
+use crate::attempt::{observe, settle, settle_download, AttemptNotes, Failure, Receipt};
+use crate::client_state::{ClientState, TokenSource};
+use crate::error::{Error, RATE_LIMITED};
+use crate::generated::{self, types::ErrorResponse};
+use crate::operation::{Dispatch, Download, Envelope};
+
+impl Dispatch for generated::Client {
+    type ErrorBody = ErrorResponse;
+
+    fn dispatch<F, Fut, T>(
+        &self,
+        operation: &'static str,
+        call: F,
+    ) -> impl Future<Output = Result<T::Data, Error>> + Send
+    where
+        F: Fn() -> Fut + Send + Sync,
+        Fut: Future<Output = Result<ResponseValue<T>, GeneratedError<ErrorResponse>>> + Send,
+        T: Envelope + Send,
+        T::Data: Default + Send,
+    {
+        async move {
+            let (_, data) = run(&self.inner, operation, call, settle).await?;
+            Ok(data.unwrap_or_default())
+        }
+    }
+
+    fn download<F, Fut>(&self, operation: &'static str, call: F) -> impl Future<Output = Result<Download, Error>> + Send
+    where
+        F: Fn() -> Fut + Send + Sync,
+        Fut: Future<Output = Result<ResponseValue<ByteStream>, GeneratedError<ErrorResponse>>> + Send,
+    {
+        async move {
+            let (_, download) = run(&self.inner, operation, call, settle_download).await?;
+            Ok(download)
+        }
+    }
+}
+
+/// Sends one call of `operation`, in one tracing span: `call` makes an attempt and `settle`
+/// maps its outcome. Sent again after a rejected token (once, with a new one) and after
+/// retryable failures (up to the retry limit, with backoff); an operation that changes
+/// something only when the platform surely did not act on the failed attempt.
+pub(crate) async fn run<F, Fut, R, S, O>(
+    state: &ClientState,
+    operation: &'static str,
+    call: F,
+    settle: S,
+) -> Result<(Receipt, O), Error>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = R>,
+    S: Fn(R, AttemptNotes) -> Result<(Receipt, O), Box<Failure>>,
+{
+    let span = tracing::info_span!(
+        "feishu_helpdesk.call",
+        operation,
+        attempt = tracing::field::Empty,
+        http_status = tracing::field::Empty,
+        code = tracing::field::Empty,
+        log_id = tracing::field::Empty,
+        elapsed_ms = tracing::field::Empty,
+    );
+    // Recording into a disabled span still costs; skip it when nobody listens.
+    let traced = !span.is_disabled();
+    let started = traced.then(tokio::time::Instant::now);
+    let mut attempts = Attempts::default();
+    let outcome = loop {
+        attempts.sent += 1;
+        if traced {
+            span.record("attempt", attempts.sent);
+        }
+        let attempt = observe(&call);
+        // Entering a span nobody listens to, on every poll, is not free either.
+        let (result, notes) = if traced {
+            attempt.instrument(span.clone()).await
+        } else {
+            attempt.await
+        };
+        match settle(result, notes) {
+            Ok(answer) => {
+                if traced {
+                    if let Some(log_id) = &answer.0.log_id {
+                        span.record("log_id", log_id.as_str());
+                    }
+                    span.record("http_status", answer.0.http_status);
+                    span.record("code", 0);
+                }
+                break Ok(answer);
+            }
+            // Boxed: failures are rare, and their handling would otherwise enlarge every
+            // call's future.
+            Err(failure) => match Box::pin(after_failure(state, operation, &span, failure, &mut attempts)).await {
+                Some(err) => break Err(err),
+                None => continue,
+            },
+        }
+    };
+    if let Some(started) = started {
+        span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+    }
+    match &outcome {
+        Ok(_) => tracing::debug!(parent: &span, "call succeeded"),
+        Err(err) => tracing::debug!(parent: &span, error = %err, "call failed"),
+    }
+    outcome
+}
+
+/// What a call's attempts have come to so far.
+#[derive(Default)]
+struct Attempts {
+    /// Requests sent.
+    sent: u32,
+    /// Retries after retryable failures.
+    retries: u32,
+    /// Whether the token was replaced after the platform rejected it.
+    token_renewed: bool,
+}
+
+/// Decides, after a failed attempt, whether to send the call again (`None`, after replacing
+/// a rejected token or waiting out the backoff) or to fail with the error.
+async fn after_failure(
+    state: &ClientState,
+    operation: &'static str,
+    span: &tracing::Span,
+    failure: Box<Failure>,
+    attempts: &mut Attempts,
+) -> Option<Error> {
+    let (used, reset, sent) = (
+        failure.notes.token_used.clone(),
+        failure.notes.rate_limit_reset,
+        failure.sent,
+    );
+    let err = failure.into_error().await;
+    if !span.is_disabled() {
+        record_error(span, &err);
+    }
+    let manager = state.credentials.as_ref().and_then(|c| match &c.tenant {
+        TokenSource::App(manager) => Some(manager),
+        TokenSource::Fixed(_) => None,
+    });
+    if let (Some(manager), Some(used), false) = (manager, used, attempts.token_renewed) {
+        // Sent once more, with a new token, after the platform rejected this one: a
+        // rejected request was not acted on.
+        if manager.forget_if_rejected(&err, &used).instrument(span.clone()).await {
+            attempts.token_renewed = true;
+            return None;
+        }
+    }
+    let idempotent = generated::find_operation(operation).is_none_or(|op| op.idempotent);
+    if !idempotent && sent && !surely_not_acted_on(&err) {
+        // Sending it again could do twice what the platform may have done once.
+        let err = if outcome_unknown(&err) {
+            Error::OutcomeUnknown {
+                operation,
+                source: Box::new(err),
+            }
+        } else {
+            err
+        };
+        return Some(after_retries(err, attempts));
+    }
+    match state.retry.delay(attempts.retries, &err, reset) {
+        Some(delay) => {
+            tracing::warn!(
+                parent: span,
+                attempt = attempts.sent,
+                delay_ms = delay.as_millis() as u64,
+                error = %err,
+                "retrying"
+            );
+            attempts.retries += 1;
+            tokio::time::sleep(delay).await;
+            None
+        }
+        None => Some(after_retries(err, attempts)),
+    }
+}
+
+/// `err`, or, after more than one attempt, [`Error::AfterRetries`] around it.
+fn after_retries(err: Error, attempts: &Attempts) -> Error {
+    if attempts.sent > 1 {
+        Error::AfterRetries {
+            attempts: attempts.sent,
+            last: Box::new(err),
+        }
+    } else {
+        err
+    }
+}
+
+/// Whether the platform surely did not act on a request that failed so: the connection
+/// was never made, or the platform refused it for its rate limit.
+fn surely_not_acted_on(err: &Error) -> bool {
+    match err {
+        Error::Transport { source, .. } => source.is_connect(),
+        Error::Api { code, http_status, .. } => *code == RATE_LIMITED || *http_status == 429,
+        _ => false,
+    }
+}
+
+/// Whether a failure leaves open whether the platform acted: the request may have reached
+/// it and no answer says it was refused.
+fn outcome_unknown(err: &Error) -> bool {
+    match err {
+        Error::Timeout { .. } | Error::Transport { .. } | Error::ResponseTooLarge { .. } => true,
+        Error::UnexpectedResponse { http_status, .. } => *http_status == 0 || *http_status >= 500,
+        Error::Api { http_status, .. } => *http_status >= 500,
+        _ => false,
+    }
+}
+
+/// Notes what an attempt's error says about the answer on the call's span.
+fn record_error(span: &tracing::Span, err: &Error) {
+    if let Some(status) = err.http_status() {
+        span.record("http_status", status);
+    }
+    if let Some(code) = err.code() {
+        span.record("code", code);
+    }
+    if let Some(log_id) = err.log_id() {
+        span.record("log_id", log_id);
+    }
+}

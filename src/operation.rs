@@ -1,0 +1,210 @@
+//! The operations of the spec as the generated code sees them: what each takes and how it
+//! pages ([`Operation`], listed by `build.rs`), the envelope of an answer, the way a
+//! builder's `send` reaches the call machinery ([`Dispatch`], implemented in `call.rs`, so
+//! that the generated code depends on nothing below it), and the page streams.
+
+use std::future::Future;
+
+use bytes::Bytes;
+use futures_core::Stream;
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use progenitor_client::{ByteStream, ResponseValue};
+
+use crate::error::Error;
+
+/// The access token an operation takes in `Authorization`, beside the helpdesk header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenKind {
+    /// The app's tenant access token (`t-...`).
+    Tenant,
+    /// A person's user access token (`u-...`): the operation acts for that person. Call it
+    /// through [`Client::as_user`](crate::Client::as_user).
+    User,
+    /// Either: the user's token on a [`Client::as_user`](crate::Client::as_user) view, the
+    /// tenant token otherwise.
+    TenantOrUser,
+    /// None (obtaining a tenant access token).
+    None,
+}
+
+/// How a paged operation pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Paging {
+    /// A `page_token` query; `data` says `has_more` and gives the next token in
+    /// `next_token`.
+    Token {
+        /// The field of `data` holding the page's items.
+        items: &'static str,
+        /// The field of `data` holding the next page's token.
+        next_token: &'static str,
+    },
+    /// `page` (from 1) and `page_size` queries; `data` gives `total`.
+    Number {
+        /// The field of `data` holding the page's items.
+        items: &'static str,
+    },
+}
+
+/// One operation of the helpdesk API, as `openapi/helpdesk.yaml` describes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Operation {
+    /// The spec's `operationId`, also the builder method's name, such as `get_ticket`.
+    pub id: &'static str,
+    /// The HTTP method, upper case.
+    pub method: &'static str,
+    /// The path, with `{parameters}`.
+    pub path: &'static str,
+    /// The resource (the spec's tag), such as `tickets`.
+    pub tag: &'static str,
+    /// A one-line summary.
+    pub summary: &'static str,
+    /// The access token it takes.
+    pub token: TokenKind,
+    /// Whether sending it twice is harmless (a GET, or the spec's `x-idempotent`): only
+    /// then is it sent again after a failure that the platform may have acted on.
+    pub idempotent: bool,
+    /// Whether a success answers bytes rather than the JSON envelope.
+    pub binary: bool,
+    /// How it pages, if it does.
+    pub paging: Option<Paging>,
+}
+
+/// The envelope `{code, msg, data}` of an answer, taken apart.
+pub(crate) trait Envelope {
+    /// The type of `data`.
+    type Data;
+    /// `code`, `msg` and `data` (if the answer had it).
+    fn into_parts(self) -> (i64, String, Option<Self::Data>);
+}
+
+/// What a builder's `send` calls: one attempt is `call()`; the implementation (in
+/// `call.rs`) adds the credentials' renewal, retries, tracing and the mapping to `Error`.
+pub(crate) trait Dispatch {
+    /// The body of a documented error answer.
+    type ErrorBody;
+
+    /// Runs a JSON operation and gives its `data`.
+    fn dispatch<F, Fut, T>(
+        &self,
+        operation: &'static str,
+        call: F,
+    ) -> impl Future<Output = Result<T::Data, Error>> + Send
+    where
+        F: Fn() -> Fut + Send + Sync,
+        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<Self::ErrorBody>>> + Send,
+        T: Envelope + Send,
+        T::Data: Default + Send;
+
+    /// Runs an operation that answers bytes.
+    fn download<F, Fut>(&self, operation: &'static str, call: F) -> impl Future<Output = Result<Download, Error>> + Send
+    where
+        F: Fn() -> Fut + Send + Sync,
+        Fut: Future<Output = Result<ResponseValue<ByteStream>, progenitor_client::Error<Self::ErrorBody>>> + Send;
+}
+
+/// The bytes of a download (a ticket image, a FAQ image), as they arrive.
+///
+/// The body is bounded: past [`MAX_DOWNLOAD_BYTES`](crate::MAX_DOWNLOAD_BYTES) the stream
+/// ends with [`Error::ResponseTooLarge`].
+pub struct Download {
+    /// The answer's `Content-Type`, such as `image/png`.
+    pub content_type: Option<String>,
+    /// The answer's `Content-Length`, if it said one.
+    pub content_length: Option<u64>,
+    pub(crate) stream: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, Error>> + Send>>,
+}
+
+impl Download {
+    /// The bytes, chunk by chunk.
+    pub fn into_stream(self) -> impl Stream<Item = Result<Bytes, Error>> + Send {
+        self.stream
+    }
+
+    /// All the bytes, in one buffer.
+    pub async fn bytes(self) -> Result<Vec<u8>, Error> {
+        let mut stream = self.stream;
+        let mut all = Vec::with_capacity(self.content_length.unwrap_or(0).min(1 << 20) as usize);
+        while let Some(chunk) = stream.next().await {
+            all.extend_from_slice(&chunk?);
+        }
+        Ok(all)
+    }
+}
+
+impl std::fmt::Debug for Download {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Download")
+            .field("content_type", &self.content_type)
+            .field("content_length", &self.content_length)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every item of a token-paged operation: `page(builder, token)` fetches a page (the
+/// builder as given for the first, `None`), `split(data)` gives its items, `has_more` and
+/// the next token. Stops when `has_more` is not true, or when the platform gives no new
+/// token (an empty or repeated one would fetch the same page again).
+pub(crate) fn pages_by_token<'a, B, Fut, D, T>(
+    first: B,
+    page: impl Fn(B, Option<String>) -> Fut + Send + 'a,
+    split: impl Fn(D) -> (Vec<T>, Option<bool>, Option<String>) + Send + Sync + 'a,
+) -> impl Stream<Item = Result<T, Error>> + Send + 'a
+where
+    B: Clone + Send + 'a,
+    Fut: Future<Output = Result<D, Error>> + Send + 'a,
+    T: Send + 'a,
+{
+    let split = std::sync::Arc::new(split);
+    // The state: the token of the next page to fetch (`Some(None)`: the first), or `None`
+    // when there is none.
+    futures_util::stream::try_unfold(Some(None::<String>), move |next| {
+        let fetch = next.map(|token| (page(first.clone(), token.clone()), token));
+        let split = split.clone();
+        async move {
+            let Some((fetch, token)) = fetch else {
+                return Ok(None);
+            };
+            let (items, has_more, next) = split(fetch.await?);
+            let next = next.filter(|next| has_more == Some(true) && !next.is_empty() && Some(next) != token.as_ref());
+            Ok(Some((futures_util::stream::iter(items.into_iter().map(Ok)), next.map(Some))))
+        }
+    })
+    .try_flatten()
+}
+
+/// Every item of a page-numbered operation, from page `start`: `page(builder, n)` fetches
+/// page `n`, `split(data)` gives its items and `total`. Stops at an empty page, or once
+/// `total` items have been seen (counting from page 1).
+pub(crate) fn pages_by_number<'a, B, Fut, D, T>(
+    first: B,
+    start: i64,
+    page: impl Fn(B, i64) -> Fut + Send + 'a,
+    split: impl Fn(D) -> (Vec<T>, Option<i64>) + Send + Sync + 'a,
+) -> impl Stream<Item = Result<T, Error>> + Send + 'a
+where
+    B: Clone + Send + 'a,
+    Fut: Future<Output = Result<D, Error>> + Send + 'a,
+    T: Send + 'a,
+{
+    let start = start.max(1);
+    let split = std::sync::Arc::new(split);
+    // The state: the next page number and the items seen so far, or `None` at the end.
+    futures_util::stream::try_unfold(Some((start, 0u64)), move |state| {
+        let fetch = state.map(|(number, seen)| (page(first.clone(), number), number, seen));
+        let split = split.clone();
+        async move {
+            let Some((fetch, number, seen)) = fetch else {
+                return Ok(None);
+            };
+            let (items, total) = split(fetch.await?);
+            let seen = seen + items.len() as u64;
+            let done = items.is_empty() || (start == 1 && total.is_some_and(|total| seen >= total.max(0) as u64));
+            let next = (!done).then(|| number.checked_add(1).map(|n| (n, seen))).flatten();
+            Ok(Some((futures_util::stream::iter(items.into_iter().map(Ok)), next)))
+        }
+    })
+    .try_flatten()
+}

@@ -311,11 +311,16 @@ fn with_call_machinery(file: &mut syn::File, operations: &[OperationMeta]) -> Re
         structs.insert(item.ident.to_string(), fields);
     }
     let field = |name: &str, field: &str| -> Option<syn::Type> {
-        structs.get(name)?.iter().find(|(n, _)| n == field).map(|(_, ty)| ty.clone())
+        structs
+            .get(name)?
+            .iter()
+            .find(|(n, _)| n == field)
+            .map(|(_, ty)| ty.clone())
     };
     let mut data_fields = std::collections::HashMap::new();
     for name in structs.keys() {
-        if let (Some(_), Some(_), Some(data)) = (field(name, "code"), field(name, "msg"), field(name, "data")) {
+        if let (Some(_), Some(_), Some(data)) = (field(name, "code"), field(name, "msg"), field(name, "data"))
+        {
             data_fields.insert(name.clone(), data);
         }
     }
@@ -333,26 +338,33 @@ fn with_call_machinery(file: &mut syn::File, operations: &[OperationMeta]) -> Re
         else {
             continue;
         };
-        let syn::ImplItem::Fn(send) = &mut block.items[position] else { unreachable!() };
-        let answer = success_type(&send.sig.output)
-            .ok_or_else(|| format!("progenitor's output changed: a `send` returns {}", quote!(#send.sig.output)))?;
-        let operation = operation_id(&send.block)
-            .ok_or("progenitor's output changed: a `send` names no operation_id")?;
-        let answer_name = answer.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+        let syn::ImplItem::Fn(send) = &mut block.items[position] else {
+            unreachable!()
+        };
+        let answer = success_type(&send.sig.output).ok_or_else(|| {
+            format!(
+                "progenitor's output changed: a `send` returns {}",
+                quote!(#send.sig.output)
+            )
+        })?;
+        let operation =
+            operation_id(&send.block).ok_or("progenitor's output changed: a `send` names no operation_id")?;
+        let answer_name = answer
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
         if answer_name != "ByteStream" && !data_fields.contains_key(&answer_name) {
             // Not the `{code, msg, data}` envelope (the token operation answers at the top
             // level): progenitor's `send` stays, for the token endpoint.
             continue;
         }
-        let doc = send
-            .attrs
-            .iter()
-            .find(|a| a.path().is_ident("doc"))
-            .cloned();
+        let doc = send.attrs.iter().find(|a| a.path().is_ident("doc")).cloned();
         send.sig.ident = syn::Ident::new("send_once", send.sig.ident.span());
         send.vis = syn::parse_quote!(pub(crate));
         send.attrs.retain(|a| !a.path().is_ident("doc"));
-        send.attrs.push(syn::parse_quote!(#[doc = " One attempt, as progenitor makes it."]));
+        send.attrs
+            .push(syn::parse_quote!(#[doc = " One attempt, as progenitor makes it."]));
         let new_send: syn::ImplItem = if answer_name == "ByteStream" {
             syn::parse_quote! {
                 #doc
@@ -367,9 +379,9 @@ fn with_call_machinery(file: &mut syn::File, operations: &[OperationMeta]) -> Re
                 }
             }
         } else {
-            let data = data_fields
-                .get(&answer_name)
-                .ok_or_else(|| format!("the answer type {answer_name} of {operation} is not an envelope (code, msg, data)"))?;
+            let data = data_fields.get(&answer_name).ok_or_else(|| {
+                format!("the answer type {answer_name} of {operation} is not an envelope (code, msg, data)")
+            })?;
             let data = qualified(without_option(data));
             if !envelopes.contains(&answer_name) {
                 envelopes.push(answer_name.clone());
@@ -389,7 +401,11 @@ fn with_call_machinery(file: &mut syn::File, operations: &[OperationMeta]) -> Re
         };
         block.items.insert(position, new_send);
         edited += 1;
-        if let Some(paging) = operations.iter().find(|op| op.id == operation).and_then(|op| op.paging.as_ref()) {
+        if let Some(paging) = operations
+            .iter()
+            .find(|op| op.id == operation)
+            .and_then(|op| op.paging.as_ref())
+        {
             streams.push(page_stream(block, &answer_name, paging, &data_fields, &field)?);
         }
     }
@@ -429,11 +445,18 @@ fn page_stream(
     let missing = |what: &str| format!("the paged answer {answer} has no {what} in the generated types");
     let data = without_option(data_fields.get(answer).ok_or_else(|| missing("data"))?).clone();
     let data_name = match &data {
-        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default(),
         _ => String::new(),
     };
     let items_type = field(&data_name, &paging.items).ok_or_else(|| missing(&paging.items))?;
-    let item = qualified(generic_argument(without_option(&items_type), "Vec").ok_or_else(|| missing("an array of items"))?);
+    let item = qualified(
+        generic_argument(without_option(&items_type), "Vec").ok_or_else(|| missing("an array of items"))?,
+    );
     let data = qualified(&data);
     let items = quote::format_ident!("{}", paging.items);
     let (generics, self_ty) = (&block.generics, &block.self_ty);
@@ -499,7 +522,9 @@ fn module_mut<'a>(file: &'a mut syn::File, name: &str) -> Option<&'a mut Vec<syn
 
 /// `T` in `-> Result<ResponseValue<T>, Error<E>>`.
 fn success_type(output: &syn::ReturnType) -> Option<syn::Path> {
-    let syn::ReturnType::Type(_, ty) = output else { return None };
+    let syn::ReturnType::Type(_, ty) = output else {
+        return None;
+    };
     let ok = generic_argument(ty, "Result")?;
     match generic_argument(ok, "ResponseValue")? {
         syn::Type::Path(p) => Some(p.path.clone()),
@@ -514,7 +539,9 @@ fn generic_argument<'a>(ty: &'a syn::Type, name: &str) -> Option<&'a syn::Type> 
     if last.ident != name {
         return None;
     }
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
     args.args.iter().find_map(|a| match a {
         syn::GenericArgument::Type(t) => Some(t),
         _ => None,
@@ -532,7 +559,9 @@ fn without_option(ty: &syn::Type) -> &syn::Type {
 /// A type named inside `mod types`, as `mod builder` names it.
 fn qualified(ty: &syn::Type) -> syn::Type {
     match ty {
-        syn::Type::Path(p) if p.qself.is_none() && p.path.leading_colon.is_none() && p.path.segments.len() == 1 => {
+        syn::Type::Path(p)
+            if p.qself.is_none() && p.path.leading_colon.is_none() && p.path.segments.len() == 1 =>
+        {
             syn::parse_quote!(types::#p)
         }
         other => other.clone(),
@@ -546,8 +575,13 @@ fn operation_id(block: &syn::Block) -> Option<String> {
     struct Find(Option<String>);
     impl<'ast> Visit<'ast> for Find {
         fn visit_field_value(&mut self, field: &'ast syn::FieldValue) {
-            if let (syn::Member::Named(name), syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. })) =
-                (&field.member, &field.expr)
+            if let (
+                syn::Member::Named(name),
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }),
+            ) = (&field.member, &field.expr)
             {
                 if name == "operation_id" {
                     self.0 = Some(s.value());
@@ -568,7 +602,9 @@ fn without_client_in_prelude(file: &mut syn::File) -> Result<(), String> {
     let before = prelude.len();
     prelude.retain(|item| !matches!(item, syn::Item::Use(u) if quote::quote!(#u).to_string().replace(' ', "").ends_with("super::Client;")));
     if prelude.len() + 1 != before {
-        return Err("progenitor's output changed: the prelude does not re-export the Client; review build.rs".into());
+        return Err(
+            "progenitor's output changed: the prelude does not re-export the Client; review build.rs".into(),
+        );
     }
     Ok(())
 }
@@ -633,7 +669,10 @@ fn operations(spec: &openapiv3::OpenAPI) -> Result<Vec<OperationMeta>, String> {
     for (path, item) in spec.paths.iter() {
         let ReferenceOr::Item(item) = item else { continue };
         for (method, op) in item.iter() {
-            let id = op.operation_id.clone().ok_or_else(|| format!("{method} {path} has no operationId"))?;
+            let id = op
+                .operation_id
+                .clone()
+                .ok_or_else(|| format!("{method} {path} has no operationId"))?;
             let schemes: Vec<Vec<String>> = op
                 .security
                 .as_ref()
@@ -672,7 +711,12 @@ fn operations(spec: &openapiv3::OpenAPI) -> Result<Vec<OperationMeta>, String> {
                     ReferenceOr::Reference { reference } => schema_named(reference).cloned(),
                     ReferenceOr::Item(s) => Some(s.clone()),
                 })
-                .and_then(|envelope| properties(&envelope).into_iter().find(|(n, _)| n == "data").map(|(_, s)| s));
+                .and_then(|envelope| {
+                    properties(&envelope)
+                        .into_iter()
+                        .find(|(n, _)| n == "data")
+                        .map(|(_, s)| s)
+                });
             let data_fields = data.as_ref().map(properties).unwrap_or_default();
             let has = |name: &str| data_fields.iter().any(|(n, _)| n == name);
             let arrays: Vec<&String> = data_fields
@@ -692,8 +736,16 @@ fn operations(spec: &openapiv3::OpenAPI) -> Result<Vec<OperationMeta>, String> {
                 .collect();
             let query = |name: &str| queries.contains(&name);
             let paging = match arrays.as_slice() {
-                [items] if query("page_token") && has("has_more") && (has("page_token") || has("next_page_token")) => {
-                    let next = if has("next_page_token") { "next_page_token" } else { "page_token" };
+                [items]
+                    if query("page_token")
+                        && has("has_more")
+                        && (has("page_token") || has("next_page_token")) =>
+                {
+                    let next = if has("next_page_token") {
+                        "next_page_token"
+                    } else {
+                        "page_token"
+                    };
                     Some(PagingMeta {
                         items: (*items).clone(),
                         next_token: Some(next.into()),
@@ -725,13 +777,28 @@ fn operations(spec: &openapiv3::OpenAPI) -> Result<Vec<OperationMeta>, String> {
 /// `OPERATIONS`: the operations as `crate::operation::Operation`, sorted by id.
 fn operation_table(operations: &[OperationMeta]) -> syn::Item {
     let rows = operations.iter().map(|op| {
-        let OperationMeta { id, method, path, tag, summary, idempotent, binary, .. } = op;
+        let OperationMeta {
+            id,
+            method,
+            path,
+            tag,
+            summary,
+            idempotent,
+            binary,
+            ..
+        } = op;
         let token = quote::format_ident!("{}", op.token);
         let paging = match &op.paging {
-            Some(PagingMeta { items, next_token: Some(next) }) => {
+            Some(PagingMeta {
+                items,
+                next_token: Some(next),
+            }) => {
                 quote::quote!(Some(crate::operation::Paging::Token { items: #items, next_token: #next }))
             }
-            Some(PagingMeta { items, next_token: None }) => {
+            Some(PagingMeta {
+                items,
+                next_token: None,
+            }) => {
                 quote::quote!(Some(crate::operation::Paging::Number { items: #items }))
             }
             None => quote::quote!(None),

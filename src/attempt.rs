@@ -237,7 +237,9 @@ fn is_json(content_type: &str) -> bool {
     essence.eq_ignore_ascii_case("application/json") || essence.to_ascii_lowercase().ends_with("+json")
 }
 
-/// A documented error answer as an [`Error::Api`]; anything else is mapped later.
+/// A documented error answer as an [`Error::Api`]; anything else is mapped later. (The
+/// failure is boxed by the caller.)
+#[allow(clippy::result_large_err)]
 fn settle_error(err: GeneratedError<ErrorResponse>, notes: &AttemptNotes) -> Result<Error, Unread> {
     match err {
         GeneratedError::ErrorResponse(value) => {
@@ -271,7 +273,9 @@ async fn json_instead_of_bytes(value: ResponseValue<ByteStream>, notes: &Attempt
             code: envelope.code,
             msg: envelope.msg,
             http_status,
-            log_id: notes.log_id().or_else(|| envelope.error.and_then(|detail| detail.log_id)),
+            log_id: notes
+                .log_id()
+                .or_else(|| envelope.error.and_then(|detail| detail.log_id)),
         },
         Err(source) => Error::UnexpectedResponse {
             http_status,

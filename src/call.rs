@@ -17,32 +17,24 @@ use crate::operation::{Dispatch, Download, Envelope};
 impl Dispatch for generated::Client {
     type ErrorBody = ErrorResponse;
 
-    fn dispatch<F, Fut, T>(
-        &self,
-        operation: &'static str,
-        call: F,
-    ) -> impl Future<Output = Result<T::Data, Error>> + Send
+    async fn dispatch<F, Fut, T>(&self, operation: &'static str, call: F) -> Result<T::Data, Error>
     where
         F: Fn() -> Fut + Send + Sync,
         Fut: Future<Output = Result<ResponseValue<T>, GeneratedError<ErrorResponse>>> + Send,
         T: Envelope + Send,
         T::Data: Default + Send,
     {
-        async move {
-            let (_, data) = run(&self.inner, operation, call, settle).await?;
-            Ok(data.unwrap_or_default())
-        }
+        let (_, data) = run(&self.inner, operation, call, settle).await?;
+        Ok(data.unwrap_or_default())
     }
 
-    fn download<F, Fut>(&self, operation: &'static str, call: F) -> impl Future<Output = Result<Download, Error>> + Send
+    async fn download<F, Fut>(&self, operation: &'static str, call: F) -> Result<Download, Error>
     where
         F: Fn() -> Fut + Send + Sync,
         Fut: Future<Output = Result<ResponseValue<ByteStream>, GeneratedError<ErrorResponse>>> + Send,
     {
-        async move {
-            let (_, download) = run(&self.inner, operation, call, settle_download).await?;
-            Ok(download)
-        }
+        let (_, download) = run(&self.inner, operation, call, settle_download).await?;
+        Ok(download)
     }
 }
 
@@ -99,10 +91,12 @@ where
             }
             // Boxed: failures are rare, and their handling would otherwise enlarge every
             // call's future.
-            Err(failure) => match Box::pin(after_failure(state, operation, &span, failure, &mut attempts)).await {
-                Some(err) => break Err(err),
-                None => continue,
-            },
+            Err(failure) => {
+                match Box::pin(after_failure(state, operation, &span, failure, &mut attempts)).await {
+                    Some(err) => break Err(err),
+                    None => continue,
+                }
+            }
         }
     };
     if let Some(started) = started {
@@ -151,7 +145,11 @@ async fn after_failure(
     if let (Some(manager), Some(used), false) = (manager, used, attempts.token_renewed) {
         // Sent once more, with a new token, after the platform rejected this one: a
         // rejected request was not acted on.
-        if manager.forget_if_rejected(&err, &used).instrument(span.clone()).await {
+        if manager
+            .forget_if_rejected(&err, &used)
+            .instrument(span.clone())
+            .await
+        {
             attempts.token_renewed = true;
             return None;
         }
@@ -203,7 +201,9 @@ fn after_retries(err: Error, attempts: &Attempts) -> Error {
 fn surely_not_acted_on(err: &Error) -> bool {
     match err {
         Error::Transport { source, .. } => source.is_connect(),
-        Error::Api { code, http_status, .. } => *code == RATE_LIMITED || *http_status == 429,
+        Error::Api {
+            code, http_status, ..
+        } => *code == RATE_LIMITED || *http_status == 429,
         _ => false,
     }
 }

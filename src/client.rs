@@ -6,7 +6,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::HeaderValue;
 use crate::attempt::{settle, Receipt};
 use crate::client_state::{ClientState, Credentials, TokenSource};
 use crate::credentials::{bearer, helpdesk_authorization};
@@ -19,6 +18,7 @@ use crate::secret::Secret;
 use crate::token_cache::{MemoryTokenCache, TokenCache};
 use crate::token_endpoint::PlatformTokenEndpoint;
 use crate::token_manager::{TokenManager, DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN};
+use reqwest::header::HeaderValue;
 
 /// The base URL of Feishu (mainland China), the default.
 pub const FEISHU_BASE_URL: &str = "https://open.feishu.cn";
@@ -58,7 +58,10 @@ impl Client {
     pub async fn unsubscribe(&self, events: &[Event]) -> Result<Receipt, Error> {
         let body = request_body(events)?;
         self.send("unsubscribe_events", || {
-            self.generated().unsubscribe_events().body(body.clone()).send_once()
+            self.generated()
+                .unsubscribe_events()
+                .body(body.clone())
+                .send_once()
         })
         .await
     }
@@ -115,7 +118,8 @@ impl Client {
         if token.expose().is_empty() {
             return Err(Error::invalid_input("user_access_token", "is empty"));
         }
-        let user = bearer(&token).map_err(|_| Error::invalid_input("user_access_token", "is not a valid header value"))?;
+        let user = bearer(&token)
+            .map_err(|_| Error::invalid_input("user_access_token", "is not a valid header value"))?;
         let mut state = self.inner.generated.inner.clone();
         if let Some(credentials) = &mut state.credentials {
             credentials.user = Some(user);

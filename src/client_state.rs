@@ -161,6 +161,10 @@ mod tests {
                 None,
                 Duration::from_secs(1),
                 false,
+                crate::retry::RetryPolicy {
+                    max_retries: 0,
+                    initial_backoff: Duration::ZERO,
+                },
                 reqwest::Url::parse(base_url).unwrap(),
                 &[path],
             );
@@ -180,11 +184,16 @@ mod tests {
         let credentials = Credentials {
             tenant: TokenSource::Fixed(token),
             helpdesk: HeaderValue::from_static("aGVscGRlc2s6c2VjcmV0"),
+            user: Some(HeaderValue::from_static("Bearer u-secret")),
         };
         let state = ClientState::new(
             Some(credentials),
             Duration::from_secs(1),
             false,
+            crate::retry::RetryPolicy {
+                max_retries: 0,
+                initial_backoff: Duration::ZERO,
+            },
             reqwest::Url::parse("https://open.feishu.cn").unwrap(),
             &[],
         );

@@ -31,30 +31,32 @@ impl ClientHooks<ClientState> for generated::Client {
                     // Refused before sending: the platform would refuse a tenant token.
                     let operation = generated::find_operation(info.operation_id).map_or("", |op| op.id);
                     note(|notes| notes.token_error = Some(Box::new(Error::UserTokenRequired { operation })));
-                    return Err(GeneratedError::Custom(format!("{operation} needs a user access token")));
+                    return Err(GeneratedError::Custom(format!(
+                        "{operation} needs a user access token"
+                    )));
                 }
                 _ => match &credentials.tenant {
-                TokenSource::Fixed(value) => value.clone(),
-                TokenSource::App(manager) => {
-                    // A fresh token is found without awaiting; the fetch is boxed, so that
-                    // its large future does not weigh on every call's future.
-                    let token = match manager.fresh() {
-                        Some(token) => Ok(token),
-                        None => Box::pin(manager.token()).await,
-                    };
-                    match token {
-                        Ok(token) => {
-                            let value = token.header().clone();
-                            note(|notes| notes.token_used = Some(token));
-                            value
-                        }
-                        Err(err) => {
-                            let message = format!("no tenant access token for app {}", manager.app_id());
-                            note(|notes| notes.token_error = Some(Box::new(err)));
-                            return Err(GeneratedError::Custom(message));
+                    TokenSource::Fixed(value) => value.clone(),
+                    TokenSource::App(manager) => {
+                        // A fresh token is found without awaiting; the fetch is boxed, so that
+                        // its large future does not weigh on every call's future.
+                        let token = match manager.fresh() {
+                            Some(token) => Ok(token),
+                            None => Box::pin(manager.token()).await,
+                        };
+                        match token {
+                            Ok(token) => {
+                                let value = token.header().clone();
+                                note(|notes| notes.token_used = Some(token));
+                                value
+                            }
+                            Err(err) => {
+                                let message = format!("no tenant access token for app {}", manager.app_id());
+                                note(|notes| notes.token_error = Some(Box::new(err)));
+                                return Err(GeneratedError::Custom(message));
+                            }
                         }
                     }
-                }
                 },
             };
             let headers = request.headers_mut();
@@ -71,7 +73,11 @@ impl ClientHooks<ClientState> for generated::Client {
         Ok(())
     }
 
-    async fn exec(&self, request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
         let max = match generated::find_operation(info.operation_id) {
             Some(op) if op.binary => MAX_DOWNLOAD_BYTES,
             _ => MAX_BODY_BYTES,

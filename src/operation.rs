@@ -99,10 +99,15 @@ pub(crate) trait Dispatch {
         T::Data: Default + Send;
 
     /// Runs an operation that answers bytes.
-    fn download<F, Fut>(&self, operation: &'static str, call: F) -> impl Future<Output = Result<Download, Error>> + Send
+    fn download<F, Fut>(
+        &self,
+        operation: &'static str,
+        call: F,
+    ) -> impl Future<Output = Result<Download, Error>> + Send
     where
         F: Fn() -> Fut + Send + Sync,
-        Fut: Future<Output = Result<ResponseValue<ByteStream>, progenitor_client::Error<Self::ErrorBody>>> + Send;
+        Fut: Future<Output = Result<ResponseValue<ByteStream>, progenitor_client::Error<Self::ErrorBody>>>
+            + Send;
 }
 
 /// The bytes of a download (a ticket image, a FAQ image), as they arrive.
@@ -168,8 +173,12 @@ where
                 return Ok(None);
             };
             let (items, has_more, next) = split(fetch.await?);
-            let next = next.filter(|next| has_more == Some(true) && !next.is_empty() && Some(next) != token.as_ref());
-            Ok(Some((futures_util::stream::iter(items.into_iter().map(Ok)), next.map(Some))))
+            let next = next
+                .filter(|next| has_more == Some(true) && !next.is_empty() && Some(next) != token.as_ref());
+            Ok(Some((
+                futures_util::stream::iter(items.into_iter().map(Ok)),
+                next.map(Some),
+            )))
         }
     })
     .try_flatten()
@@ -201,9 +210,15 @@ where
             };
             let (items, total) = split(fetch.await?);
             let seen = seen + items.len() as u64;
-            let done = items.is_empty() || (start == 1 && total.is_some_and(|total| seen >= total.max(0) as u64));
-            let next = (!done).then(|| number.checked_add(1).map(|n| (n, seen))).flatten();
-            Ok(Some((futures_util::stream::iter(items.into_iter().map(Ok)), next)))
+            let done =
+                items.is_empty() || (start == 1 && total.is_some_and(|total| seen >= total.max(0) as u64));
+            let next = (!done)
+                .then(|| number.checked_add(1).map(|n| (n, seen)))
+                .flatten();
+            Ok(Some((
+                futures_util::stream::iter(items.into_iter().map(Ok)),
+                next,
+            )))
         }
     })
     .try_flatten()

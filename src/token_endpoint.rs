@@ -31,7 +31,8 @@ impl PlatformTokenEndpoint {
             app_id: app_id.to_owned(),
             app_secret: app_secret.expose().to_owned(),
         };
-        let (result, notes) = observe(|| self.client.get_tenant_access_token().body(body.clone()).send()).await;
+        let (result, notes) =
+            observe(|| self.client.get_tenant_access_token().body(body.clone()).send()).await;
         let refused = |answer: ErrorAnswer| Error::TokenRefused {
             app_id: app_id.to_owned(),
             code: answer.code,

@@ -213,7 +213,10 @@ fn surely_not_acted_on(err: &Error) -> bool {
 fn outcome_unknown(err: &Error) -> bool {
     match err {
         Error::Timeout { .. } | Error::Transport { .. } | Error::ResponseTooLarge { .. } => true,
-        Error::UnexpectedResponse { http_status, .. } => *http_status == 0 || *http_status >= 500,
+        // A success the client could not read may well have been carried out.
+        Error::UnexpectedResponse { http_status, .. } => {
+            *http_status == 0 || (200..300).contains(http_status) || *http_status >= 500
+        }
         Error::Api { http_status, .. } => *http_status >= 500,
         _ => false,
     }

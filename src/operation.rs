@@ -223,3 +223,102 @@ where
     })
     .try_flatten()
 }
+
+#[cfg(test)]
+mod tests {
+    use futures_util::TryStreamExt as _;
+    use proptest::prelude::*;
+
+    use super::{pages_by_number, pages_by_token};
+
+    /// `items` cut into pages of the given sizes (the last page takes the rest).
+    fn split(items: &[u32], sizes: &[usize]) -> Vec<Vec<u32>> {
+        let mut pages = Vec::new();
+        let mut rest = items;
+        for &size in sizes {
+            if rest.is_empty() {
+                break;
+            }
+            let (page, tail) = rest.split_at(size.clamp(1, rest.len()));
+            pages.push(page.to_vec());
+            rest = tail;
+        }
+        if !rest.is_empty() || pages.is_empty() {
+            pages.push(rest.to_vec());
+        }
+        pages
+    }
+
+    fn run<T>(stream: impl futures_core::Stream<Item = Result<T, crate::Error>>) -> Vec<T> {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(stream.try_collect())
+            .unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn any_token_paging_gives_every_item_once_in_order(
+            items in proptest::collection::vec(any::<u32>(), 0..60),
+            sizes in proptest::collection::vec(1usize..10, 0..20),
+        ) {
+            let pages = split(&items, &sizes);
+            let last = pages.len() - 1;
+            let fetched = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let seen = fetched.clone();
+            let stream = pages_by_token(
+                (),
+                move |(), token: Option<String>| {
+                    let index = token.map_or(0, |t| t.parse::<usize>().unwrap());
+                    seen.lock().unwrap().push(index);
+                    let page = pages[index].clone();
+                    async move { Ok((page, index)) }
+                },
+                move |(page, index): (Vec<u32>, usize)| {
+                    (page, Some(index < last), (index < last).then(|| (index + 1).to_string()))
+                },
+            );
+            prop_assert_eq!(run(stream), items);
+            // One call per page, in order.
+            prop_assert_eq!(fetched.lock().unwrap().clone(), (0..=last).collect::<Vec<_>>());
+        }
+
+        #[test]
+        fn any_numbered_paging_gives_every_item_once_in_order(
+            items in proptest::collection::vec(any::<u32>(), 0..60),
+            sizes in proptest::collection::vec(1usize..10, 0..20),
+        ) {
+            let pages = split(&items, &sizes);
+            let total = items.len() as i64;
+            let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let counted = calls.clone();
+            let stream = pages_by_number(
+                (),
+                1,
+                move |(), number: i64| {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    // Past the last page the platform answers an empty one.
+                    let page = pages.get(number as usize - 1).cloned().unwrap_or_default();
+                    async move { Ok(page) }
+                },
+                move |page: Vec<u32>| (page, Some(total)),
+            );
+            prop_assert_eq!(run(stream), items.clone());
+            // No page past the total is fetched (one empty page when there are no items).
+            let needed = split(&items, &sizes).len();
+            prop_assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), needed);
+        }
+    }
+
+    #[test]
+    fn a_repeated_token_ends_the_stream() {
+        let stream = pages_by_token(
+            (),
+            |(), _token: Option<String>| async { Ok(vec![1u32]) },
+            |page: Vec<u32>| (page, Some(true), Some("same".to_owned())),
+        );
+        // The first page, then the page of token "same" once: its next token is the same.
+        assert_eq!(run(stream), [1, 1]);
+    }
+}

@@ -40,6 +40,8 @@ pub fn expected(fault: Fault) -> (&'static str, Option<u16>, Option<&'static str
             ("UnexpectedResponse", Some(200), Some(LOG_ID))
         }
         Fault::Html(status) => ("UnexpectedResponse", Some(status), Some(LOG_ID)),
+        Fault::DropAfterRequest => ("Transport", None, None),
+        Fault::RateLimited => ("Api", Some(429), Some(LOG_ID)),
         Fault::None => ("none", None, None),
     }
 }
@@ -54,6 +56,7 @@ pub fn kind(err: &Error) -> &'static str {
         Error::Api { .. } => "Api",
         Error::TokenRefused { .. } => "TokenRefused",
         Error::AfterRetries { .. } => "AfterRetries",
+        Error::OutcomeUnknown { .. } => "OutcomeUnknown",
         _ => "other",
     }
 }
@@ -81,10 +84,14 @@ pub enum Fault {
     Html(u16),
     /// A 200 with JSON that is not the envelope.
     NotEnvelope,
+    /// Reads the whole request, then closes the connection without a word.
+    DropAfterRequest,
+    /// A 429 with code 99991400 and `x-ogw-ratelimit-reset: 0`.
+    RateLimited,
 }
 
 impl Fault {
-    /// Every fault but `None`.
+    /// Every fault of the answer's shape (not `None`, `DropAfterRequest`, `RateLimited`).
     pub const ALL: [Fault; 11] = [
         Fault::ResetMidResponse,
         Fault::StallAfterHeaders,
@@ -218,6 +225,17 @@ async fn serve(mut stream: TcpStream, plan: Plan, (requests, token_requests, mos
             answer(&mut stream, &line, "text/html", page.as_bytes()).await
         }
         Fault::NotEnvelope => answer(&mut stream, "200 OK", "application/json", br#"{"status":"ok"}"#).await,
+        Fault::DropAfterRequest => Ok(()),
+        Fault::RateLimited => {
+            let body = br#"{"code":99991400,"msg":"request trigger frequency limit"}"#;
+            let head = format!(
+                "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\nx-tt-logid: {LOG_ID}\r\nx-ogw-ratelimit-reset: 0\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let mut all = head.into_bytes();
+            all.extend_from_slice(body);
+            stream.write_all(&all).await
+        }
     };
 }
 

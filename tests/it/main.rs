@@ -23,6 +23,7 @@ mod load;
 mod operations;
 mod pages;
 mod pushing;
+mod readme;
 mod receiver;
 mod redaction;
 mod redis_cache;

@@ -15,6 +15,9 @@ use crate::server::{block_on_local, start_server};
 use crate::stats::{median, percentile, throughput};
 use crate::variants::{app_client, fixed_token_client, Baseline, Variant, USER_AGENT};
 
+/// The index of the first `get_ticket` row.
+const GET_ROWS: usize = 4;
+
 pub(crate) fn run() {
     let server = start_server();
     let (base_url, token_requests) = (server.base_url.as_str(), &server.token_requests);
@@ -37,15 +40,30 @@ pub(crate) fn run() {
                 "Client, app credentials",
                 Arc::new(Variant::Client(app_client(base_url))),
             ),
+            // `get_ticket`, a GET with a path parameter: paired with its own hand-written call.
+            (
+                "get_ticket: hand-written, same reqwest settings",
+                Arc::new(Variant::BaselineGet(Baseline::with_timeout(base_url))),
+            ),
+            (
+                "get_ticket: Client, fixed token",
+                Arc::new(Variant::ClientGet(fixed_token_client(base_url))),
+            ),
         ];
-        // Every variant sends the same bytes (header order aside).
+        // The reference of each row: `get_ticket` rows are compared with the hand-written GET.
+        let reference = |i: usize| if i >= GET_ROWS { GET_ROWS } else { 0 };
+        // Every variant sends the same bytes as its reference (header order aside).
         let mut sent = Vec::new();
         for (name, variant) in &variants {
             variant.call().await;
             sent.push((name, server.last_request.lock().unwrap().take()));
         }
-        for (name, request) in &sent[1..] {
-            assert_eq!(request, &sent[0].1, "{name} sends other bytes than the reference");
+        for (i, (name, request)) in sent.iter().enumerate() {
+            assert_eq!(
+                request,
+                &sent[reference(i)].1,
+                "{name} sends other bytes than its reference"
+            );
         }
         for (_, variant) in &variants {
             for _ in 0..500 {
@@ -137,6 +155,7 @@ pub(crate) fn run() {
             let baseline = Baseline {
                 client,
                 url: format!("{base_url}/open-apis/helpdesk/v1/events/unsubscribe"),
+                get_url: String::new(),
                 bearer: HeaderValue::from_str(&format!(
                     "Bearer {}",
                     token["tenant_access_token"].as_str().unwrap()
@@ -161,13 +180,14 @@ pub(crate) fn run() {
             "| variant | median µs | p99 µs | 1 in flight /s | 16 in flight /s | 64 in flight /s | CPU µs/call | allocs/call | bytes/call |"
         );
         println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-        let base_latency = median(&mut latencies[0].clone());
         for (i, (name, _)) in variants.iter().enumerate() {
+            let r = reference(i);
+            let base_latency = median(&mut latencies[r].clone());
             let med = median(&mut latencies[i]);
             let p99 = percentile(&mut latencies[i], 0.99);
             let level = |l: usize| {
                 let rate = median(&mut rates[i][l].clone());
-                format!("{rate:.0} ({:.2}x)", paired(&rates[i][l], &rates[0][l]))
+                format!("{rate:.0} ({:.2}x)", paired(&rates[i][l], &rates[r][l]))
             };
             let cpu_us = median(&mut cpu[i].clone());
             let (allocs, bytes) = allocations[i];
@@ -177,12 +197,13 @@ pub(crate) fn run() {
                 level(0),
                 level(1),
                 level(2),
-                paired(&cpu[i], &cpu[0]),
+                paired(&cpu[i], &cpu[r]),
             );
         }
         println!(
             "\nthroughput: median of {rounds} rounds; ratios: median over rounds of the variant's figure over the \
-             first row's in the same round. CPU: the client thread's CPU time per call at 64 in flight."
+             first row's in the same round (for the get_ticket rows, the hand-written GET's). CPU: the client \
+             thread's CPU time per call at 64 in flight."
         );
         let (cold_b, cold_c) = (median(&mut cold_baseline), median(&mut cold_client));
         println!("\ncold start, build to first call with app credentials (token + call), median of 30:");

@@ -1,5 +1,6 @@
 //! What is measured: hand-written `reqwest` calls (the baseline) and the client.
 
+use feishu_helpdesk::prelude::*;
 use feishu_helpdesk::{Client, Event};
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 
@@ -21,6 +22,9 @@ pub(crate) struct Envelope {
     pub(crate) code: i64,
 }
 
+/// The ticket `get_ticket` asks for.
+pub(crate) const TICKET_ID: &str = "6948728206392295444";
+
 /// The `User-Agent` the client sends.
 pub(crate) const USER_AGENT: &str = concat!("feishu-helpdesk/", env!("CARGO_PKG_VERSION"));
 
@@ -28,6 +32,8 @@ pub(crate) const USER_AGENT: &str = concat!("feishu-helpdesk/", env!("CARGO_PKG_
 pub(crate) struct Baseline {
     pub(crate) client: reqwest::Client,
     pub(crate) url: String,
+    /// `get_ticket`'s URL, for the GET with a path parameter.
+    pub(crate) get_url: String,
     pub(crate) bearer: HeaderValue,
     pub(crate) helpdesk: HeaderValue,
 }
@@ -59,9 +65,26 @@ impl Baseline {
         Self {
             client: client.user_agent(USER_AGENT).build().unwrap(),
             url: format!("{base_url}/open-apis/helpdesk/v1/events/unsubscribe"),
+            get_url: format!("{base_url}/open-apis/helpdesk/v1/tickets/{TICKET_ID}"),
             bearer,
             helpdesk,
         }
+    }
+
+    /// `get_ticket` by hand: the ticket id in the path, the answer's `code` checked.
+    pub(crate) async fn get(&self) {
+        let response = self
+            .client
+            .get(&self.get_url)
+            .header(AUTHORIZATION, self.bearer.clone())
+            .header("x-lark-helpdesk-authorization", self.helpdesk.clone())
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .send()
+            .await
+            .unwrap();
+        let bytes = response.bytes().await.unwrap();
+        let envelope: Envelope = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(envelope.code, 0);
     }
 
     pub(crate) async fn call(&self) {
@@ -94,6 +117,10 @@ impl Baseline {
 pub(crate) enum Variant {
     Baseline(Baseline),
     Client(Client),
+    /// `get_ticket` (a GET with a path parameter) by hand.
+    BaselineGet(Baseline),
+    /// `get_ticket` through the client.
+    ClientGet(Client),
 }
 
 impl Variant {
@@ -106,17 +133,29 @@ impl Variant {
                     .await
                     .unwrap();
             }
+            Variant::BaselineGet(baseline) => baseline.get().await,
+            Variant::ClientGet(client) => {
+                client
+                    .api()
+                    .get_ticket()
+                    .ticket_id(TICKET_ID)
+                    .send()
+                    .await
+                    .unwrap();
+            }
         }
     }
 }
 
-/// The variant a command line names: `baseline`, `baseline-timeout`, `app`, or (any other
-/// name) the client with a fixed token.
+/// The variant a command line names: `baseline`, `baseline-timeout`, `app`, `baseline-get`,
+/// `get` (`get_ticket`), or (any other name) the client with a fixed token.
 pub(crate) fn variant_named(name: &str, base_url: &str) -> Variant {
     match name {
         "baseline" => Variant::Baseline(Baseline::new(base_url)),
         "baseline-timeout" => Variant::Baseline(Baseline::with_timeout(base_url)),
         "app" => Variant::Client(app_client(base_url)),
+        "baseline-get" => Variant::BaselineGet(Baseline::with_timeout(base_url)),
+        "get" => Variant::ClientGet(fixed_token_client(base_url)),
         _ => Variant::Client(fixed_token_client(base_url)),
     }
 }

@@ -25,11 +25,19 @@ fn expected_table() -> String {
                 (_, true) => " (bytes: `Download`)",
                 _ => "",
             };
-            (op.tag, op.id, format!("| `{}` | `{}`{notes} | `{} {}` | {token} |", op.tag, op.id, op.method, op.path))
+            (
+                op.tag,
+                op.id,
+                format!(
+                    "| `{}` | `{}`{notes} | `{} {}` | {token} |",
+                    op.tag, op.id, op.method, op.path
+                ),
+            )
         })
         .collect();
     rows.sort();
-    let mut table = String::from("| resource | operation | method and path | token |\n| --- | --- | --- | --- |\n");
+    let mut table =
+        String::from("| resource | operation | method and path | token |\n| --- | --- | --- | --- |\n");
     for (_, _, row) in rows {
         table.push_str(&row);
         table.push('\n');

@@ -590,6 +590,7 @@ mod hostile {
 }
 
 /// Two replicas behind a load balancer, sharing a real `redis-server`.
+#[cfg(feature = "redis")]
 mod replicas {
     use super::*;
     use crate::support::redis_server::RedisServer;
@@ -665,6 +666,7 @@ mod replicas {
 }
 
 /// The receiver mounted in an axum app, pushed to over HTTP.
+#[cfg(feature = "axum")]
 mod axum_route {
     use super::*;
 

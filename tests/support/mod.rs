@@ -5,6 +5,7 @@
 #![allow(dead_code)] // Shared by two test binaries, each using a part.
 
 pub mod faulty;
+#[cfg(feature = "redis")]
 pub mod redis_server;
 
 use std::io::Write;

@@ -116,7 +116,7 @@ fn generate(text: &str) -> Result<String, String> {
     let operations = operations(&spec)?;
     with_call_machinery(&mut file, &operations)?;
     without_client_in_prelude(&mut file)?;
-    file.items.push(operation_table(&operations));
+    file.items.extend(operation_table(&operations));
     Ok(prettyplease::unparse(&file))
 }
 
@@ -325,6 +325,24 @@ fn with_call_machinery(file: &mut syn::File, operations: &[OperationMeta]) -> Re
         }
     }
     let mut streams: Vec<syn::Item> = Vec::new();
+    // The body type of each builder that takes one (`body: Result<types::builder::X, String>`).
+    let mut body_types = std::collections::HashMap::new();
+    if let Some(items) = module(file, "builder") {
+        for item in items {
+            let syn::Item::Struct(item) = item else { continue };
+            let body = item.fields.iter().find(|f| f.ident.as_ref().is_some_and(|i| i == "body"));
+            let name = body
+                .and_then(|f| generic_argument(&f.ty, "Result"))
+                .and_then(|ty| match ty {
+                    syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.clone()),
+                    _ => None,
+                });
+            if let Some(name) = name {
+                body_types.insert(item.ident.to_string(), name);
+            }
+        }
+    }
+    let mut body_checks: Vec<proc_macro2::TokenStream> = Vec::new();
 
     let builder = module_mut(file, "builder").ok_or("progenitor's output changed: no `mod builder`")?;
     let mut envelopes: Vec<String> = Vec::new();
@@ -401,6 +419,15 @@ fn with_call_machinery(file: &mut syn::File, operations: &[OperationMeta]) -> Re
         };
         block.items.insert(position, new_send);
         edited += 1;
+        let builder_name = match &*block.self_ty {
+            syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
+            _ => String::new(),
+        };
+        if let Some(body) = body_types.get(&builder_name) {
+            body_checks.push(quote! {
+                #operation => ::serde_json::from_slice::<types::#body>(body).map(drop).map_err(|e| e.to_string()),
+            });
+        }
         if let Some(paging) = operations
             .iter()
             .find(|op| op.id == operation)
@@ -413,6 +440,16 @@ fn with_call_machinery(file: &mut syn::File, operations: &[OperationMeta]) -> Re
         return Err("progenitor's output changed: no builder has a `send`; review build.rs".into());
     }
     builder.extend(streams);
+    file.items.push(syn::parse_quote! {
+        /// Whether `body` is a valid body of `operation` (it decodes into the operation's body
+        /// type); `None` for an operation without a body.
+        pub(crate) fn check_body(operation: &str, body: &[u8]) -> Option<Result<(), String>> {
+            Some(match operation {
+                #(#body_checks)*
+                _ => return None,
+            })
+        }
+    });
     let types = module_mut(file, "types").ok_or("progenitor's output changed: no `mod types`")?;
     for name in envelopes {
         let ident = quote::format_ident!("{}", name);
@@ -621,6 +658,12 @@ struct OperationMeta {
     idempotent: bool,
     binary: bool,
     paging: Option<PagingMeta>,
+    /// The first example of the `200` answer, as JSON text.
+    example: Option<String>,
+    /// The query parameters: name, required, array.
+    query: Vec<(String, bool, bool)>,
+    /// Whether a request body is required.
+    body_required: bool,
 }
 
 /// How a paged operation pages: the array of items in `data`, and the field of `data` with
@@ -757,7 +800,45 @@ fn operations(spec: &openapiv3::OpenAPI) -> Result<Vec<OperationMeta>, String> {
                 }),
                 _ => None,
             };
+            let example = success
+                .as_ref()
+                .and_then(|r| r.content.get("application/json"))
+                .and_then(|media| {
+                    let first = media.examples.values().next().and_then(|e| match e {
+                        ReferenceOr::Item(example) => example.value.clone(),
+                        ReferenceOr::Reference { .. } => None,
+                    });
+                    first.or_else(|| media.example.clone())
+                })
+                .map(|value| value.to_string());
+            let query = op
+                .parameters
+                .iter()
+                .filter_map(|p| match p {
+                    ReferenceOr::Item(openapiv3::Parameter::Query { parameter_data, .. }) => {
+                        let array = match &parameter_data.format {
+                            openapiv3::ParameterSchemaOrContent::Schema(ReferenceOr::Item(schema)) => {
+                                matches!(schema.schema_kind, SchemaKind::Type(Type::Array(_)))
+                            }
+                            _ => false,
+                        };
+                        Some((parameter_data.name.clone(), parameter_data.required, array))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let body_required = match &op.request_body {
+                Some(ReferenceOr::Item(body)) => body.required,
+                Some(ReferenceOr::Reference { reference }) => reference
+                    .strip_prefix("#/components/requestBodies/")
+                    .and_then(|name| spec.components.as_ref()?.request_bodies.get(name))
+                    .is_some_and(|body| matches!(body, ReferenceOr::Item(b) if b.required)),
+                None => false,
+            };
             operations.push(OperationMeta {
+                example,
+                query,
+                body_required,
                 id,
                 method: method.to_ascii_uppercase(),
                 path: path.clone(),
@@ -774,8 +855,9 @@ fn operations(spec: &openapiv3::OpenAPI) -> Result<Vec<OperationMeta>, String> {
     Ok(operations)
 }
 
-/// `OPERATIONS`: the operations as `crate::operation::Operation`, sorted by id.
-fn operation_table(operations: &[OperationMeta]) -> syn::Item {
+/// `OPERATIONS`: the operations as `crate::operation::Operation`, sorted by id, and
+/// `OPERATION_DETAILS` beside them.
+fn operation_table(operations: &[OperationMeta]) -> Vec<syn::Item> {
     let rows = operations.iter().map(|op| {
         let OperationMeta {
             id,
@@ -817,10 +899,29 @@ fn operation_table(operations: &[OperationMeta]) -> syn::Item {
             }
         }
     });
-    syn::parse_quote! {
-        /// Every operation of the spec, sorted by id.
-        pub(crate) const OPERATIONS: &[crate::operation::Operation] = &[#(#rows),*];
-    }
+    let details = operations.iter().map(|op| {
+        let example = op.example.clone().unwrap_or_default();
+        let query = op.query.iter().map(|(name, required, array)| quote::quote!((#name, #required, #array)));
+        let body_required = op.body_required;
+        quote::quote! {
+            crate::operation::OperationDetail {
+                example: #example,
+                query: &[#(#query),*],
+                body_required: #body_required,
+            }
+        }
+    });
+    vec![
+        syn::parse_quote! {
+            /// Every operation of the spec, sorted by id.
+            pub(crate) const OPERATIONS: &[crate::operation::Operation] = &[#(#rows),*];
+        },
+        syn::parse_quote! {
+            /// Beside each of `OPERATIONS` (same index): what a stand-in needs to check its
+            /// requests and answer them.
+            pub(crate) const OPERATION_DETAILS: &[crate::operation::OperationDetail] = &[#(#details),*];
+        },
+    ]
 }
 
 fn env(name: &str) -> Result<String, String> {

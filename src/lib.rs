@@ -24,6 +24,7 @@
 // call                       one call of any operation: the loop of attempts (token renewal,
 //                            retries that never repeat a side effect), its tracing span
 // client                     Client and its builder: the configuration checks, user views
+// raw                        any operation called by name, parameters as text, JSON in and out
 // redis_connection           optional: one shared Redis connection with timeouts
 // events                     receiving pushed events: checks, decryption, types, exactly once
 // redis_cache, testing       optional: the Redis token cache, the stand-in for users' tests
@@ -40,6 +41,7 @@ pub mod events;
 pub mod generated;
 mod hooks;
 mod operation;
+mod raw;
 mod retry;
 mod secret;
 mod tls;
@@ -67,6 +69,7 @@ pub use error::Error;
 pub use event::Event;
 pub use generated::operations;
 pub use operation::{Download, Operation, Paging, TokenKind};
+pub use raw::{RawAnswer, RawCall};
 
 /// The extension traits that put every operation on [`Client::api`], one trait per
 /// resource (the spec's tags): `use feishu_helpdesk::prelude::*;`.

@@ -72,6 +72,19 @@ pub struct Operation {
     pub paging: Option<Paging>,
 }
 
+/// What a stand-in of the platform needs of an operation to check its requests and answer
+/// them (the testing kit), beside each [`Operation`].
+#[derive(Clone, Copy, Debug)]
+#[allow(dead_code)] // read by the testing kit only
+pub(crate) struct OperationDetail {
+    /// The spec's first example of a success, as JSON text (empty for a download).
+    pub(crate) example: &'static str,
+    /// The query parameters: name, whether required, whether an array.
+    pub(crate) query: &'static [(&'static str, bool, bool)],
+    /// Whether the operation requires a body.
+    pub(crate) body_required: bool,
+}
+
 /// The envelope `{code, msg, data}` of an answer, taken apart.
 pub(crate) trait Envelope {
     /// The type of `data`.

@@ -29,7 +29,7 @@
 //! # }
 //! ```
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -44,6 +44,7 @@ use tokio::task::JoinHandle;
 
 use crate::{Client, ClientBuilder, Event};
 
+mod api;
 mod push;
 
 pub use push::{Attempt, Delivery, EventPusher, Fault, PushEvent, DELIVERY_DEADLINE, RETRY_SCHEDULE};
@@ -56,6 +57,10 @@ pub const APP_SECRET: &str = "mock-app-secret";
 pub const HELPDESK_ID: &str = "7180000000000000001";
 /// The helpdesk token the stand-in accepts, unless configured otherwise.
 pub const HELPDESK_TOKEN: &str = "ht-mock";
+/// The open id of the customer of the tickets added with `MockPlatform::add_ticket`.
+pub const GUEST_OPEN_ID: &str = "ou_mock_guest";
+/// The user access token the stand-in accepts, unless configured otherwise.
+pub const USER_ACCESS_TOKEN: &str = "u-mock";
 /// The log id on every answer of the stand-in.
 pub const LOG_ID: &str = "20231125120000MOCK0000000000000";
 
@@ -77,6 +82,8 @@ pub struct MockCredentials {
     pub helpdesk_id: String,
     /// The helpdesk token.
     pub helpdesk_token: String,
+    /// The user access token accepted by the operations that act for a person.
+    pub user_access_token: String,
     /// The seconds of life of each issued token (`expire`).
     pub token_lifetime: u64,
     /// How long the token endpoint takes to answer (a slow endpoint widens the window in
@@ -92,6 +99,7 @@ impl Default for MockCredentials {
             tenant_access_token: None,
             helpdesk_id: HELPDESK_ID.to_owned(),
             helpdesk_token: HELPDESK_TOKEN.to_owned(),
+            user_access_token: USER_ACCESS_TOKEN.to_owned(),
             token_lifetime: 7200,
             token_delay: Duration::ZERO,
         }
@@ -172,6 +180,11 @@ struct State {
     token_fetches: usize,
     requests: Vec<RecordedRequest>,
     script: VecDeque<Scripted>,
+    /// Answers queued for one operation, before the shared script.
+    script_for: HashMap<String, VecDeque<Scripted>>,
+    /// The `data` set for an operation, answered to every call of it.
+    answers: HashMap<String, Value>,
+    tickets: BTreeMap<String, api::TicketState>,
     events_to: Option<(String, EventPusher)>,
 }
 
@@ -278,6 +291,106 @@ impl MockPlatform {
         self.shared.state().script.push_back(answer);
     }
 
+    /// Queues an answer for the next call of `operation` (its spec name, such as
+    /// `get_ticket`), ahead of the answers queued with [`push`](Self::push).
+    pub fn push_for(&self, operation: &str, answer: Scripted) {
+        self.shared
+            .state()
+            .script_for
+            .entry(operation.to_owned())
+            .or_default()
+            .push_back(answer);
+    }
+
+    /// Answers every call of `operation` (its spec name) that meets the contract with this
+    /// `data`, instead of the spec's example or the tickets the stand-in keeps.
+    pub fn answer(&self, operation: &str, data: Value) {
+        self.shared.state().answers.insert(operation.to_owned(), data);
+    }
+
+    /// Adds a ticket opened by a customer named `guest_name`: `get_ticket` returns it,
+    /// `create_ticket_message` appends to its messages, `list_ticket_messages` pages
+    /// through them.
+    pub fn add_ticket(&self, ticket_id: &str, guest_name: &str) {
+        let now = api::now_millis();
+        let ticket = json!({
+            "ticket_id": ticket_id,
+            "helpdesk_id": self.shared.credentials.helpdesk_id,
+            "guest": {"id": GUEST_OPEN_ID, "name": guest_name},
+            "ticket_type": 2,
+            "status": 1,
+            "channel": 9,
+            "solve": 1,
+            "created_at": now,
+            "updated_at": now,
+        });
+        self.shared.state().tickets.insert(
+            ticket_id.to_owned(),
+            api::TicketState {
+                ticket,
+                messages: Vec::new(),
+            },
+        );
+    }
+
+    /// The customer writes `text` in the ticket: the message joins the ticket's history and
+    /// the platform pushes `helpdesk.ticket_message.created_v1` to where
+    /// [`deliver_events_to`](Self::deliver_events_to) points, if the event is subscribed.
+    /// Returns the delivery, or `None` if the ticket was not added or the event is not
+    /// subscribed (the message is kept all the same).
+    pub async fn customer_writes(&self, ticket_id: &str, text: &str) -> Option<Delivery> {
+        let event = {
+            let mut state = self.shared.state();
+            let ticket = state.tickets.get_mut(ticket_id)?;
+            let now = api::now_millis();
+            let position = ticket.messages.len() + 1;
+            let id = format!("{}", 6_000_000_000_000_000_000u64 + position as u64);
+            let message_id = format!("om_mock_{id}");
+            let content = json!({"text": text}).to_string();
+            ticket.messages.push(json!({
+                "id": id,
+                "message_id": message_id,
+                "msg_type": "text",
+                "content": content,
+                "user_name": ticket.ticket["guest"]["name"],
+                "user_id": GUEST_OPEN_ID,
+                "created_at": now,
+            }));
+            let mut summary = ticket.ticket.clone();
+            if let Some(summary) = summary.as_object_mut() {
+                summary.remove("guest");
+            }
+            PushEvent::new(
+                "helpdesk.ticket_message.created_v1",
+                json!({
+                    "ticket_message_id": id,
+                    "message_id": message_id,
+                    "msg_type": "text",
+                    "position": position.to_string(),
+                    "sender_id": {"open_id": GUEST_OPEN_ID},
+                    "sender_type": 2,
+                    "text": text,
+                    "ticket": summary,
+                    "chat_id": "oc_mock_chat",
+                    "content": {"content": text, "msg_type": "text"},
+                }),
+            )
+        };
+        self.emit(&event).await
+    }
+
+    /// The messages of a ticket added with [`add_ticket`](Self::add_ticket), in the order
+    /// they were written (the customer's and the app's), as `list_ticket_messages` gives
+    /// them.
+    pub fn ticket_messages(&self, ticket_id: &str) -> Vec<Value> {
+        self.shared
+            .state()
+            .tickets
+            .get(ticket_id)
+            .map(|ticket| ticket.messages.clone())
+            .unwrap_or_default()
+    }
+
     /// The events subscribed now.
     pub fn subscribed(&self) -> BTreeSet<Event> {
         self.shared
@@ -367,7 +480,10 @@ async fn handle(
     let scripted = if path == TOKEN {
         None
     } else {
-        shared.state().script.pop_front()
+        let mut state = shared.state();
+        let operation = api::match_operation(&parts.method, &path).map(|(op, _, _)| op.id);
+        let own = operation.and_then(|id| state.script_for.get_mut(id)?.pop_front());
+        own.or_else(|| state.script.pop_front())
     };
     if let Some(Scripted::Delay(delay)) = &scripted {
         tokio::time::sleep(*delay).await;
@@ -401,16 +517,11 @@ async fn handle(
 
 /// The platform's answer to a request, enforcing the contract.
 fn contract(shared: &Shared, parts: &http::request::Parts, path: &str, body: &Bytes) -> Answer {
-    if parts.method != http::Method::POST {
-        return envelope(404, 404, "not found");
-    }
-    if path == TOKEN {
-        return issue_token(shared, body);
-    }
-    let subscribe = match path {
-        SUBSCRIBE => true,
-        UNSUBSCRIBE => false,
-        _ => return envelope(404, 404, "not found"),
+    let subscribe = match (&parts.method, path) {
+        (&http::Method::POST, TOKEN) => return issue_token(shared, body),
+        (&http::Method::POST, SUBSCRIBE) => true,
+        (&http::Method::POST, UNSUBSCRIBE) => false,
+        _ => return api::answer(shared, parts, path, body),
     };
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let token = header("authorization").and_then(|v| v.strip_prefix("Bearer "));

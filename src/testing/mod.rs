@@ -1,12 +1,18 @@
 //! A local stand-in for the platform, for testing code that uses this library
 //! (feature `testing`).
 //!
-//! [`MockPlatform`] listens on a free loopback port and serves the token endpoint and both
-//! helpdesk operations. It enforces the contract exactly, as the platform does: the two
-//! credential headers byte for byte, the content type and the body shape, answering a
-//! violation the way the platform would. It keeps the subscribed events, counts token
-//! fetches, records every request (secrets masked), and plays scripted answers (errors,
-//! rate limits, rejected tokens, delays, gateway pages) for the next calls.
+//! [`MockPlatform`] listens on a free loopback port and serves the token endpoint and every
+//! helpdesk operation of the spec. It enforces each operation's contract, as the platform
+//! does: the method and path, the query parameters, the body against its schema, the two
+//! credential headers byte for byte and the kind of token the operation takes, answering a
+//! violation with the platform's error envelope and a message that says what was wrong. A
+//! request that meets the contract is answered from the spec's example, from the `data` a
+//! test set for the operation ([`MockPlatform::answer`]), or from the tickets the stand-in
+//! keeps ([`MockPlatform::add_ticket`], [`MockPlatform::customer_writes`]: the answer loop
+//! of a helpdesk bot, end to end). It keeps the subscribed events, counts token fetches,
+//! records every request (secrets masked), and plays scripted answers (errors, rate limits,
+//! rejected tokens, delays, gateway pages) for the next calls, or the next calls of one
+//! operation ([`MockPlatform::push_for`]).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -437,12 +443,8 @@ impl MockPlatform {
 
     /// Pushes `event` to the URL set with [`deliver_events_to`](Self::deliver_events_to), with
     /// the platform's retries, if its type is subscribed now; `None` (nothing sent) if it is
-    /// not, as on the platform. A subscribed `helpdesk.ticket` / `ticket.created_v1` is pushed
-    /// as `helpdesk.ticket.created_v1`.
-    ///
-    /// # Panics
-    ///
-    /// If no URL was set.
+    /// not, as on the platform, or if no URL was set. A subscribed `helpdesk.ticket` /
+    /// `ticket.created_v1` is pushed as `helpdesk.ticket.created_v1`.
     pub async fn emit(&self, event: &PushEvent) -> Option<Delivery> {
         let (url, pusher) = {
             let state = self.shared.state();
@@ -453,10 +455,8 @@ impl MockPlatform {
             if !subscribed {
                 return None;
             }
-            state
-                .events_to
-                .clone()
-                .expect("deliver_events_to sets where events go")
+            // Nowhere to deliver: nothing is pushed.
+            state.events_to.clone()?
         };
         Some(pusher.deliver(&url, event).await)
     }

@@ -330,7 +330,10 @@ fn with_call_machinery(file: &mut syn::File, operations: &[OperationMeta]) -> Re
     if let Some(items) = module(file, "builder") {
         for item in items {
             let syn::Item::Struct(item) = item else { continue };
-            let body = item.fields.iter().find(|f| f.ident.as_ref().is_some_and(|i| i == "body"));
+            let body = item
+                .fields
+                .iter()
+                .find(|f| f.ident.as_ref().is_some_and(|i| i == "body"));
             let name = body
                 .and_then(|f| generic_argument(&f.ty, "Result"))
                 .and_then(|ty| match ty {
@@ -420,7 +423,12 @@ fn with_call_machinery(file: &mut syn::File, operations: &[OperationMeta]) -> Re
         block.items.insert(position, new_send);
         edited += 1;
         let builder_name = match &*block.self_ty {
-            syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
+            syn::Type::Path(p) => p
+                .path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default(),
             _ => String::new(),
         };
         if let Some(body) = body_types.get(&builder_name) {
@@ -901,7 +909,10 @@ fn operation_table(operations: &[OperationMeta]) -> Vec<syn::Item> {
     });
     let details = operations.iter().map(|op| {
         let example = op.example.clone().unwrap_or_default();
-        let query = op.query.iter().map(|(name, required, array)| quote::quote!((#name, #required, #array)));
+        let query = op
+            .query
+            .iter()
+            .map(|(name, required, array)| quote::quote!((#name, #required, #array)));
         let body_required = op.body_required;
         quote::quote! {
             crate::operation::OperationDetail {

@@ -12,7 +12,10 @@ include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
 #[allow(dead_code)] // the testing kit's
 pub(crate) fn find_operation_detail(
     id: &str,
-) -> Option<(&'static crate::operation::Operation, &'static crate::operation::OperationDetail)> {
+) -> Option<(
+    &'static crate::operation::Operation,
+    &'static crate::operation::OperationDetail,
+)> {
     let at = OPERATIONS.binary_search_by(|op| op.id.cmp(id)).ok()?;
     Some((&OPERATIONS[at], OPERATION_DETAILS.get(at)?))
 }

@@ -76,7 +76,12 @@ impl Client {
     pub fn raw(&self, operation: &str) -> Result<RawCall<'_>, Error> {
         let operation = generated::find_operation(operation)
             .filter(|op| op.token != crate::operation::TokenKind::None)
-            .ok_or_else(|| Error::invalid_input("operation", format!("no helpdesk operation is named {operation:?}")))?;
+            .ok_or_else(|| {
+                Error::invalid_input(
+                    "operation",
+                    format!("no helpdesk operation is named {operation:?}"),
+                )
+            })?;
         Ok(RawCall {
             client: self,
             operation,
@@ -150,10 +155,9 @@ impl<'a> RawCall<'a> {
     /// Every item of a paged operation, page by page (see the builders' `stream`), as JSON.
     /// Fails with [`Error::InvalidInput`] for an operation that does not page.
     pub fn pages(self) -> Result<impl Stream<Item = Result<Value, Error>> + Send + 'a, Error> {
-        let paging = self
-            .operation
-            .paging
-            .ok_or_else(|| Error::invalid_input("operation", format!("{} does not page", self.operation.id)))?;
+        let paging = self.operation.paging.ok_or_else(|| {
+            Error::invalid_input("operation", format!("{} does not page", self.operation.id))
+        })?;
         let items_of = |data: &mut Value, field: &str| match data.get_mut(field).map(Value::take) {
             Some(Value::Array(items)) => items,
             _ => Vec::new(),
@@ -185,7 +189,12 @@ impl<'a> RawCall<'a> {
                     self,
                     start,
                     |call: RawCall<'a>, page: i64| async move {
-                        Ok(call.without_query("page").query("page", page.to_string()).send().await?.data)
+                        Ok(call
+                            .without_query("page")
+                            .query("page", page.to_string())
+                            .send()
+                            .await?
+                            .data)
                     },
                     move |mut data: Value| {
                         let total = data.get("total").and_then(Value::as_i64);
@@ -216,14 +225,25 @@ impl<'a> RawCall<'a> {
                 .rev()
                 .find(|(n, _)| n == name)
                 .map(|(_, v)| v)
-                .ok_or_else(|| Error::invalid_input("path", format!("{} needs the path parameter {name}", op.id)))?;
+                .ok_or_else(|| {
+                    Error::invalid_input("path", format!("{} needs the path parameter {name}", op.id))
+                })?;
             path.push_str(&rest[..open]);
-            path.extend(url::form_urlencoded::byte_serialize(value.as_bytes()).map(|part| part.replace('+', "%20")));
+            path.extend(
+                url::form_urlencoded::byte_serialize(value.as_bytes()).map(|part| part.replace('+', "%20")),
+            );
             rest = &rest[(close + 1).min(rest.len())..];
         }
         path.push_str(rest);
-        if let Some((name, _)) = self.path.iter().find(|(name, _)| !op.path.contains(&format!("{{{name}}}"))) {
-            return Err(Error::invalid_input("path", format!("{} has no path parameter {name}", op.id)));
+        if let Some((name, _)) = self
+            .path
+            .iter()
+            .find(|(name, _)| !op.path.contains(&format!("{{{name}}}")))
+        {
+            return Err(Error::invalid_input(
+                "path",
+                format!("{} has no path parameter {name}", op.id),
+            ));
         }
         let client = self.client.generated();
         let mut url = client.inner.url(&path);
@@ -238,12 +258,17 @@ impl<'a> RawCall<'a> {
         if let Some(body) = &self.body {
             request = request.json(body);
         }
-        request.build().map_err(|e| Error::invalid_input_because("body", "cannot be sent", e))
+        request
+            .build()
+            .map_err(|e| Error::invalid_input_because("body", "cannot be sent", e))
     }
 
     /// One attempt: the request through the generated client's hooks; a success's answer
     /// for the caller to read, the others mapped as the generated operations map theirs.
-    async fn attempt(&self, request: &reqwest::Request) -> Result<reqwest::Response, GeneratedError<ErrorResponse>> {
+    async fn attempt(
+        &self,
+        request: &reqwest::Request,
+    ) -> Result<reqwest::Response, GeneratedError<ErrorResponse>> {
         let client = self.client.generated();
         let mut request = request
             .try_clone()

@@ -126,7 +126,9 @@ impl From<Error> for Failure {
     fn from(err: Error) -> Self {
         match err.last() {
             Error::InvalidInput { .. } => Failure::Config(err.to_string()),
-            Error::UserTokenRequired { .. } => Failure::Config(format!("{err}: set FEISHU_USER_ACCESS_TOKEN")),
+            Error::UserTokenRequired { .. } => {
+                Failure::Config(format!("{err}: set FEISHU_USER_ACCESS_TOKEN"))
+            }
             Error::Timeout { .. } | Error::Transport { .. } => Failure::Transport(err),
             _ => Failure::Refused(err),
         }
@@ -248,7 +250,8 @@ async fn api(cli: &Cli, args: &ApiArgs) -> Result<(), Failure> {
                 .map_err(|e| Failure::Config(format!("cannot read the body from {}: {e}", &at[1..])))?,
             text => text.to_owned(),
         };
-        let json = serde_json::from_str(&text).map_err(|e| Failure::Config(format!("the body is not JSON: {e}")))?;
+        let json =
+            serde_json::from_str(&text).map_err(|e| Failure::Config(format!("the body is not JSON: {e}")))?;
         call = call.body(json);
     }
     let write_failed = |e: std::io::Error| Failure::Config(format!("cannot write the answer: {e}"));
@@ -276,7 +279,10 @@ async fn api(cli: &Cli, args: &ApiArgs) -> Result<(), Failure> {
     if cli.json {
         println!("{}", answer.envelope);
     } else {
-        println!("{}", serde_json::to_string_pretty(&answer.data).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&answer.data).unwrap_or_default()
+        );
     }
     Ok(())
 }

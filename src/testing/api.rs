@@ -25,7 +25,11 @@ pub(super) struct TicketState {
 pub(super) fn match_operation(
     method: &http::Method,
     path: &str,
-) -> Option<(&'static Operation, &'static OperationDetail, BTreeMap<&'static str, String>)> {
+) -> Option<(
+    &'static Operation,
+    &'static OperationDetail,
+    BTreeMap<&'static str, String>,
+)> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let mut best: Option<(usize, usize)> = None;
     let mut best_params = BTreeMap::new();
@@ -67,13 +71,21 @@ fn percent_decoded(segment: &str) -> String {
 /// The refusal of a request that does not meet its operation's contract; the message says
 /// what was wrong, so that a failing test points at the caller's bug.
 fn bad_request(message: String) -> Answer {
-    envelope(400, 154000, &format!("Bad request, please check your request body: {message}"))
+    envelope(
+        400,
+        154000,
+        &format!("Bad request, please check your request body: {message}"),
+    )
 }
 
 /// The platform's answer to a helpdesk operation other than the subscriptions.
 pub(super) fn answer(shared: &Shared, parts: &http::request::Parts, path: &str, body: &Bytes) -> Answer {
     let Some((op, detail, params)) = match_operation(&parts.method, path) else {
-        return envelope(404, 404, &format!("no helpdesk operation is {} {path}", parts.method));
+        return envelope(
+            404,
+            404,
+            &format!("no helpdesk operation is {} {path}", parts.method),
+        );
     };
     if let Some(refusal) = credentials(shared, parts, op) {
         return refusal;
@@ -94,7 +106,11 @@ pub(super) fn answer(shared: &Shared, parts: &http::request::Parts, path: &str, 
         return bad_request(format!("{} takes no body", op.id));
     }
     if let Some(data) = shared.state().answers.get(op.id).cloned() {
-        return respond(200, JSON_UTF8, json!({"code": 0, "msg": "success", "data": data}).to_string());
+        return respond(
+            200,
+            JSON_UTF8,
+            json!({"code": 0, "msg": "success", "data": data}).to_string(),
+        );
     }
     if let Some(answer) = stateful(shared, op, &params, parts, body) {
         return answer;
@@ -121,8 +137,13 @@ fn credentials(shared: &Shared, parts: &http::request::Parts, op: &Operation) ->
     });
     let user = token.is_some_and(|token| token == shared.credentials.user_access_token);
     let refused = match op.token {
-        TokenKind::Tenant if !tenant && user => Some(format!("{} takes a tenant access token, not a user's", op.id)),
-        TokenKind::User if !user && tenant => Some(format!("{} acts for a person: it takes a user access token", op.id)),
+        TokenKind::Tenant if !tenant && user => {
+            Some(format!("{} takes a tenant access token, not a user's", op.id))
+        }
+        TokenKind::User if !user && tenant => Some(format!(
+            "{} acts for a person: it takes a user access token",
+            op.id
+        )),
         TokenKind::Tenant if !tenant => return Some(invalid_token()),
         TokenKind::User if !user => return Some(invalid_token()),
         TokenKind::TenantOrUser if !tenant && !user => return Some(invalid_token()),
@@ -140,15 +161,19 @@ fn credentials(shared: &Shared, parts: &http::request::Parts, op: &Operation) ->
 /// The query parameters: each known to the operation, the required ones present, a
 /// parameter given twice only if it is an array.
 fn query(parts: &http::request::Parts, op: &Operation, detail: &OperationDetail) -> Option<Answer> {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect();
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
     for (name, _) in &pairs {
         let Some((_, _, array)) = detail.query.iter().find(|(known, _, _)| known == name) else {
             return Some(bad_request(format!("{} has no query parameter {name}", op.id)));
         };
         if !array && pairs.iter().filter(|(n, _)| n == name).count() > 1 {
-            return Some(bad_request(format!("the query parameter {name} of {} is given twice", op.id)));
+            return Some(bad_request(format!(
+                "the query parameter {name} of {} is given twice",
+                op.id
+            )));
         }
     }
     for (name, required, _) in detail.query {
@@ -190,17 +215,28 @@ fn stateful(
             json!({"message_id": message_id})
         }
         "list_ticket_messages" => {
-            let query: BTreeMap<String, String> = url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
-                .into_owned()
-                .collect();
-            let number = |name: &str, default: usize| query.get(name).and_then(|v| v.parse().ok()).unwrap_or(default);
+            let query: BTreeMap<String, String> =
+                url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+                    .into_owned()
+                    .collect();
+            let number =
+                |name: &str, default: usize| query.get(name).and_then(|v| v.parse().ok()).unwrap_or(default);
             let (page, size) = (number("page", 1).max(1), number("page_size", 20).clamp(1, 100));
-            let messages: Vec<&Value> = ticket.messages.iter().skip((page - 1) * size).take(size).collect();
+            let messages: Vec<&Value> = ticket
+                .messages
+                .iter()
+                .skip((page - 1) * size)
+                .take(size)
+                .collect();
             json!({"messages": messages, "total": ticket.messages.len()})
         }
         _ => return None,
     };
-    Some(respond(200, JSON_UTF8, json!({"code": 0, "msg": "success", "data": data}).to_string()))
+    Some(respond(
+        200,
+        JSON_UTF8,
+        json!({"code": 0, "msg": "success", "data": data}).to_string(),
+    ))
 }
 
 pub(super) fn now_millis() -> i64 {

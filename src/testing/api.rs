@@ -78,6 +78,13 @@ fn bad_request(message: String) -> Answer {
     )
 }
 
+/// The refusal of a request to a known operation whose credentials, token kind or query
+/// do not meet its contract, if they do not.
+pub(super) fn precheck(shared: &Shared, parts: &http::request::Parts, path: &str) -> Option<Answer> {
+    let (op, detail, _) = match_operation(&parts.method, path)?;
+    credentials(shared, parts, op).or_else(|| query(parts, op, detail))
+}
+
 /// The platform's answer to a helpdesk operation other than the subscriptions.
 pub(super) fn answer(shared: &Shared, parts: &http::request::Parts, path: &str, body: &Bytes) -> Answer {
     let Some((op, detail, params)) = match_operation(&parts.method, path) else {
@@ -206,7 +213,7 @@ fn stateful(
             ticket.messages.push(json!({
                 "id": id,
                 "message_id": message_id,
-                "msg_type": sent["msg_type"],
+                "message_type": sent["msg_type"],
                 "content": sent["content"],
                 "user_name": "helpdesk bot",
                 "user_id": "",

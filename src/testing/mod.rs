@@ -352,11 +352,11 @@ impl MockPlatform {
             let position = ticket.messages.len() + 1;
             let id = format!("{}", 6_000_000_000_000_000_000u64 + position as u64);
             let message_id = format!("om_mock_{id}");
-            let content = json!({"text": text}).to_string();
+            let content = json!({"content": text, "msg_type": "text"}).to_string();
             ticket.messages.push(json!({
                 "id": id,
                 "message_id": message_id,
-                "msg_type": "text",
+                "message_type": "text",
                 "content": content,
                 "user_name": ticket.ticket["guest"]["name"],
                 "user_id": GUEST_OPEN_ID,
@@ -523,6 +523,10 @@ fn contract(shared: &Shared, parts: &http::request::Parts, path: &str, body: &By
         (&http::Method::POST, UNSUBSCRIBE) => false,
         _ => return api::answer(shared, parts, path, body),
     };
+    // The checks every operation has (the token kind, the query), then the subscription's own.
+    if let Some(refusal) = api::precheck(shared, parts, path) {
+        return refusal;
+    }
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let token = header("authorization").and_then(|v| v.strip_prefix("Bearer "));
     let known = token.is_some_and(|token| {
@@ -539,7 +543,12 @@ fn contract(shared: &Shared, parts: &http::request::Parts, path: &str, body: &By
         .then(|| events_of(body))
         .flatten()
     else {
-        return envelope(400, 154000, "Bad request, please check your request body");
+        return envelope(
+            400,
+            154000,
+            "Bad request, please check your request body: it must be {\"events\": [{\"type\": ..., \"subtype\": ...}]}, \
+             at least one event, no empty name, no other field, sent as application/json; charset=utf-8",
+        );
     };
     let mut state = shared.state();
     for event in events {

@@ -6,10 +6,13 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod answer_loop;
 mod body;
 mod build_script;
 #[cfg(feature = "cli")]
 mod cli;
+#[cfg(feature = "cli")]
+mod cli_api;
 mod codegen;
 mod downloads;
 mod errors;
@@ -21,6 +24,7 @@ mod input;
 mod layers;
 mod load;
 mod operations;
+mod operations_kit;
 mod pages;
 #[cfg(feature = "axum")]
 mod pushing;

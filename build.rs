@@ -115,6 +115,7 @@ fn generate(text: &str) -> Result<String, String> {
     with_parsed_base_url(&mut file)?;
     let operations = operations(&spec)?;
     with_call_machinery(&mut file, &operations)?;
+    with_examples_as_text(&mut file);
     without_client_in_prelude(&mut file)?;
     file.items.extend(operation_table(&operations));
     Ok(prettyplease::unparse(&file))
@@ -638,6 +639,35 @@ fn operation_id(block: &syn::Block) -> Option<String> {
     let mut find = Find::default();
     find.visit_block(block);
     find.0
+}
+
+/// Marks progenitor's usage sketches in the docs (```` ```ignore ```` blocks, which name
+/// variables they never define) as text: rustdoc shows them the same, and the doctests
+/// neither list them as ignored nor fail on them under `--include-ignored`.
+fn with_examples_as_text(file: &mut syn::File) {
+    use syn::visit_mut::{self, VisitMut};
+
+    struct Edit;
+    impl VisitMut for Edit {
+        fn visit_attribute_mut(&mut self, attr: &mut syn::Attribute) {
+            if let syn::Meta::NameValue(doc) = &mut attr.meta {
+                if doc.path.is_ident("doc") {
+                    if let syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(text),
+                        ..
+                    }) = &mut doc.value
+                    {
+                        if text.value().contains("```ignore") {
+                            *text =
+                                syn::LitStr::new(&text.value().replace("```ignore", "```text"), text.span());
+                        }
+                    }
+                }
+            }
+            visit_mut::visit_attribute_mut(self, attr);
+        }
+    }
+    Edit.visit_file_mut(file);
 }
 
 /// Drops `pub use super::Client;` from the generated prelude: the crate's prelude re-exports

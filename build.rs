@@ -423,15 +423,7 @@ fn with_call_machinery(file: &mut syn::File, operations: &[OperationMeta]) -> Re
         };
         block.items.insert(position, new_send);
         edited += 1;
-        let builder_name = match &*block.self_ty {
-            syn::Type::Path(p) => p
-                .path
-                .segments
-                .last()
-                .map(|s| s.ident.to_string())
-                .unwrap_or_default(),
-            _ => String::new(),
-        };
+        let builder_name = type_name(&block.self_ty);
         if let Some(body) = body_types.get(&builder_name) {
             body_checks.push(quote! {
                 #operation => ::serde_json::from_slice::<types::#body>(body).map(drop).map_err(|e| e.to_string()),
@@ -490,15 +482,7 @@ fn page_stream(
 ) -> Result<syn::Item, String> {
     let missing = |what: &str| format!("the paged answer {answer} has no {what} in the generated types");
     let data = without_option(data_fields.get(answer).ok_or_else(|| missing("data"))?).clone();
-    let data_name = match &data {
-        syn::Type::Path(p) => p
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default(),
-        _ => String::new(),
-    };
+    let data_name = type_name(&data);
     let items_type = field(&data_name, &paging.items).ok_or_else(|| missing(&paging.items))?;
     let item = qualified(
         generic_argument(without_option(&items_type), "Vec").ok_or_else(|| missing("an array of items"))?,
@@ -592,6 +576,19 @@ fn generic_argument<'a>(ty: &'a syn::Type, name: &str) -> Option<&'a syn::Type> 
         syn::GenericArgument::Type(t) => Some(t),
         _ => None,
     })
+}
+
+/// The last name of a type's path (`GetTicket` for `builder::GetTicket<'a>`), or "".
+fn type_name(ty: &syn::Type) -> String {
+    match ty {
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
 }
 
 fn option_inner(ty: &syn::Type) -> Option<&syn::Type> {

@@ -6,10 +6,10 @@ use std::process::{Command, Output, Stdio};
 use feishu_helpdesk::testing::{self, EventPusher, MockPlatform, PushEvent};
 use feishu_helpdesk::Event;
 
-const BIN: &str = env!("CARGO_BIN_EXE_feishu-helpdesk");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_feishu-helpdesk");
 
 /// Runs the binary with only the given environment (off the runtime, which serves the kit).
-async fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) async fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(BIN);
     command.args(args).env_clear().envs(env.iter().copied());
     tokio::task::spawn_blocking(move || command.output().unwrap())
@@ -17,7 +17,7 @@ async fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
         .unwrap()
 }
 
-fn app_env(platform: &MockPlatform) -> Vec<(&'static str, String)> {
+pub(crate) fn app_env(platform: &MockPlatform) -> Vec<(&'static str, String)> {
     vec![
         ("FEISHU_BASE_URL", platform.base_url().to_owned()),
         ("FEISHU_APP_ID", testing::APP_ID.to_owned()),
@@ -27,11 +27,11 @@ fn app_env(platform: &MockPlatform) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+pub(crate) fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 

@@ -10,21 +10,12 @@ use feishu_helpdesk::testing::{self, MockPlatform, RecordedRequest, Scripted};
 use feishu_helpdesk::TokenKind;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_feishu-helpdesk");
+use crate::cli::{app_env, borrowed, run, text, BIN};
 
 const TICKET_T1: &str = "/open-apis/helpdesk/v1/tickets/T1";
 const MESSAGES_T1: &str = "/open-apis/helpdesk/v1/tickets/T1/messages";
 const TICKET_IMAGES: &str = "/open-apis/helpdesk/v1/ticket_images";
 const CREATE_MESSAGE_BODY: &str = r#"{"msg_type":"text","content":"{\"text\":\"hi\"}"}"#;
-
-/// Runs the binary with only the given environment (off the runtime, which serves the kit).
-async fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(BIN);
-    command.args(args).env_clear().envs(env.iter().copied());
-    tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap()
-}
 
 /// As [`run`], with `stdin` written to the child's standard input.
 async fn run_with_stdin(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
@@ -46,24 +37,6 @@ async fn run_with_stdin(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Out
     })
     .await
     .unwrap()
-}
-
-fn app_env(platform: &MockPlatform) -> Vec<(&'static str, String)> {
-    vec![
-        ("FEISHU_BASE_URL", platform.base_url().to_owned()),
-        ("FEISHU_APP_ID", testing::APP_ID.to_owned()),
-        ("FEISHU_APP_SECRET", testing::APP_SECRET.to_owned()),
-        ("FEISHU_HELPDESK_ID", testing::HELPDESK_ID.to_owned()),
-        ("FEISHU_HELPDESK_TOKEN", testing::HELPDESK_TOKEN.to_owned()),
-    ]
-}
-
-fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Exit code 0, nothing on stderr; stdout as text.

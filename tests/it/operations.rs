@@ -113,12 +113,12 @@ async fn download(answer: Result<Download, Error>) -> Result<Returned, Error> {
 }
 
 /// An optional text field, set.
-fn some(text: &str) -> Option<String> {
+pub(crate) fn some(text: &str) -> Option<String> {
     Some(text.to_owned())
 }
 
 /// A list of texts.
-fn strings(texts: &[&str]) -> Vec<String> {
+pub(crate) fn strings(texts: &[&str]) -> Vec<String> {
     texts.iter().map(|&text| text.to_owned()).collect()
 }
 
@@ -162,7 +162,7 @@ fn department_rule_json() -> Value {
 }
 
 /// A user a notification goes to.
-fn a_user() -> types::NotificationUser {
+pub(crate) fn a_user() -> types::NotificationUser {
     types::NotificationUser {
         user_id: some("ou_7277fd1262bfafc363d5b2a1f9c2ac90"),
         name: some("王五"),
@@ -171,7 +171,7 @@ fn a_user() -> types::NotificationUser {
 }
 
 /// The events of a new ticket.
-fn ticket_created() -> Vec<types::Event> {
+pub(crate) fn ticket_created() -> Vec<types::Event> {
     vec![types::Event {
         type_: "helpdesk.ticket".parse().unwrap(),
         subtype: "ticket.created_v1".parse().unwrap(),

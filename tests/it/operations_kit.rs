@@ -20,6 +20,8 @@ use feishu_helpdesk::prelude::*;
 use feishu_helpdesk::testing::{self, MockCredentials, MockPlatform};
 use feishu_helpdesk::{operations, Client, Download, Error, Operation, TokenKind};
 
+use crate::operations::{a_user as user, some, strings, ticket_created};
+
 // The ids of the spec's examples.
 const AGENT: &str = "ou_ea651a5c09e2d01af8acd34059f5359b";
 const GUEST: &str = "ou_7dab8a3d3cdcc9da365777c7ad535d62";
@@ -69,14 +71,6 @@ macro_rules! row {
     };
 }
 
-fn some(text: &str) -> Option<String> {
-    Some(text.to_owned())
-}
-
-fn strings(texts: &[&str]) -> Vec<String> {
-    texts.iter().map(|&text| text.to_owned()).collect()
-}
-
 fn schedule() -> types::AgentScheduleUpdateInfo {
     let hours = types::WeekdaySchedule {
         start_time: some("09:00"),
@@ -101,21 +95,6 @@ fn rule() -> types::AgentSkillRule {
         category: Some(3),
         display_name: some("部门"),
     }
-}
-
-fn user() -> types::NotificationUser {
-    types::NotificationUser {
-        user_id: some("ou_7277fd1262bfafc363d5b2a1f9c2ac90"),
-        name: some("王五"),
-        avatar_url: None,
-    }
-}
-
-fn ticket_created() -> Vec<types::Event> {
-    vec![types::Event {
-        type_: "helpdesk.ticket".parse().unwrap(),
-        subtype: "ticket.created_v1".parse().unwrap(),
-    }]
 }
 
 fn faq_create() -> types::FaqCreateInfo {

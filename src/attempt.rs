@@ -27,10 +27,6 @@ pub(crate) struct AttemptNotes {
     /// Kept as the header value (a reference count, not a copy) until it is needed.
     log_id_header: Option<HeaderValue>,
     pub(crate) rate_limit_reset: Option<Duration>,
-    /// The answer's content type and length, kept for downloads (the hook takes the
-    /// headers).
-    content_type: Option<HeaderValue>,
-    content_length: Option<HeaderValue>,
     /// The tenant token the request carried, to forget if the platform rejects it.
     pub(crate) token_used: Option<CachedToken>,
     /// Why no token could be obtained: the request was not sent. Boxed: the notes are moved
@@ -43,8 +39,6 @@ impl AttemptNotes {
     pub(crate) fn answer(&mut self, status: reqwest::StatusCode, headers: &HeaderMap) {
         self.http_status = Some(status.as_u16());
         self.log_id_header = headers.get(LOG_ID).cloned();
-        self.content_type = headers.get(CONTENT_TYPE).cloned();
-        self.content_length = headers.get(CONTENT_LENGTH).cloned();
         // Rate-limited answers (429, or 400 with code 99991400) carry the reset time; a
         // successful one has nothing to wait for.
         if !status.is_success() {
@@ -193,19 +187,14 @@ pub(crate) fn settle_download(
     }
     let error = match result {
         Ok(value) => {
-            let content_type = notes
-                .content_type
-                .as_ref()
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+            // The hook leaves a download's headers in place.
+            let header = |name| value.headers().get(name).and_then(|v| v.to_str().ok());
+            let content_type = header(CONTENT_TYPE).map(str::to_owned);
+            let content_length = header(CONTENT_LENGTH).and_then(|v| v.parse().ok());
             if content_type.as_deref().is_some_and(is_json) {
                 Err(Unread::JsonInsteadOfBytes(value))
             } else {
                 let http_status = value.status().as_u16();
-                let content_length = notes
-                    .content_length
-                    .as_ref()
-                    .and_then(|v| v.to_str().ok()?.parse().ok());
                 let stream = value
                     .into_inner()
                     .into_inner()

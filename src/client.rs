@@ -6,6 +6,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::header::HeaderValue;
+
 use crate::attempt::{settle, Receipt};
 use crate::client_state::{ClientState, Credentials, TokenSource};
 use crate::credentials::{bearer, helpdesk_authorization};
@@ -18,7 +20,6 @@ use crate::secret::Secret;
 use crate::token_cache::{MemoryTokenCache, TokenCache};
 use crate::token_endpoint::PlatformTokenEndpoint;
 use crate::token_manager::{TokenManager, DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN};
-use reqwest::header::HeaderValue;
 
 /// The base URL of Feishu (mainland China), the default.
 pub const FEISHU_BASE_URL: &str = "https://open.feishu.cn";

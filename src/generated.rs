@@ -8,18 +8,6 @@
 
 include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
 
-/// The operation with the spec's `operationId` `id`, and what a stand-in needs of it.
-#[allow(dead_code)] // the testing kit's
-pub(crate) fn find_operation_detail(
-    id: &str,
-) -> Option<(
-    &'static crate::operation::Operation,
-    &'static crate::operation::OperationDetail,
-)> {
-    let at = OPERATIONS.binary_search_by(|op| op.id.cmp(id)).ok()?;
-    Some((&OPERATIONS[at], OPERATION_DETAILS.get(at)?))
-}
-
 /// The operation with the spec's `operationId` `id`.
 pub(crate) fn find_operation(id: &str) -> Option<&'static crate::operation::Operation> {
     OPERATIONS

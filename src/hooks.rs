@@ -29,7 +29,7 @@ impl ClientHooks<ClientState> for generated::Client {
                 (TokenKind::User | TokenKind::TenantOrUser, Some(user)) => user.clone(),
                 (TokenKind::User, None) => {
                     // Refused before sending: the platform would refuse a tenant token.
-                    let operation = generated::find_operation(info.operation_id).map_or("", |op| op.id);
+                    let operation = info.operation_id;
                     note(|notes| notes.token_error = Some(Box::new(Error::UserTokenRequired { operation })));
                     return Err(GeneratedError::Custom(format!(
                         "{operation} needs a user access token"
@@ -78,16 +78,19 @@ impl ClientHooks<ClientState> for generated::Client {
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let max = match generated::find_operation(info.operation_id) {
-            Some(op) if op.binary => MAX_DOWNLOAD_BYTES,
-            _ => MAX_BODY_BYTES,
+        let binary = generated::find_operation(info.operation_id).is_some_and(|op| op.binary);
+        let max = if binary {
+            MAX_DOWNLOAD_BYTES
+        } else {
+            MAX_BODY_BYTES
         };
         let mut response = crate::body_limit::limit(self.client.execute(request).await?, max);
         let noted = note(|notes| notes.answer(response.status(), response.headers()));
-        if noted {
+        if noted && !binary {
             // The wrapper has taken what it needs; progenitor would copy every header into
             // the `ResponseValue`, which the wrapper drops unread. Outside a wrapped call
-            // the headers stay for the caller.
+            // the headers stay for the caller, and a download keeps them for its content
+            // type and length.
             drop(std::mem::take(response.headers_mut()));
         }
         Ok(response)

@@ -229,9 +229,8 @@ impl<'a> RawCall<'a> {
                     Error::invalid_input("path", format!("{} needs the path parameter {name}", op.id))
                 })?;
             path.push_str(&rest[..open]);
-            path.extend(
-                url::form_urlencoded::byte_serialize(value.as_bytes()).map(|part| part.replace('+', "%20")),
-            );
+            // Encoded as the generated builders encode their path parameters.
+            path.push_str(&progenitor_client::encode_path(value));
             rest = &rest[(close + 1).min(rest.len())..];
         }
         path.push_str(rest);

@@ -382,6 +382,7 @@ fn with_call_machinery(file: &mut syn::File, operations: &[OperationMeta]) -> Re
             continue;
         }
         let doc = send.attrs.iter().find(|a| a.path().is_ident("doc")).cloned();
+        through_exchange(send, &operation)?;
         send.sig.ident = syn::Ident::new("send_once", send.sig.ident.span());
         send.vis = syn::parse_quote!(pub(crate));
         send.attrs.retain(|a| !a.path().is_ident("doc"));
@@ -397,7 +398,8 @@ fn with_call_machinery(file: &mut syn::File, operations: &[OperationMeta]) -> Re
                 /// [`Error`](crate::Error).
                 pub async fn send(self) -> Result<crate::operation::Download, crate::Error> {
                     let client = self.client;
-                    crate::operation::Dispatch::download(client, #operation, move || self.clone().send_once()).await
+                    let notes = <super::Client as crate::operation::Dispatch>::Notes::default();
+                    crate::operation::Dispatch::download(client, #operation, &notes, || self.clone().send_once(&notes)).await
                 }
             }
         } else {
@@ -417,7 +419,8 @@ fn with_call_machinery(file: &mut syn::File, operations: &[OperationMeta]) -> Re
                 /// `code` is an [`Error::Api`](crate::Error::Api).
                 pub async fn send(self) -> Result<#data, crate::Error> {
                     let client = self.client;
-                    crate::operation::Dispatch::dispatch(client, #operation, move || self.clone().send_once()).await
+                    let notes = <super::Client as crate::operation::Dispatch>::Notes::default();
+                    crate::operation::Dispatch::dispatch(client, #operation, &notes, || self.clone().send_once(&notes)).await
                 }
             }
         };
@@ -468,6 +471,53 @@ fn with_call_machinery(file: &mut syn::File, operations: &[OperationMeta]) -> Re
             }
         });
     }
+    Ok(())
+}
+
+/// Sends an attempt through `crate::operation::Dispatch::exchange` instead of progenitor's
+/// hooks, with the call's notes as a parameter.
+///
+/// progenitor's `send` ends with `let info = OperationInfo {..}; client.pre(..).await?;
+/// let result = client.exec(..).await; client.post(..).await?; let response = result?;`
+/// and then maps the status. Those statements become one
+/// `let response = Dispatch::exchange(client, request, "<operation>", notes).await?;`: the
+/// notes reach the hook by reference (no task-local moved in and out on every poll), the
+/// operation is looked up once, and the attempt's future holds one small future where it
+/// held the request beside each hook's. A `send` of another shape fails the build.
+fn through_exchange(send: &mut syn::ImplItemFn, operation: &str) -> Result<(), String> {
+    let text = |stmt: &syn::Stmt| quote::quote!(#stmt).to_string().replace(' ', "");
+    let stmts = &mut send.block.stmts;
+    let start = stmts
+        .iter()
+        .position(|s| text(s).starts_with("letinfo=OperationInfo{"));
+    let end = stmts.iter().position(|s| text(s) == "letresponse=result?;");
+    let (Some(start), Some(end)) = (start, end) else {
+        return Err(format!(
+            "progenitor's output changed: the `send` of {operation} has no hook calls to replace"
+        ));
+    };
+    let replaced: Vec<String> = stmts[start..=end].iter().map(text).collect();
+    let expected = [
+        "letinfo=OperationInfo{",
+        "client.pre(&mutrequest,&info).await?;",
+        "letresult=client.exec(request,&info).await;",
+        "client.post(&result,&info).await?;",
+        "letresponse=result?;",
+    ];
+    if replaced.len() != expected.len() || !replaced.iter().zip(expected).all(|(s, e)| s.starts_with(e)) {
+        return Err(format!(
+            "progenitor's output changed: the hook calls of {operation} are {replaced:?}; review build.rs"
+        ));
+    }
+    stmts.splice(
+        start..=end,
+        [syn::parse_quote! {
+            let response = crate::operation::Dispatch::exchange(client, request, #operation, notes).await?;
+        }],
+    );
+    send.sig
+        .inputs
+        .push(syn::parse_quote!(notes: &<super::Client as crate::operation::Dispatch>::Notes));
     Ok(())
 }
 

@@ -1,8 +1,7 @@
 //! One attempt: what the hooks saw of it (status, log id, rate-limit reset, the token sent
 //! or why there was none), and the mapping of its outcome to a [`Receipt`] or an [`Error`].
 
-use std::cell::RefCell;
-use std::future::Future;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::TryStreamExt as _;
@@ -29,8 +28,8 @@ pub(crate) struct AttemptNotes {
     pub(crate) rate_limit_reset: Option<Duration>,
     /// The tenant token the request carried, to forget if the platform rejects it.
     pub(crate) token_used: Option<CachedToken>,
-    /// Why no token could be obtained: the request was not sent. Boxed: the notes are moved
-    /// in and out of the task-local on every poll.
+    /// Why no token could be obtained: the request was not sent. Boxed: rare, and the notes
+    /// are moved out after every attempt.
     pub(crate) token_error: Option<Box<Error>>,
 }
 
@@ -46,38 +45,39 @@ impl AttemptNotes {
         }
     }
 
+    /// The notes of an answer read outside a call's attempts (the token endpoint's): its
+    /// status and log id, from a response whose headers are still there.
+    pub(crate) fn of_answer(status: reqwest::StatusCode, headers: &HeaderMap) -> Self {
+        let mut notes = Self::default();
+        notes.answer(status, headers);
+        notes
+    }
+
     /// The platform's log id for the request, if the answer had one.
     pub(crate) fn log_id(&self) -> Option<String> {
         log_id_text(self.log_id_header.as_ref())
     }
 }
 
-tokio::task_local! {
-    /// The notes of the attempt being polled; unset when the generated client is used
-    /// directly, outside [`observe`].
-    static NOTES: RefCell<AttemptNotes>;
-}
-
-/// Runs one attempt, `call` of the generated client, and returns its outcome with what the
-/// hooks noted of it. An attempt inside another (a token fetch inside a call's request hook)
-/// has notes of its own.
+/// The notes of one call's attempts, which the request hook writes and the call loop reads.
 ///
-/// Takes the call as a closure, made inside the task-local's future: a future passed in
-/// would be stored twice over in the attempt's future (an argument is kept beside the
-/// future awaiting it), and moved with it.
-pub(crate) fn observe<F: Future>(
-    call: impl FnOnce() -> F,
-) -> impl Future<Output = (F::Output, AttemptNotes)> {
-    NOTES.scope(RefCell::new(AttemptNotes::default()), async move {
-        let outcome = call().await;
-        (outcome, NOTES.with(|notes| notes.take()))
-    })
-}
+/// Passed by reference from the call loop through the generated `send_once` to the hook:
+/// no task-local, which would move the notes in and out on every poll of the attempt.
+#[derive(Debug, Default)]
+pub(crate) struct NoteSlot(Mutex<AttemptNotes>);
 
-/// Lets the hooks write into the current attempt's notes; does nothing outside [`observe`]
-/// and returns whether there were notes to write.
-pub(crate) fn note(write: impl FnOnce(&mut AttemptNotes)) -> bool {
-    NOTES.try_with(|notes| write(&mut notes.borrow_mut())).is_ok()
+impl NoteSlot {
+    /// Lets the hook write into the current attempt's notes.
+    pub(crate) fn write(&self, write: impl FnOnce(&mut AttemptNotes)) {
+        // A panic while the lock was held cannot leave the notes half-written in a way
+        // that matters: they are plain values, replaced before each attempt.
+        write(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    /// Takes the notes of the attempt that just ended, leaving empty notes for the next.
+    pub(crate) fn take(&self) -> AttemptNotes {
+        std::mem::take(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
 }
 
 /// The log id in an `X-Tt-Logid` header value, if it is non-empty text.

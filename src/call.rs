@@ -8,7 +8,7 @@ use std::future::Future;
 use progenitor_client::{ByteStream, Error as GeneratedError, ResponseValue};
 use tracing::Instrument as _;
 
-use crate::attempt::{observe, settle, settle_download, AttemptNotes, Failure, Receipt};
+use crate::attempt::{settle, settle_download, AttemptNotes, Failure, NoteSlot, Receipt};
 use crate::client_state::{ClientState, TokenSource};
 use crate::error::{Error, RATE_LIMITED};
 use crate::generated::{self, types::ErrorResponse};
@@ -16,35 +16,56 @@ use crate::operation::{Dispatch, Download, Envelope};
 
 impl Dispatch for generated::Client {
     type ErrorBody = ErrorResponse;
+    type Notes = NoteSlot;
 
-    async fn dispatch<F, Fut, T>(&self, operation: &'static str, call: F) -> Result<T::Data, Error>
+    fn exchange(
+        &self,
+        request: reqwest::Request,
+        operation: &'static str,
+        notes: &NoteSlot,
+    ) -> impl Future<Output = Result<reqwest::Response, GeneratedError<ErrorResponse>>> + Send {
+        crate::hooks::exchange(self, request, operation, notes)
+    }
+
+    async fn dispatch<F, Fut, T>(
+        &self,
+        operation: &'static str,
+        notes: &NoteSlot,
+        call: F,
+    ) -> Result<T::Data, Error>
     where
         F: Fn() -> Fut + Send + Sync,
         Fut: Future<Output = Result<ResponseValue<T>, GeneratedError<ErrorResponse>>> + Send,
         T: Envelope + Send,
         T::Data: Default + Send,
     {
-        let (_, data) = run(&self.inner, operation, call, settle).await?;
+        let (_, data) = run(&self.inner, operation, notes, call, settle).await?;
         Ok(data.unwrap_or_default())
     }
 
-    async fn download<F, Fut>(&self, operation: &'static str, call: F) -> Result<Download, Error>
+    async fn download<F, Fut>(
+        &self,
+        operation: &'static str,
+        notes: &NoteSlot,
+        call: F,
+    ) -> Result<Download, Error>
     where
         F: Fn() -> Fut + Send + Sync,
         Fut: Future<Output = Result<ResponseValue<ByteStream>, GeneratedError<ErrorResponse>>> + Send,
     {
-        let (_, download) = run(&self.inner, operation, call, settle_download).await?;
+        let (_, download) = run(&self.inner, operation, notes, call, settle_download).await?;
         Ok(download)
     }
 }
 
-/// Sends one call of `operation`, in one tracing span: `call` makes an attempt and `settle`
-/// maps its outcome. Sent again after a rejected token (once, with a new one) and after
+/// Sends one call of `operation`, in one tracing span: `call` makes an attempt, noting what
+/// the hooks saw in `notes`, and `settle` maps its outcome. Sent again after a rejected token (once, with a new one) and after
 /// retryable failures (up to the retry limit, with backoff); an operation that changes
 /// something only when the platform surely did not act on the failed attempt.
 pub(crate) async fn run<F, Fut, R, S, O>(
     state: &ClientState,
     operation: &'static str,
+    notes: &NoteSlot,
     call: F,
     settle: S,
 ) -> Result<(Receipt, O), Error>
@@ -71,14 +92,13 @@ where
         if traced {
             span.record("attempt", attempts.sent);
         }
-        let attempt = observe(&call);
         // Entering a span nobody listens to, on every poll, is not free either.
-        let (result, notes) = if traced {
-            attempt.instrument(span.clone()).await
+        let result = if traced {
+            call().instrument(span.clone()).await
         } else {
-            attempt.await
+            call().await
         };
-        match settle(result, notes) {
+        match settle(result, notes.take()) {
             Ok(answer) => {
                 if traced {
                     if let Some(log_id) = &answer.0.log_id {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 
-use crate::attempt::{settle, Receipt};
+use crate::attempt::{settle, NoteSlot, Receipt};
 use crate::client_state::{ClientState, Credentials, TokenSource};
 use crate::credentials::{bearer, helpdesk_authorization};
 use crate::error::Error;
@@ -58,11 +58,12 @@ impl Client {
     /// [`Error::InvalidInput`] before anything is sent.
     pub async fn unsubscribe(&self, events: &[Event]) -> Result<Receipt, Error> {
         let body = request_body(events)?;
-        self.send("unsubscribe_events", || {
+        let notes = NoteSlot::default();
+        self.send("unsubscribe_events", &notes, || {
             self.generated()
                 .unsubscribe_events()
                 .body(body.clone())
-                .send_once()
+                .send_once(&notes)
         })
         .await
     }
@@ -72,8 +73,12 @@ impl Client {
     /// Validated as [`Client::unsubscribe`] is.
     pub async fn subscribe(&self, events: &[Event]) -> Result<Receipt, Error> {
         let body = request_body(events)?;
-        self.send("subscribe_events", || {
-            self.generated().subscribe_events().body(body.clone()).send_once()
+        let notes = NoteSlot::default();
+        self.send("subscribe_events", &notes, || {
+            self.generated()
+                .subscribe_events()
+                .body(body.clone())
+                .send_once(&notes)
         })
         .await
     }
@@ -166,7 +171,12 @@ impl Client {
 
 impl Client {
     /// Sends one call of `operation` through the call machinery and gives its receipt.
-    async fn send<F, Fut, T>(&self, operation: &'static str, call: F) -> Result<Receipt, Error>
+    async fn send<F, Fut, T>(
+        &self,
+        operation: &'static str,
+        notes: &NoteSlot,
+        call: F,
+    ) -> Result<Receipt, Error>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<
@@ -174,7 +184,7 @@ impl Client {
         >,
         T: Envelope,
     {
-        let (receipt, _) = crate::call::run(&self.generated().inner, operation, call, settle).await?;
+        let (receipt, _) = crate::call::run(&self.generated().inner, operation, notes, call, settle).await?;
         Ok(receipt)
     }
 }

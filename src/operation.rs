@@ -99,10 +99,24 @@ pub(crate) trait Dispatch {
     /// The body of a documented error answer.
     type ErrorBody;
 
-    /// Runs a JSON operation and gives its `data`.
+    /// What one call's attempts note for the call machinery: made by `send`, written by
+    /// `exchange`, read after each attempt.
+    type Notes: Default + Sync;
+
+    /// Sends one attempt's request of `operation` with the credentials it takes, noting in
+    /// `notes` what the machinery needs of the answer.
+    fn exchange(
+        &self,
+        request: reqwest::Request,
+        operation: &'static str,
+        notes: &Self::Notes,
+    ) -> impl Future<Output = Result<reqwest::Response, progenitor_client::Error<Self::ErrorBody>>> + Send;
+
+    /// Runs a JSON operation and gives its `data`: `call` makes one attempt, with `notes`.
     fn dispatch<F, Fut, T>(
         &self,
         operation: &'static str,
+        notes: &Self::Notes,
         call: F,
     ) -> impl Future<Output = Result<T::Data, Error>> + Send
     where
@@ -115,6 +129,7 @@ pub(crate) trait Dispatch {
     fn download<F, Fut>(
         &self,
         operation: &'static str,
+        notes: &Self::Notes,
         call: F,
     ) -> impl Future<Output = Result<Download, Error>> + Send
     where

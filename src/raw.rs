@@ -3,11 +3,11 @@
 //! as the typed builders.
 
 use futures_core::Stream;
-use progenitor_client::{ClientHooks as _, Error as GeneratedError, OperationInfo, ResponseValue};
+use progenitor_client::{Error as GeneratedError, ResponseValue};
 use reqwest::header::{HeaderValue, ACCEPT};
 use serde_json::Value;
 
-use crate::attempt::{settle, settle_download, Receipt};
+use crate::attempt::{settle, settle_download, NoteSlot, Receipt};
 use crate::call::run;
 use crate::client::Client;
 use crate::error::Error;
@@ -121,10 +121,14 @@ impl<'a> RawCall<'a> {
     pub async fn send(&self) -> Result<RawAnswer, Error> {
         let request = self.request()?;
         let client = self.client.generated();
+        let notes = NoteSlot::default();
         let (receipt, answer) = run(
             &client.inner,
             self.operation.id,
-            || async { ResponseValue::<AnyEnvelope>::from_response(self.attempt(&request).await?).await },
+            &notes,
+            || async {
+                ResponseValue::<AnyEnvelope>::from_response(self.attempt(&request, &notes).await?).await
+            },
             settle,
         )
         .await?;
@@ -142,10 +146,12 @@ impl<'a> RawCall<'a> {
     pub async fn download(&self) -> Result<Download, Error> {
         let request = self.request()?;
         let client = self.client.generated();
+        let notes = NoteSlot::default();
         let (_, download) = run(
             &client.inner,
             self.operation.id,
-            || async { Ok(ResponseValue::stream(self.attempt(&request).await?)) },
+            &notes,
+            || async { Ok(ResponseValue::stream(self.attempt(&request, &notes).await?)) },
             settle_download,
         )
         .await?;
@@ -267,16 +273,13 @@ impl<'a> RawCall<'a> {
     async fn attempt(
         &self,
         request: &reqwest::Request,
+        notes: &NoteSlot,
     ) -> Result<reqwest::Response, GeneratedError<ErrorResponse>> {
         let client = self.client.generated();
-        let mut request = request
+        let request = request
             .try_clone()
             .ok_or_else(|| GeneratedError::InvalidRequest("the body cannot be sent twice".into()))?;
-        let info = OperationInfo {
-            operation_id: self.operation.id,
-        };
-        client.pre(&mut request, &info).await?;
-        let response = client.exec(request, &info).await?;
+        let response = crate::hooks::exchange(client, request, self.operation.id, notes).await?;
         match response.status().as_u16() {
             200 => Ok(response),
             400 | 401 | 403 | 429 | 500 => Err(GeneratedError::ErrorResponse(

@@ -7,7 +7,7 @@ use std::time::Duration;
 use progenitor_client::{Error as GeneratedError, ResponseValue};
 use tokio::time::Instant;
 
-use crate::attempt::{observe, unexpected_or_transport, AttemptNotes, ErrorAnswer};
+use crate::attempt::{unexpected_or_transport, AttemptNotes, ErrorAnswer};
 use crate::error::Error;
 use crate::generated::{self, types, ClientAuthExt as _};
 use crate::secret::Secret;
@@ -31,8 +31,18 @@ impl PlatformTokenEndpoint {
             app_id: app_id.to_owned(),
             app_secret: app_secret.expose().to_owned(),
         };
-        let (result, notes) =
-            observe(|| self.client.get_tenant_access_token().body(body.clone()).send()).await;
+        let result = self.client.get_tenant_access_token().body(body).send().await;
+        // Outside the call machinery the answer keeps its headers: the notes come from it.
+        let notes = match &result {
+            Ok(value) => AttemptNotes::of_answer(value.status(), value.headers()),
+            Err(GeneratedError::ErrorResponse(value)) => {
+                AttemptNotes::of_answer(value.status(), value.headers())
+            }
+            Err(GeneratedError::UnexpectedResponse(response)) => {
+                AttemptNotes::of_answer(response.status(), response.headers())
+            }
+            Err(_) => AttemptNotes::default(),
+        };
         let refused = |answer: ErrorAnswer| Error::TokenRefused {
             app_id: app_id.to_owned(),
             code: answer.code,

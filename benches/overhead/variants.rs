@@ -148,7 +148,8 @@ impl Variant {
 }
 
 /// The variant a command line names: `baseline`, `baseline-timeout`, `app`, `baseline-get`,
-/// `get` (`get_ticket`), or (any other name) the client with a fixed token.
+/// `get` (`get_ticket`), `get-app` (`get_ticket` with app credentials), or (any other name)
+/// the client with a fixed token.
 pub(crate) fn variant_named(name: &str, base_url: &str) -> Variant {
     match name {
         "baseline" => Variant::Baseline(Baseline::new(base_url)),
@@ -156,6 +157,7 @@ pub(crate) fn variant_named(name: &str, base_url: &str) -> Variant {
         "app" => Variant::Client(app_client(base_url)),
         "baseline-get" => Variant::BaselineGet(Baseline::with_timeout(base_url)),
         "get" => Variant::ClientGet(fixed_token_client(base_url)),
+        "get-app" => Variant::ClientGet(app_client(base_url)),
         _ => Variant::Client(fixed_token_client(base_url)),
     }
 }

@@ -54,6 +54,11 @@ fn main() {
         receiver::in_process(args.get(i + 1).map_or(30, |n| n.parse().unwrap()));
         return;
     }
+    // `--receiver-push <file>`: writes one push of the receiver bench, for other SDKs to handle.
+    if let Some(i) = args.iter().position(|a| a == "--receiver-push") {
+        receiver::write_push(&args[i + 1]);
+        return;
+    }
     if args.iter().any(|a| a == "--receiver") {
         receiver::in_process(9);
         receiver::over_http(10);

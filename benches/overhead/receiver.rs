@@ -29,6 +29,25 @@ fn pushes(count: usize) -> Vec<(HeaderMap, Vec<u8>)> {
         .collect()
 }
 
+/// Writes one push of the sample, as `pushes` makes them, to `path` as JSON: its headers (names
+/// in lowercase), its body as a string, and the secrets it is signed and encrypted with, so
+/// that `benches/receiving/compare` can hand the same push to the Node and Python SDKs.
+pub(crate) fn write_push(path: &str) {
+    let (headers, body) = pushes(1).remove(0);
+    let headers: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap().into()))
+        .collect();
+    let push = serde_json::json!({
+        "event_type": "helpdesk.ticket_message.created_v1",
+        "verification_token": TOKEN,
+        "encrypt_key": KEY,
+        "headers": headers,
+        "body": String::from_utf8(body).unwrap(),
+    });
+    std::fs::write(path, push.to_string()).unwrap();
+}
+
 fn receiver() -> Receiver {
     Receiver::builder()
         .verification_token(TOKEN)

@@ -114,11 +114,12 @@ pub(crate) struct Body<'a> {
 
 /// The `event` object: typed as it was read, when the header before it named a documented
 /// type, or as received.
-// Lives on the stack of one `handle` call, and moves once, into the event.
-#[allow(clippy::large_enum_variant)]
 enum Payload<'a> {
     Raw(&'a RawValue),
-    Typed(Typed),
+    /// Boxed as soon as it is read: a payload is over a kilobyte, and the body that holds it
+    /// moves through several returns and into the receiver's future before the handler gets
+    /// it; a pointer moves for nothing, the payload itself would be copied each time.
+    Typed(Box<Typed>),
 }
 
 /// The payload of a documented event, decoded.
@@ -185,8 +186,8 @@ impl<'a> Body<'a> {
     /// comes first (as the platform sends it) is decoded as it is read. A payload that does
     /// not decode as the spec says is read again, as received, to arrive as `Other`.
     pub(crate) fn parse(plaintext: &'a [u8]) -> Result<Self, NotParsed> {
-        // Checked once here, the text's strings need no check each as they are read.
-        let text = std::str::from_utf8(plaintext).map_err(|_| NotParsed::NotJson)?;
+        // Checked once here (with SIMD), the text's strings need no check each as they are read.
+        let text = simdutf8::basic::from_utf8(plaintext).map_err(|_| NotParsed::NotJson)?;
         Self::parse_with(text, true)
             .or_else(|_| Self::parse_with(text, false))
             .map_err(|error| {
@@ -287,7 +288,7 @@ impl<'de> serde::de::Visitor<'de> for BodySeed {
                         .and_then(|header: &Header<'_>| Documented::of(&header.event_type))
                         .filter(|_| self.typed);
                     event = Some(match documented {
-                        Some(documented) => Some(Payload::Typed(map.next_value_seed(documented)?)),
+                        Some(documented) => Some(Payload::Typed(Box::new(map.next_value_seed(documented)?))),
                         None => map.next_value::<Option<&RawValue>>()?.map(Payload::Raw),
                     });
                 }
@@ -415,7 +416,7 @@ impl<'a> Body<'a> {
     /// The typed event, once the token is checked and the event claimed.
     pub(crate) fn into_event(self, header: EventHeader) -> HelpdeskEvent {
         let raw = match self.event {
-            Some(Payload::Typed(event)) => return event.with(header),
+            Some(Payload::Typed(event)) => return (*event).with(header),
             Some(Payload::Raw(raw)) => raw.get(),
             None => "null",
         };

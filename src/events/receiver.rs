@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::FutureExt as _;
 use http::{HeaderMap, HeaderName, StatusCode};
 
-use super::crypto::{aes_key, decode, decrypt, secrets_equal, signature_matches, DecryptError, Decrypted};
+use super::crypto::{decode, decrypt, secrets_equal, signature_matches, AesKey, DecryptError, Decrypted};
 use super::dedupe::{Claim, DedupeStore, MemoryDedupeStore};
 use super::event::{Body, HelpdeskEvent, NotParsed, NOT_AN_EVENT};
 use crate::error::Error;
@@ -78,7 +78,7 @@ struct Inner {
 
 struct Encryption {
     key: Secret,
-    aes_key: [u8; 32],
+    aes_key: AesKey,
 }
 
 impl fmt::Debug for Receiver {
@@ -294,8 +294,9 @@ impl Receiver {
             Err(reason) => return refused(refuse(StatusCode::BAD_REQUEST, reason)),
         };
         let event_id = header.event_id.clone();
-        let owner = format!("{}-{}", inner.owner, inner.claims.fetch_add(1, Ordering::Relaxed));
-        match inner.dedupe.claim(&event_id, &owner, inner.claim_lease).await {
+        let owner = AttemptOwner::new(&inner.owner, inner.claims.fetch_add(1, Ordering::Relaxed));
+        let owner = owner.as_str();
+        match inner.dedupe.claim(&event_id, owner, inner.claim_lease).await {
             Ok(Claim::Claimed) => {}
             Ok(Claim::Done) => {
                 tracing::debug!(%event_id, "a duplicate of an event already handled");
@@ -310,8 +311,9 @@ impl Receiver {
                 return answer(StatusCode::SERVICE_UNAVAILABLE, "try again later".into());
             }
         }
-        let event = envelope.into_event(header);
-        let run = AssertUnwindSafe(async move { handler(event).await }).catch_unwind();
+        // The event (over a kilobyte) is made inside the innermost future, so that wrapping
+        // it in the unwind guard and the deadline moves the small envelope, not the event.
+        let run = AssertUnwindSafe(async move { handler(envelope.into_event(header)).await }).catch_unwind();
         let (status, outcome) = match tokio::time::timeout(inner.handler_deadline, run).await {
             Ok(Ok(Ok(()))) => {
                 if let Err(error) = inner.dedupe.complete(&event_id, inner.done_ttl).await {
@@ -334,10 +336,50 @@ impl Receiver {
                 (StatusCode::SERVICE_UNAVAILABLE, "the handler passed its deadline")
             }
         };
-        if let Err(error) = inner.dedupe.release(&event_id, &owner).await {
+        if let Err(error) = inner.dedupe.release(&event_id, owner).await {
             tracing::warn!(%event_id, %error, "the claim was not released; a retry waits for its lease");
         }
         answer(status, outcome.into())
+    }
+}
+
+/// One attempt's name for its claim: the receiver's name, `-`, and the attempt's number.
+/// Written on the stack: a `format!` for each push cost more than the claim it names.
+struct AttemptOwner {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl AttemptOwner {
+    /// `receiver` is `{pid}-{16 hex digits}` (at most 27 bytes), the number at most 20
+    /// digits: 48 bytes at most.
+    fn new(receiver: &str, attempt: u64) -> Self {
+        let mut owner = AttemptOwner {
+            bytes: [0; 64],
+            len: 0,
+        };
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut rest = attempt;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        for part in [receiver.as_bytes(), b"-", &digits[at..]] {
+            let end = (owner.len + part.len()).min(owner.bytes.len());
+            owner.bytes[owner.len..end].copy_from_slice(&part[..end - owner.len]);
+            owner.len = end;
+        }
+        owner
+    }
+
+    fn as_str(&self) -> &str {
+        // ASCII digits after the receiver's ASCII name: always UTF-8.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
     }
 }
 
@@ -478,7 +520,7 @@ impl ReceiverBuilder {
                 return Err(Error::invalid_input("encrypt_key", "is empty"))
             }
             Some(key) => Some(Encryption {
-                aes_key: aes_key(key.expose()),
+                aes_key: AesKey::new(key.expose()),
                 key,
             }),
             None => None,
@@ -516,5 +558,24 @@ impl ReceiverBuilder {
                 claims: AtomicU64::new(0),
             }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempt_owners_read_as_formatted() {
+        for (receiver, attempt) in [
+            ("1-00000000000000ff", 0),
+            ("4294967295-ffffffffffffffff", u64::MAX),
+            ("7-a", 1234567),
+        ] {
+            assert_eq!(
+                AttemptOwner::new(receiver, attempt).as_str(),
+                format!("{receiver}-{attempt}")
+            );
+        }
     }
 }

@@ -1,0 +1,51 @@
+// Events/s of the Node SDK's EventDispatcher on one push, handled as the SDK's own HTTP
+// adapter (`adaptDefault`) handles a request: the body parsed as JSON onto an object whose
+// prototype carries the headers, then `dispatcher.invoke`, which checks the signature,
+// decrypts, parses and calls the registered handler; its answer serialized as the adapter does.
+//
+// node node_sdk.js <push.json> <warm-up events> <rounds> <events per round>
+'use strict';
+const fs = require('fs');
+const lark = require('@larksuiteoapi/node-sdk');
+
+const [file, warmUp, rounds, perRound] = process.argv.slice(2);
+const push = JSON.parse(fs.readFileSync(file, 'utf8'));
+
+let handled = 0;
+const dispatcher = new lark.EventDispatcher({
+  encryptKey: push.encrypt_key,
+  verificationToken: push.verification_token,
+  loggerLevel: lark.LoggerLevel.error,
+}).register({
+  [push.event_type]: async (data) => {
+    if (data.event_id !== undefined) handled += 1;
+  },
+});
+
+async function handle() {
+  const data = Object.assign(Object.create({ headers: push.headers }), JSON.parse(push.body));
+  const value = await dispatcher.invoke(data);
+  return JSON.stringify(value);
+}
+
+async function run(events) {
+  for (let i = 0; i < events; i += 1) await handle();
+}
+
+(async () => {
+  // The handler must run: a push whose signature does not check is answered without it.
+  await handle();
+  if (handled !== 1) throw new Error('the Node SDK did not accept the push');
+  await run(Number(warmUp));
+  const rates = [];
+  for (let r = 0; r < Number(rounds); r += 1) {
+    const started = process.hrtime.bigint();
+    await run(Number(perRound));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    rates.push(Number(perRound) / seconds);
+  }
+  if (handled !== 1 + Number(warmUp) + Number(rounds) * Number(perRound)) {
+    throw new Error('the Node SDK skipped events');
+  }
+  console.log(JSON.stringify({ rates }));
+})();

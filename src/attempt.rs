@@ -98,6 +98,31 @@ pub struct Receipt {
     pub log_id: Option<String>,
 }
 
+/// A successful attempt's status and log id, as the hooks noted them: the log id is copied
+/// out only for a [`Receipt`] or a trace, not on every call.
+pub(crate) struct Answered {
+    pub(crate) http_status: u16,
+    log_id: Option<HeaderValue>,
+}
+
+impl Answered {
+    /// The log id, if the answer had one that is text.
+    pub(crate) fn log_id(&self) -> Option<&str> {
+        self.log_id
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The receipt of the call.
+    pub(crate) fn receipt(self) -> Receipt {
+        Receipt {
+            http_status: self.http_status,
+            log_id: self.log_id().map(str::to_owned),
+        }
+    }
+}
+
 /// A failed attempt: its error, or the outcome to map into one on the slow path, and what
 /// the hooks saw of it.
 pub(crate) struct Failure {
@@ -133,7 +158,7 @@ impl Failure {
 pub(crate) fn settle<T: Envelope>(
     result: Result<ResponseValue<T>, GeneratedError<ErrorResponse>>,
     mut notes: AttemptNotes,
-) -> Result<(Receipt, Option<T::Data>), Box<Failure>> {
+) -> Result<(Answered, Option<T::Data>), Box<Failure>> {
     let error = match notes.token_error.take() {
         // The hook could not obtain a token, so nothing was sent.
         Some(err) => {
@@ -147,11 +172,12 @@ pub(crate) fn settle<T: Envelope>(
             Ok(value) => {
                 let http_status = value.status().as_u16();
                 // The hook took the headers; the log id is in `notes`.
-                let log_id = notes.log_id();
                 let (code, msg, data) = value.into_inner().into_parts();
                 if code == 0 {
-                    return Ok((Receipt { http_status, log_id }, data));
+                    let log_id = notes.log_id_header.take();
+                    return Ok((Answered { http_status, log_id }, data));
                 }
+                let log_id = notes.log_id();
                 // The platform reports some failures as HTTP 200 with a non-zero code.
                 Ok(Error::Api {
                     code,
@@ -177,7 +203,7 @@ pub(crate) fn settle<T: Envelope>(
 pub(crate) fn settle_download(
     result: Result<ResponseValue<ByteStream>, GeneratedError<ErrorResponse>>,
     mut notes: AttemptNotes,
-) -> Result<(Receipt, Download), Box<Failure>> {
+) -> Result<(Answered, Download), Box<Failure>> {
     if let Some(err) = notes.token_error.take() {
         return Err(Box::new(Failure {
             error: Ok(*err),
@@ -200,9 +226,9 @@ pub(crate) fn settle_download(
                     .into_inner()
                     .map_err(move |source| crate::body_limit::download_error(source, http_status));
                 return Ok((
-                    Receipt {
+                    Answered {
                         http_status,
-                        log_id: notes.log_id(),
+                        log_id: notes.log_id_header.take(),
                     },
                     Download {
                         content_type,

@@ -8,7 +8,7 @@ use std::future::Future;
 use progenitor_client::{ByteStream, Error as GeneratedError, ResponseValue};
 use tracing::Instrument as _;
 
-use crate::attempt::{settle, settle_download, AttemptNotes, Failure, NoteSlot, Receipt};
+use crate::attempt::{settle, settle_download, Answered, AttemptNotes, Failure, NoteSlot};
 use crate::client_state::{ClientState, TokenSource};
 use crate::error::{Error, RATE_LIMITED};
 use crate::generated::{self, types::ErrorResponse};
@@ -27,52 +27,63 @@ impl Dispatch for generated::Client {
         crate::hooks::exchange(self, request, operation, notes)
     }
 
-    async fn dispatch<F, Fut, T>(
+    fn dispatch<F, Fut, T>(
         &self,
         operation: &'static str,
         notes: &NoteSlot,
         call: F,
-    ) -> Result<T::Data, Error>
+    ) -> impl Future<Output = Result<T::Data, Error>> + Send
     where
         F: Fn() -> Fut + Send + Sync,
         Fut: Future<Output = Result<ResponseValue<T>, GeneratedError<ErrorResponse>>> + Send,
         T: Envelope + Send,
         T::Data: Default + Send,
     {
-        let (_, data) = run(&self.inner, operation, notes, call, settle).await?;
-        Ok(data.unwrap_or_default())
+        // The loop's own future, not one awaiting it: a layer less to build and move per call.
+        run(&self.inner, operation, notes, call, settle, |_, data| {
+            data.unwrap_or_default()
+        })
     }
 
-    async fn download<F, Fut>(
+    fn download<F, Fut>(
         &self,
         operation: &'static str,
         notes: &NoteSlot,
         call: F,
-    ) -> Result<Download, Error>
+    ) -> impl Future<Output = Result<Download, Error>> + Send
     where
         F: Fn() -> Fut + Send + Sync,
         Fut: Future<Output = Result<ResponseValue<ByteStream>, GeneratedError<ErrorResponse>>> + Send,
     {
-        let (_, download) = run(&self.inner, operation, notes, call, settle_download).await?;
-        Ok(download)
+        run(
+            &self.inner,
+            operation,
+            notes,
+            call,
+            settle_download,
+            |_, download| download,
+        )
     }
 }
 
 /// Sends one call of `operation`, in one tracing span: `call` makes an attempt, noting what
-/// the hooks saw in `notes`, and `settle` maps its outcome. Sent again after a rejected token (once, with a new one) and after
+/// the hooks saw in `notes`, `settle` maps its outcome, and `finish` takes what the caller
+/// wants of a success. Sent again after a rejected token (once, with a new one) and after
 /// retryable failures (up to the retry limit, with backoff); an operation that changes
 /// something only when the platform surely did not act on the failed attempt.
-pub(crate) async fn run<F, Fut, R, S, O>(
+pub(crate) async fn run<F, Fut, R, S, O, D, P>(
     state: &ClientState,
     operation: &'static str,
     notes: &NoteSlot,
     call: F,
     settle: S,
-) -> Result<(Receipt, O), Error>
+    finish: D,
+) -> Result<P, Error>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = R>,
-    S: Fn(R, AttemptNotes) -> Result<(Receipt, O), Box<Failure>>,
+    S: Fn(R, AttemptNotes) -> Result<(Answered, O), Box<Failure>>,
+    D: FnOnce(Answered, O) -> P,
 {
     let span = tracing::info_span!(
         "feishu_helpdesk.call",
@@ -101,8 +112,8 @@ where
         match settle(result, notes.take()) {
             Ok(answer) => {
                 if traced {
-                    if let Some(log_id) = &answer.0.log_id {
-                        span.record("log_id", log_id.as_str());
+                    if let Some(log_id) = answer.0.log_id() {
+                        span.record("log_id", log_id);
                     }
                     span.record("http_status", answer.0.http_status);
                     span.record("code", 0);
@@ -126,7 +137,7 @@ where
         Ok(_) => tracing::debug!(parent: &span, "call succeeded"),
         Err(err) => tracing::debug!(parent: &span, error = %err, "call failed"),
     }
-    outcome
+    outcome.map(|(answered, output)| finish(answered, output))
 }
 
 /// What a call's attempts have come to so far.

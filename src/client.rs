@@ -184,8 +184,15 @@ impl Client {
         >,
         T: Envelope,
     {
-        let (receipt, _) = crate::call::run(&self.generated().inner, operation, notes, call, settle).await?;
-        Ok(receipt)
+        crate::call::run(
+            &self.generated().inner,
+            operation,
+            notes,
+            call,
+            settle,
+            |answered, _| answered.receipt(),
+        )
+        .await
     }
 }
 

@@ -95,6 +95,14 @@ impl ClientState {
     }
 }
 
+impl ClientState {
+    /// The URL of an operation whose path has parameters, written into `path`: the parsed
+    /// base URL with `path` appended, so that the host is not parsed again.
+    pub(crate) fn url_with_path(&self, path: &str) -> reqwest::Url {
+        joined(&self.base_url, path)
+    }
+}
+
 /// `base_url` with `path` appended to its path (empty, or a proxy's prefix; a trailing slash
 /// is not doubled).
 fn joined(base_url: &reqwest::Url, path: &str) -> reqwest::Url {

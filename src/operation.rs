@@ -3,6 +3,7 @@
 //! builder's `send` reaches the call machinery ([`Dispatch`], implemented in `call.rs`, so
 //! that the generated code depends on nothing below it), and the page streams.
 
+use std::fmt;
 use std::future::Future;
 
 use bytes::Bytes;
@@ -83,6 +84,41 @@ pub(crate) struct OperationDetail {
     pub(crate) query: &'static [(&'static str, bool, bool)],
     /// Whether the operation requires a body.
     pub(crate) body_required: bool,
+}
+
+/// What progenitor's `encode_path` percent-encodes in a path parameter (its `PATH_SET`).
+const PATH_SET: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'%');
+
+/// A path parameter as the generated operations write it into their path: its `Display`,
+/// percent-encoded as progenitor's `encode_path` encodes it, written straight into the path
+/// (progenitor made a string of the value, then an encoded copy, then the URL's text).
+pub(crate) struct PathParam<'a, T: ?Sized>(pub(crate) &'a T);
+
+impl<T: fmt::Display + ?Sized> fmt::Display for PathParam<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Encoding<'a, 'b>(&'a mut fmt::Formatter<'b>);
+        impl fmt::Write for Encoding<'_, '_> {
+            fn write_str(&mut self, text: &str) -> fmt::Result {
+                // Whole characters arrive in each piece, so each is encoded as a whole.
+                for piece in percent_encoding::utf8_percent_encode(text, PATH_SET) {
+                    self.0.write_str(piece)?;
+                }
+                Ok(())
+            }
+        }
+        fmt::write(&mut Encoding(f), format_args!("{}", self.0))
+    }
 }
 
 /// The envelope `{code, msg, data}` of an answer, taken apart.
@@ -257,7 +293,7 @@ mod tests {
     use futures_util::TryStreamExt as _;
     use proptest::prelude::*;
 
-    use super::{pages_by_number, pages_by_token};
+    use super::{pages_by_number, pages_by_token, PathParam};
 
     /// `items` cut into pages of the given sizes (the last page takes the rest).
     fn split(items: &[u32], sizes: &[usize]) -> Vec<Vec<u32>> {
@@ -286,6 +322,20 @@ mod tests {
     }
 
     proptest! {
+        /// A path parameter is written exactly as progenitor's `encode_path` encodes it:
+        /// every character, including what must be escaped (`/`, `%`, `?`, spaces, controls)
+        /// and text beyond ASCII.
+        #[test]
+        fn path_parameters_are_encoded_as_progenitor_encodes_them(value in any::<String>()) {
+            prop_assert_eq!(PathParam(&value).to_string(), progenitor_client::encode_path(&value));
+        }
+
+        /// A number (a path parameter of another type) is written as its text.
+        #[test]
+        fn path_parameters_of_other_types_are_their_display(value in any::<i64>()) {
+            prop_assert_eq!(PathParam(&value).to_string(), value.to_string());
+        }
+
         #[test]
         fn any_token_paging_gives_every_item_once_in_order(
             items in proptest::collection::vec(any::<u32>(), 0..60),

@@ -130,6 +130,7 @@ impl<'a> RawCall<'a> {
                 ResponseValue::<AnyEnvelope>::from_response(self.attempt(&request, &notes).await?).await
             },
             settle,
+            |answered, answer| (answered.receipt(), answer),
         )
         .await?;
         let (msg, data) = answer.unwrap_or_default();
@@ -147,15 +148,15 @@ impl<'a> RawCall<'a> {
         let request = self.request()?;
         let client = self.client.generated();
         let notes = NoteSlot::default();
-        let (_, download) = run(
+        run(
             &client.inner,
             self.operation.id,
             &notes,
             || async { Ok(ResponseValue::stream(self.attempt(&request, &notes).await?)) },
             settle_download,
+            |_, download| download,
         )
-        .await?;
-        Ok(download)
+        .await
     }
 
     /// Every item of a paged operation, page by page (see the builders' `stream`), as JSON.

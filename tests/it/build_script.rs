@@ -83,7 +83,7 @@ fn operations_take_their_url_from_the_parsed_base_url() {
 }
 
 #[test]
-fn paths_with_parameters_keep_progenitor_s_formatting() {
+fn paths_with_parameters_are_written_encoded_and_joined_to_the_parsed_base_url() {
     let both = r#"
         fn operations(&self) {
             let a = format!("{}/open-apis/static", self.baseurl,);
@@ -98,7 +98,14 @@ fn paths_with_parameters_keep_progenitor_s_formatting() {
         2,
         "{after}"
     );
-    assert!(after.contains(r#""{}/tickets/{}", self.baseurl"#), "{after}");
+    let compact: String = after.split_whitespace().collect();
+    assert!(
+        compact.contains(
+            r#"self.inner.url_with_path(&format!("/tickets/{}",crate::operation::PathParam(&ticket_id)),)"#
+        ),
+        "{after}"
+    );
+    assert!(!after.contains("encode_path"), "{after}");
     // The client joins the listed paths to its base URL once: each rewritten path, once.
     let listed = after
         .split_once("const STATIC_PATHS: &[&str] = &[")
@@ -120,6 +127,17 @@ fn paths_with_parameters_keep_progenitor_s_formatting() {
     let err = result.unwrap_err();
     assert!(err.contains("error: progenitor's output changed"), "{err}");
     assert_eq!(after, parameters_only, "a failed edit leaves the file alone");
+
+    // Nor one with parameters formatted as this edit expects.
+    let static_only = r#"
+        fn operation(&self) {
+            let url = format!("{}/open-apis/static", self.baseurl);
+        }
+    "#;
+    let (result, after) = edit("parsed-base-url", "static.rs", static_only);
+    let err = result.unwrap_err();
+    assert!(err.contains("error: progenitor's output changed"), "{err}");
+    assert_eq!(after, static_only, "a failed edit leaves the file alone");
 }
 
 #[test]

@@ -547,7 +547,8 @@ fn with_call_machinery(file: &mut syn::File, operations: &[OperationMeta]) -> Re
 /// `let response = Dispatch::exchange(client, request, "<operation>", notes).await?;`: the
 /// notes reach the hook by reference (no task-local moved in and out on every poll), the
 /// operation is looked up once, and the attempt's future holds one small future where it
-/// held the request beside each hook's. A `send` of another shape fails the build.
+/// held the request beside each hook's. The answers are decoded by `crate::operation::decode`
+/// instead of `ResponseValue::from_response`. A `send` of another shape fails the build.
 fn through_exchange(send: &mut syn::ImplItemFn, operation: &str) -> Result<(), String> {
     let text = |stmt: &syn::Stmt| quote::quote!(#stmt).to_string().replace(' ', "");
     let stmts = &mut send.block.stmts;
@@ -579,6 +580,30 @@ fn through_exchange(send: &mut syn::ImplItemFn, operation: &str) -> Result<(), S
             let response = crate::operation::Dispatch::exchange(client, request, #operation, notes).await?;
         }],
     );
+    // The answers are decoded by `crate::operation::decode`, which moves the headers where
+    // `ResponseValue::from_response` copies them, and keeps less in the attempt's future.
+    struct Decode(usize);
+    impl syn::visit_mut::VisitMut for Decode {
+        fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+            if let syn::Expr::Path(func) = &*call.func {
+                let names: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                if names == ["ResponseValue", "from_response"] {
+                    *call.func = syn::parse_quote!(crate::operation::decode);
+                    self.0 += 1;
+                }
+            }
+            syn::visit_mut::visit_expr_call_mut(self, call);
+        }
+    }
+    let mut decode = Decode(0);
+    syn::visit_mut::VisitMut::visit_block_mut(&mut decode, &mut send.block);
+    if decode.0 == 0
+        && !quote::quote!(#send)
+            .to_string()
+            .contains("ResponseValue :: stream")
+    {
+        return Err(format!("progenitor's output changed: the `send` of {operation} decodes no answer with ResponseValue::from_response"));
+    }
     send.sig
         .inputs
         .push(syn::parse_quote!(notes: &<super::Client as crate::operation::Dispatch>::Notes));

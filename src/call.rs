@@ -109,7 +109,9 @@ where
         } else {
             call().await
         };
-        match settle(result, notes.take()) {
+        // The match ends before the failure's await: a temporary of its head (the answer's
+        // data, kilobytes for some operations) would otherwise be kept across it.
+        let failure = match settle(result, notes.take()) {
             Ok(answer) => {
                 if traced {
                     if let Some(log_id) = answer.0.log_id() {
@@ -120,14 +122,13 @@ where
                 }
                 break Ok(answer);
             }
-            // Boxed: failures are rare, and their handling would otherwise enlarge every
-            // call's future.
-            Err(failure) => {
-                match Box::pin(after_failure(state, operation, &span, failure, &mut attempts)).await {
-                    Some(err) => break Err(err),
-                    None => continue,
-                }
-            }
+            Err(failure) => failure,
+        };
+        // Boxed: failures are rare, and their handling would otherwise enlarge every call's
+        // future.
+        match Box::pin(after_failure(state, operation, &span, failure, &mut attempts)).await {
+            Some(err) => break Err(err),
+            None => continue,
         }
     };
     if let Some(started) = started {

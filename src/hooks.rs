@@ -15,6 +15,8 @@ use crate::credentials::HELPDESK_HEADER;
 use crate::error::Error;
 use crate::generated::{self, types::ErrorResponse};
 use crate::operation::{Operation, TokenKind};
+use crate::token_cache::CachedToken;
+use crate::token_manager::TokenManager;
 
 /// The content type the platform asks for; the generated code sends it without charset.
 const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
@@ -22,16 +24,29 @@ const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; chars
 /// One attempt of `operation` (an id of `OPERATIONS`): `request` with the credentials the
 /// operation takes, sent; the answer bounded, its status, log id and rate-limit reset noted
 /// in `notes`, its headers dropped (the wrapper has what it needs) except a download's.
+///
+/// Nothing is awaited before sending unless a token must be fetched (boxed, with the
+/// request moved into it), so that the attempt's future holds reqwest's small future rather
+/// than the request beside the hooks' own.
 pub(crate) async fn exchange(
     client: &generated::Client,
-    mut request: reqwest::Request,
+    request: reqwest::Request,
     operation: &'static str,
     notes: &NoteSlot,
 ) -> Result<reqwest::Response, GeneratedError<ErrorResponse>> {
     let op = generated::find_operation(operation);
-    prepare(client, &mut request, operation, op, Some(notes)).await?;
+    // Bound before the match: a temporary of the match's head would be kept across the
+    // await in its arm (and the error beside it is large).
+    let authorization = authorization(client, operation, op, Some(notes))?;
+    let request = match authorization {
+        Authorization::Ready(value) => prepared(client, request, value),
+        Authorization::Fetch(manager) => {
+            Box::pin(with_fetched_token(client, request, manager, Some(notes))).await?
+        }
+    };
     let binary = op.is_some_and(|op| op.binary);
-    let mut response = send(client, request, binary).await?;
+    let pending = client.client.execute(request);
+    let mut response = bounded(pending.await?, binary);
     notes.write(|notes| notes.answer(response.status(), response.headers()));
     if !binary {
         // progenitor would copy every header into the `ResponseValue`, which the wrapper
@@ -41,59 +56,110 @@ pub(crate) async fn exchange(
     Ok(response)
 }
 
-/// Adds the credentials `operation` takes and the content type to `request`. Without a
-/// token (a user-token operation on a client that has none, or a failed token fetch) the
-/// request is refused, with the typed error in `notes` where there are notes.
-async fn prepare<E>(
-    client: &generated::Client,
-    request: &mut reqwest::Request,
+/// The `Authorization` a request of `operation` carries, where it is known without
+/// awaiting.
+enum Authorization<'a> {
+    /// This value (`None` for a client without credentials, the token endpoint's).
+    Ready(Option<HeaderValue>),
+    /// A tenant token this manager must fetch first.
+    Fetch(&'a TokenManager),
+}
+
+/// Which token `operation` takes, and whether it is at hand. An operation that needs a user
+/// token on a client that has none is refused, with the typed error in `notes` where there
+/// are notes.
+// progenitor's error is what the generated code propagates; refusals are rare.
+#[allow(clippy::result_large_err)]
+fn authorization<'a, E>(
+    client: &'a generated::Client,
     operation: &'static str,
     op: Option<&Operation>,
     notes: Option<&NoteSlot>,
-) -> Result<(), GeneratedError<E>> {
-    let refuse = |err: Error, message: String| {
-        if let Some(notes) = notes {
-            notes.write(|n| n.token_error = Some(Box::new(err)));
-        }
-        GeneratedError::Custom(message)
+) -> Result<Authorization<'a>, GeneratedError<E>> {
+    let Some(credentials) = &client.inner.credentials else {
+        return Ok(Authorization::Ready(None));
     };
-    let state = &client.inner;
-    if let Some(credentials) = &state.credentials {
-        let token = op.map_or(TokenKind::Tenant, |op| op.token);
-        let authorization = match (token, &credentials.user) {
-            (TokenKind::User | TokenKind::TenantOrUser, Some(user)) => user.clone(),
-            (TokenKind::User, None) => {
-                // Refused before sending: the platform would refuse a tenant token.
-                return Err(refuse(
-                    Error::UserTokenRequired { operation },
-                    format!("{operation} needs a user access token"),
-                ));
-            }
-            _ => match &credentials.tenant {
-                TokenSource::Fixed(value) => value.clone(),
-                TokenSource::App(manager) => {
-                    // A fresh token is found without awaiting; the fetch is boxed, so that
-                    // its large future does not weigh on every call's future.
-                    let token = match manager.fresh() {
-                        Some(token) => Ok(token),
-                        None => Box::pin(manager.token()).await,
-                    };
-                    match token {
-                        Ok(token) => {
-                            let value = token.header().clone();
-                            if let Some(notes) = notes {
-                                notes.write(|n| n.token_used = Some(token));
-                            }
-                            value
-                        }
-                        Err(err) => {
-                            let message = format!("no tenant access token for app {}", manager.app_id());
-                            return Err(refuse(err, message));
-                        }
-                    }
-                }
+    let token = op.map_or(TokenKind::Tenant, |op| op.token);
+    Ok(Authorization::Ready(Some(match (token, &credentials.user) {
+        (TokenKind::User | TokenKind::TenantOrUser, Some(user)) => user.clone(),
+        (TokenKind::User, None) => {
+            // Refused before sending: the platform would refuse a tenant token.
+            return Err(refused(
+                notes,
+                Error::UserTokenRequired { operation },
+                format!("{operation} needs a user access token"),
+            ));
+        }
+        _ => match &credentials.tenant {
+            TokenSource::Fixed(value) => value.clone(),
+            // A fresh token is found without awaiting.
+            TokenSource::App(manager) => match manager.fresh() {
+                Some(token) => used(token, notes),
+                None => return Ok(Authorization::Fetch(manager)),
             },
-        };
+        },
+    })))
+}
+
+/// `request`, prepared once `manager` has a token.
+async fn with_fetched_token<E>(
+    client: &generated::Client,
+    request: reqwest::Request,
+    manager: &TokenManager,
+    notes: Option<&NoteSlot>,
+) -> Result<reqwest::Request, GeneratedError<E>> {
+    let value = fetched(manager, notes).await?;
+    Ok(prepared(client, request, Some(value)))
+}
+
+/// A token from `manager`, fetched or waited for, as the request's header value.
+async fn fetched<E>(
+    manager: &TokenManager,
+    notes: Option<&NoteSlot>,
+) -> Result<HeaderValue, GeneratedError<E>> {
+    match manager.token().await {
+        Ok(token) => Ok(used(token, notes)),
+        Err(err) => {
+            let message = format!("no tenant access token for app {}", manager.app_id());
+            Err(refused(notes, err, message))
+        }
+    }
+}
+
+/// The header value of `token`, noted as the one the request carries (to forget if the
+/// platform rejects it).
+fn used(token: CachedToken, notes: Option<&NoteSlot>) -> HeaderValue {
+    let value = token.header().clone();
+    if let Some(notes) = notes {
+        notes.write(|n| n.token_used = Some(token));
+    }
+    value
+}
+
+/// The refusal to send a request without a token: `err` noted, progenitor's error returned.
+fn refused<E>(notes: Option<&NoteSlot>, err: Error, message: String) -> GeneratedError<E> {
+    if let Some(notes) = notes {
+        notes.write(|n| n.token_error = Some(Box::new(err)));
+    }
+    GeneratedError::Custom(message)
+}
+
+/// `request`, prepared. By value: a local an async fn has borrowed keeps its place in the
+/// future after it is moved out, and the request is the largest thing an attempt holds.
+fn prepared(
+    client: &generated::Client,
+    mut request: reqwest::Request,
+    authorization: Option<HeaderValue>,
+) -> reqwest::Request {
+    prepare(client, &mut request, authorization);
+    request
+}
+
+/// Adds both credentials (if the client has them), the content type and (for a
+/// caller-supplied `reqwest::Client`) the timeout to `request`.
+fn prepare(client: &generated::Client, request: &mut reqwest::Request, authorization: Option<HeaderValue>) {
+    let state = &client.inner;
+    if let (Some(credentials), Some(authorization)) = (&state.credentials, authorization) {
         let headers = request.headers_mut();
         headers.reserve(2);
         headers.insert(AUTHORIZATION, authorization);
@@ -105,24 +171,17 @@ async fn prepare<E>(
     if state.timeout_per_request {
         *request.timeout_mut() = Some(state.timeout);
     }
-    Ok(())
 }
 
-/// Sends `request` and bounds its answer's body.
-async fn send(
-    client: &generated::Client,
-    request: reqwest::Request,
-    binary: bool,
-) -> reqwest::Result<reqwest::Response> {
+/// `response` with its body bounded: a download's by [`MAX_DOWNLOAD_BYTES`], any other's by
+/// [`MAX_BODY_BYTES`].
+fn bounded(response: reqwest::Response, binary: bool) -> reqwest::Response {
     let max = if binary {
         MAX_DOWNLOAD_BYTES
     } else {
         MAX_BODY_BYTES
     };
-    Ok(crate::body_limit::limit(
-        client.client.execute(request).await?,
-        max,
-    ))
+    crate::body_limit::limit(response, max)
 }
 
 /// For the operations progenitor's own `send` runs (the token endpoint's): the same request
@@ -133,8 +192,13 @@ impl ClientHooks<crate::client_state::ClientState> for generated::Client {
         request: &mut reqwest::Request,
         info: &OperationInfo,
     ) -> Result<(), GeneratedError<E>> {
-        let op = generated::find_operation(info.operation_id);
-        prepare(self, request, info.operation_id, op, None).await
+        let operation = info.operation_id;
+        let value = match authorization(self, operation, generated::find_operation(operation), None)? {
+            Authorization::Ready(value) => value,
+            Authorization::Fetch(manager) => Some(fetched(manager, None).await?),
+        };
+        prepare(self, request, value);
+        Ok(())
     }
 
     async fn exec(
@@ -143,6 +207,6 @@ impl ClientHooks<crate::client_state::ClientState> for generated::Client {
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let binary = generated::find_operation(info.operation_id).is_some_and(|op| op.binary);
-        send(self, request, binary).await
+        Ok(bounded(self.client.execute(request).await?, binary))
     }
 }

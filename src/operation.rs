@@ -8,7 +8,7 @@ use std::future::Future;
 
 use bytes::Bytes;
 use futures_core::Stream;
-use futures_util::{StreamExt as _, TryStreamExt as _};
+use futures_util::{FutureExt as _, StreamExt as _, TryStreamExt as _};
 use progenitor_client::{ByteStream, ResponseValue};
 
 use crate::error::Error;
@@ -84,6 +84,24 @@ pub(crate) struct OperationDetail {
     pub(crate) query: &'static [(&'static str, bool, bool)],
     /// Whether the operation requires a body.
     pub(crate) body_required: bool,
+}
+
+/// An answer's body decoded as `T`, as progenitor's `ResponseValue::from_response` decodes
+/// it (the same errors), for the generated operations (see `build.rs`), whose request hook
+/// has taken the headers the wrapper reads: the `ResponseValue` has none. Not an `async fn`:
+/// the future is reqwest's body future and the status beside it, nothing more.
+// progenitor's error is what the generated code propagates.
+#[allow(clippy::result_large_err)]
+pub(crate) fn decode<T: serde::de::DeserializeOwned, E>(
+    response: reqwest::Response,
+) -> impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>> {
+    let status = response.status();
+    response.bytes().map(move |full| {
+        let full = full.map_err(progenitor_client::Error::ResponseBodyError)?;
+        let inner = serde_json::from_slice(&full)
+            .map_err(|e| progenitor_client::Error::InvalidResponsePayload(full, e))?;
+        Ok(ResponseValue::new(inner, status, reqwest::header::HeaderMap::new()))
+    })
 }
 
 /// What progenitor's `encode_path` percent-encodes in a path parameter (its `PATH_SET`).

@@ -302,8 +302,12 @@ fn main() {
                     .collect()
             })
             .collect();
+        // Warmed at the most calls in flight, so that every variant's pool holds its
+        // connections before the first round (a pool that grows mid-round pays connects).
         for variant in variants.iter().flatten() {
-            measure(variant, Pattern::Spawned, 16, 2000).await;
+            for (pattern, _) in PATTERNS {
+                measure(variant, pattern, 64, 4000).await;
+            }
         }
         for round in 0..rounds {
             for (o, operation) in variants.iter().enumerate() {

@@ -100,7 +100,11 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned, E>(
         let full = full.map_err(progenitor_client::Error::ResponseBodyError)?;
         let inner = serde_json::from_slice(&full)
             .map_err(|e| progenitor_client::Error::InvalidResponsePayload(full, e))?;
-        Ok(ResponseValue::new(inner, status, reqwest::header::HeaderMap::new()))
+        Ok(ResponseValue::new(
+            inner,
+            status,
+            reqwest::header::HeaderMap::new(),
+        ))
     })
 }
 

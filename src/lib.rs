@@ -19,8 +19,8 @@
 // attempt                    one attempt: what the hooks saw (log id, rate-limit reset, token
 //                            used) and the mapping of its answer to data, a download or an Error
 // token_endpoint             obtaining a token from the platform (the manager's seam)
-// hooks                      progenitor's hooks: the token each operation takes and the helpdesk
-//                            header on each request, notes of each answer
+// hooks                      what every request carries and every answer gives: the token each
+//                            operation takes, the helpdesk header, the body bound, the notes
 // call                       one call of any operation: the loop of attempts (token renewal,
 //                            retries that never repeat a side effect), its tracing span
 // client                     Client and its builder: the configuration checks, user views

@@ -241,8 +241,14 @@ fn main() {
             Pattern::Spawned
         };
         let (in_flight, calls) = (args[i + 3].parse().unwrap(), args[i + 4].parse().unwrap());
+        let before = user_and_system_us();
         let (rate, cpu) = runtime.block_on(measure(&variant, pattern, in_flight, calls));
-        println!("{rate:.0} calls/s, {cpu:.1} µs CPU per call");
+        let after = user_and_system_us();
+        println!(
+            "{rate:.0} calls/s, {cpu:.1} µs CPU per call ({:.1} user, {:.1} system)",
+            (after.0 - before.0) / calls as f64,
+            (after.1 - before.1) / calls as f64
+        );
         return;
     }
     if args.iter().any(|a| a == "--allocs") {
@@ -369,6 +375,20 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
     let mut values: Vec<f64> = values.collect();
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
+}
+
+/// This process's user and system CPU time so far, in microseconds (0 where unknown).
+fn user_and_system_us() -> (f64, f64) {
+    #[cfg(unix)]
+    {
+        // SAFETY: `usage` is a valid, writable rusage for the call's duration.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0 {
+            let us = |t: libc::timeval| t.tv_sec as f64 * 1e6 + t.tv_usec as f64;
+            return (us(usage.ru_utime), us(usage.ru_stime));
+        }
+    }
+    (0.0, 0.0)
 }
 
 /// This process's CPU time, every thread's, in nanoseconds (0 where there is no such clock).

@@ -11,12 +11,14 @@
 //! sends the same headers and body. Variants are measured in interleaved rounds whose order
 //! rotates; the table gives medians, and ratios paired by round.
 //!
+//! Calls on the multi-thread runtime, against a server in another process, are measured by
+//! the `calls` bench (`benches/calls`).
+//!
 //! For a profiler, `--profile <baseline|baseline-timeout|client|app> <calls> [in flight]`
 //! makes only the calls of one variant.
 
 mod alloc;
 mod memory;
-mod multi_thread;
 mod receiver;
 mod server;
 mod stats;
@@ -39,16 +41,6 @@ fn main() {
     if args.iter().any(|a| a == "--list") {
         return;
     }
-    if let Some(i) = args.iter().position(|a| a == "--mt-child") {
-        multi_thread::child(&args[i + 1], args[i + 2].parse().unwrap());
-        return;
-    }
-    // `--multi-thread [rounds]`: only the multi-thread scenario, in one process;
-    // `--processes [pairs]`: the same with a process per variant.
-    if let Some(i) = args.iter().position(|a| a == "--multi-thread") {
-        multi_thread::in_one_process(args.get(i + 1).map_or(30, |n| n.parse().unwrap()));
-        return;
-    }
     // `--receiver-profile [rounds]`: only the in-process receiver, for a profiler.
     if let Some(i) = args.iter().position(|a| a == "--receiver-profile") {
         receiver::in_process(args.get(i + 1).map_or(30, |n| n.parse().unwrap()));
@@ -62,10 +54,6 @@ fn main() {
     if args.iter().any(|a| a == "--receiver") {
         receiver::in_process(9);
         receiver::over_http(10);
-        return;
-    }
-    if let Some(i) = args.iter().position(|a| a == "--processes") {
-        multi_thread::in_separate_processes(args.get(i + 1).map_or(8, |n| n.parse().unwrap()), 10);
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--profile") {

@@ -233,37 +233,9 @@ fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
         with_parameters: usize,
     }
 
-    /// The owner and path in `format!("{}/path", owner.baseurl,)`, if the call is exactly that.
-    fn static_path(mac: &syn::Macro) -> Option<(syn::Ident, String)> {
-        if !mac.path.is_ident("format") {
-            return None;
-        }
-        let args = mac
-            .parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
-            .ok()?;
-        let mut args = args.iter();
-        let (Some(syn::Expr::Lit(template)), Some(syn::Expr::Field(base)), None) =
-            (args.next(), args.next(), args.next())
-        else {
-            return None;
-        };
-        let syn::Lit::Str(template) = &template.lit else {
-            return None;
-        };
-        // `self.baseurl` (a client method) or `client.baseurl` (a builder's `send`).
-        let syn::Expr::Path(owner) = &*base.base else {
-            return None;
-        };
-        let owner = owner.path.get_ident()?.clone();
-        let is_baseurl = matches!(&base.member, syn::Member::Named(name) if name == "baseurl");
-        let path = template.value().strip_prefix("{}")?.to_owned();
-        (is_baseurl && path.starts_with('/') && !path.contains(['{', '}'])).then_some((owner, path))
-    }
-
-    /// The owner, the path template without `{}` for the base URL, and the parameters in
-    /// `format!("{}/path/{}", owner.baseurl, encode_path(&x.to_string()), ..)`, if the call is
-    /// exactly that.
-    fn path_with_parameters(mac: &syn::Macro) -> Option<(syn::Ident, String, Vec<syn::Expr>)> {
+    /// The owner, the path (the template without the `{}` of the base URL) and the other
+    /// arguments of `format!("{}/path..", owner.baseurl, ..)`, if the call has that shape.
+    fn base_url_format(mac: &syn::Macro) -> Option<(syn::Ident, String, Vec<syn::Expr>)> {
         if !mac.path.is_ident("format") {
             return None;
         }
@@ -278,14 +250,30 @@ fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
         let syn::Lit::Str(template) = &template.lit else {
             return None;
         };
+        // `self.baseurl` (a client method) or `client.baseurl` (a builder's `send`).
         let syn::Expr::Path(owner) = &*base.base else {
             return None;
         };
         let owner = owner.path.get_ident()?.clone();
         let is_baseurl = matches!(&base.member, syn::Member::Named(name) if name == "baseurl");
         let path = template.value().strip_prefix("{}")?.to_owned();
+        (is_baseurl && path.starts_with('/')).then(|| (owner, path, args.collect()))
+    }
+
+    /// The owner and path in `format!("{}/path", owner.baseurl,)`, if the call is exactly that.
+    fn static_path(mac: &syn::Macro) -> Option<(syn::Ident, String)> {
+        let (owner, path, rest) = base_url_format(mac)?;
+        (rest.is_empty() && !path.contains(['{', '}'])).then_some((owner, path))
+    }
+
+    /// The owner, the path template and the parameters in
+    /// `format!("{}/path/{}", owner.baseurl, encode_path(&x.to_string()), ..)`, if the call is
+    /// exactly that.
+    fn path_with_parameters(mac: &syn::Macro) -> Option<(syn::Ident, String, Vec<syn::Expr>)> {
+        let (owner, path, rest) = base_url_format(mac)?;
         // Each parameter: `encode_path(&x.to_string())`; `x` is kept.
-        let parameters: Option<Vec<syn::Expr>> = args
+        let parameters: Vec<syn::Expr> = rest
+            .into_iter()
             .map(|arg| {
                 let syn::Expr::Call(call) = arg else { return None };
                 let syn::Expr::Path(func) = &*call.func else {
@@ -303,11 +291,9 @@ fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
                 (to_string.method == "to_string" && to_string.args.is_empty())
                     .then(|| (*to_string.receiver).clone())
             })
-            .collect();
-        let parameters = parameters?;
+            .collect::<Option<_>>()?;
         let placeholders = path.matches("{}").count();
-        (is_baseurl && path.starts_with('/') && !parameters.is_empty() && placeholders == parameters.len())
-            .then_some((owner, path, parameters))
+        (!parameters.is_empty() && placeholders == parameters.len()).then_some((owner, path, parameters))
     }
 
     impl VisitMut for Edit {

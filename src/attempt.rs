@@ -55,7 +55,7 @@ impl AttemptNotes {
 
     /// The platform's log id for the request, if the answer had one.
     pub(crate) fn log_id(&self) -> Option<String> {
-        log_id_text(self.log_id_header.as_ref())
+        log_id_text(self.log_id_header.as_ref()).map(str::to_owned)
     }
 }
 
@@ -81,11 +81,8 @@ impl NoteSlot {
 }
 
 /// The log id in an `X-Tt-Logid` header value, if it is non-empty text.
-fn log_id_text(value: Option<&HeaderValue>) -> Option<String> {
-    value
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
+fn log_id_text(value: Option<&HeaderValue>) -> Option<&str> {
+    value.and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty())
 }
 
 /// The platform's acknowledgement of a successful call.
@@ -108,10 +105,7 @@ pub(crate) struct Answered {
 impl Answered {
     /// The log id, if the answer had one that is text.
     pub(crate) fn log_id(&self) -> Option<&str> {
-        self.log_id
-            .as_ref()
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty())
+        log_id_text(self.log_id.as_ref())
     }
 
     /// The receipt of the call.
@@ -332,7 +326,9 @@ pub(crate) async fn unexpected_or_transport<E>(err: GeneratedError<E>, notes: At
     match err {
         GeneratedError::UnexpectedResponse(response) => {
             let http_status = response.status().as_u16();
-            let log_id = log_id_text(response.headers().get(LOG_ID)).or_else(|| notes.log_id());
+            let log_id = log_id_text(response.headers().get(LOG_ID))
+                .map(str::to_owned)
+                .or_else(|| notes.log_id());
             match read_excerpt(response).await {
                 Ok(body_excerpt) => Error::UnexpectedResponse {
                     http_status,

@@ -93,9 +93,7 @@ impl ClientState {
             None => joined(&self.base_url, path),
         }
     }
-}
 
-impl ClientState {
     /// The URL of an operation whose path has parameters, written into `path`: the parsed
     /// base URL with `path` appended, so that the host is not parsed again.
     pub(crate) fn url_with_path(&self, path: &str) -> reqwest::Url {

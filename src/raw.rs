@@ -127,7 +127,7 @@ impl<'a> RawCall<'a> {
             self.operation.id,
             &notes,
             || async {
-                ResponseValue::<AnyEnvelope>::from_response(self.attempt(&request, &notes).await?).await
+                crate::operation::decode::<AnyEnvelope, _>(self.attempt(&request, &notes).await?).await
             },
             settle,
             |answered, answer| (answered.receipt(), answer),
@@ -284,7 +284,7 @@ impl<'a> RawCall<'a> {
         match response.status().as_u16() {
             200 => Ok(response),
             400 | 401 | 403 | 429 | 500 => Err(GeneratedError::ErrorResponse(
-                ResponseValue::from_response(response).await?,
+                crate::operation::decode(response).await?,
             )),
             _ => Err(GeneratedError::UnexpectedResponse(response)),
         }

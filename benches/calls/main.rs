@@ -24,6 +24,9 @@
 
 mod nginx;
 #[allow(dead_code)]
+#[path = "../overhead/stats.rs"]
+mod stats;
+#[allow(dead_code)]
 #[path = "../overhead/variants.rs"]
 mod variants;
 
@@ -38,6 +41,7 @@ use std::future::Future;
 use feishu_helpdesk::prelude::*;
 use feishu_helpdesk::{Client, Event};
 use futures_util::StreamExt as _;
+use stats::process_cpu_ns;
 use variants::{app_client, fixed_token_client, Baseline, TICKET_ID};
 
 /// Counts allocations while `--allocs` measures them, and does nothing else otherwise.
@@ -349,10 +353,11 @@ fn main() {
                 for (l, &(in_flight, _)) in LEVELS.iter().enumerate() {
                     let own = &figures[o][p][l][v];
                     let reference = &figures[o][p][l][0];
-                    let rate = median(own.iter().map(|f| f.0));
-                    let cpu = median(own.iter().map(|f| f.1));
-                    let rate_ratio = median(own.iter().zip(reference).map(|(f, r)| f.0 / r.0));
-                    let cpu_ratio = median(own.iter().zip(reference).map(|(f, r)| f.1 / r.1));
+                    let median = |mut values: Vec<f64>| stats::median(&mut values);
+                    let rate = median(own.iter().map(|f| f.0).collect());
+                    let cpu = median(own.iter().map(|f| f.1).collect());
+                    let rate_ratio = median(own.iter().zip(reference).map(|(f, r)| f.0 / r.0).collect());
+                    let cpu_ratio = median(own.iter().zip(reference).map(|(f, r)| f.1 / r.1).collect());
                     cells.push(format!(
                         "{rate:.0} ({rate_ratio:.2}x), {cpu:.1} µs ({cpu_ratio:.2}x)"
                     ));
@@ -371,12 +376,6 @@ fn main() {
     }
 }
 
-fn median(values: impl Iterator<Item = f64>) -> f64 {
-    let mut values: Vec<f64> = values.collect();
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 /// This process's user and system CPU time so far, in microseconds (0 where unknown).
 fn user_and_system_us() -> (f64, f64) {
     #[cfg(unix)]
@@ -389,20 +388,4 @@ fn user_and_system_us() -> (f64, f64) {
         }
     }
     (0.0, 0.0)
-}
-
-/// This process's CPU time, every thread's, in nanoseconds (0 where there is no such clock).
-fn process_cpu_ns() -> u64 {
-    #[cfg(unix)]
-    {
-        let mut time = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `time` is a valid, writable timespec for the call's duration.
-        if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut time) } == 0 {
-            return time.tv_sec as u64 * 1_000_000_000 + time.tv_nsec as u64;
-        }
-    }
-    0
 }

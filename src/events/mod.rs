@@ -14,17 +14,18 @@
 mod axum;
 mod crypto;
 mod dedupe;
+mod delivery;
 mod event;
+#[cfg(feature = "long-connection")]
+pub(crate) mod long_connection;
 mod receiver;
 #[cfg(feature = "redis")]
 mod redis_dedupe;
 
 pub use dedupe::{Claim, DedupeStore, MemoryDedupeStore};
+pub use delivery::{DEFAULT_CLAIM_LEASE, DEFAULT_DONE_TTL, DEFAULT_HANDLER_DEADLINE};
 pub use event::{EventHeader, HelpdeskEvent};
-pub use receiver::{
-    Receiver, ReceiverBuilder, DEFAULT_CLAIM_LEASE, DEFAULT_DONE_TTL, DEFAULT_HANDLER_DEADLINE,
-    MAX_EVENT_BODY_BYTES,
-};
+pub use receiver::{Receiver, ReceiverBuilder, MAX_EVENT_BODY_BYTES};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis_dedupe::RedisDedupeStore;

@@ -5,34 +5,20 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_util::FutureExt as _;
 use http::{HeaderMap, HeaderName, StatusCode};
 
 use super::crypto::{decode, decrypt, secrets_equal, signature_matches, AesKey, DecryptError, Decrypted};
-use super::dedupe::{Claim, DedupeStore, MemoryDedupeStore};
+use super::dedupe::DedupeStore;
+use super::delivery::{Delivery, DeliverySettings, Outcome};
 use super::event::{Body, HelpdeskEvent, NotParsed, NOT_AN_EVENT};
 use crate::error::Error;
 use crate::secret::Secret;
 
 /// The largest body the receiver reads; a larger one is answered 413.
 pub const MAX_EVENT_BODY_BYTES: usize = 1024 * 1024;
-
-/// How long a handler may run, unless set otherwise: below the platform's 3 seconds, so that
-/// a slow handler's push is answered (non-200) before the platform gives up on it.
-pub const DEFAULT_HANDLER_DEADLINE: Duration = Duration::from_millis(2500);
-
-/// How long a claim on an event lives if its holder dies, unless set otherwise: longer than
-/// the handler deadline, shorter than the platform's first retry (about 15 seconds).
-pub const DEFAULT_CLAIM_LEASE: Duration = Duration::from_secs(10);
-
-/// How long an event is remembered as done, unless set otherwise: longer than the platform's
-/// retry window (about 7.1 hours).
-pub const DEFAULT_DONE_TTL: Duration = Duration::from_secs(12 * 60 * 60);
 
 // Header names as constants, so that no lookup parses one.
 const TIMESTAMP: HeaderName = HeaderName::from_static("x-lark-request-timestamp");
@@ -66,14 +52,8 @@ pub struct Receiver {
 struct Inner {
     verification_token: Secret,
     encryption: Option<Encryption>,
-    dedupe: Arc<dyn DedupeStore>,
-    handler_deadline: Duration,
-    claim_lease: Duration,
-    done_ttl: Duration,
+    delivery: Delivery,
     max_age: Option<Duration>,
-    /// Names this receiver's claims, so that it releases only its own.
-    owner: String,
-    claims: AtomicU64,
 }
 
 struct Encryption {
@@ -87,10 +67,7 @@ impl fmt::Debug for Receiver {
         f.debug_struct("Receiver")
             .field("verification_token", &inner.verification_token)
             .field("encrypt_key", &inner.encryption.as_ref().map(|e| &e.key))
-            .field("dedupe", &inner.dedupe)
-            .field("handler_deadline", &inner.handler_deadline)
-            .field("claim_lease", &inner.claim_lease)
-            .field("done_ttl", &inner.done_ttl)
+            .field("delivery", &inner.delivery)
             .field("max_age", &inner.max_age)
             .finish()
     }
@@ -281,105 +258,22 @@ impl Receiver {
         Ok(Verified::Event(body))
     }
 
-    /// Claims the event, runs the handler within its deadline, and records the outcome.
-    async fn deliver<F, Fut, E>(&self, mut envelope: Body<'_>, handler: F) -> http::Response<String>
+    /// Hands the event to the handler exactly once; the answer says how it went.
+    async fn deliver<F, Fut, E>(&self, envelope: Body<'_>, handler: F) -> http::Response<String>
     where
         F: FnOnce(HelpdeskEvent) -> Fut,
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
     {
-        let inner = &self.inner;
-        let header = match envelope.take_header() {
-            Ok(header) => header,
-            Err(reason) => return refused(refuse(StatusCode::BAD_REQUEST, reason)),
+        let (status, outcome) = match self.inner.delivery.deliver(envelope, handler).await {
+            Outcome::Handled | Outcome::Duplicate => return answer(StatusCode::OK, String::new()),
+            Outcome::Refused(reason) => return refused(refuse(StatusCode::BAD_REQUEST, reason)),
+            Outcome::InProgress => (StatusCode::CONFLICT, "the event is being handled"),
+            Outcome::StoreFailed => (StatusCode::SERVICE_UNAVAILABLE, "try again later"),
+            Outcome::Failed => (StatusCode::INTERNAL_SERVER_ERROR, "the handler failed"),
+            Outcome::PastDeadline => (StatusCode::SERVICE_UNAVAILABLE, "the handler passed its deadline"),
         };
-        let event_id = header.event_id.clone();
-        let owner = AttemptOwner::new(&inner.owner, inner.claims.fetch_add(1, Ordering::Relaxed));
-        let owner = owner.as_str();
-        match inner.dedupe.claim(&event_id, owner, inner.claim_lease).await {
-            Ok(Claim::Claimed) => {}
-            Ok(Claim::Done) => {
-                tracing::debug!(%event_id, "a duplicate of an event already handled");
-                return answer(StatusCode::OK, String::new());
-            }
-            Ok(Claim::InProgress) => {
-                tracing::info!(%event_id, "another attempt is handling this event; asking for a retry");
-                return answer(StatusCode::CONFLICT, "the event is being handled".into());
-            }
-            Err(error) => {
-                tracing::warn!(%event_id, %error, "the dedupe store failed; asking for a retry");
-                return answer(StatusCode::SERVICE_UNAVAILABLE, "try again later".into());
-            }
-        }
-        // The event (over a kilobyte) is made inside the innermost future, so that wrapping
-        // it in the unwind guard and the deadline moves the small envelope, not the event.
-        let run = AssertUnwindSafe(async move { handler(envelope.into_event(header)).await }).catch_unwind();
-        let (status, outcome) = match tokio::time::timeout(inner.handler_deadline, run).await {
-            Ok(Ok(Ok(()))) => {
-                if let Err(error) = inner.dedupe.complete(&event_id, inner.done_ttl).await {
-                    tracing::warn!(%event_id, %error, "handled, but the dedupe store did not record it");
-                }
-                tracing::debug!(%event_id, "handled");
-                return answer(StatusCode::OK, String::new());
-            }
-            Ok(Ok(Err(error))) => {
-                tracing::warn!(%event_id, %error, "the handler failed; the platform will push the event again");
-                (StatusCode::INTERNAL_SERVER_ERROR, "the handler failed")
-            }
-            Ok(Err(_panic)) => {
-                tracing::warn!(%event_id, "the handler panicked; the platform will push the event again");
-                (StatusCode::INTERNAL_SERVER_ERROR, "the handler failed")
-            }
-            Err(_elapsed) => {
-                tracing::warn!(%event_id, deadline_ms = inner.handler_deadline.as_millis() as u64,
-                    "the handler passed its deadline and was stopped; the platform will push the event again");
-                (StatusCode::SERVICE_UNAVAILABLE, "the handler passed its deadline")
-            }
-        };
-        if let Err(error) = inner.dedupe.release(&event_id, owner).await {
-            tracing::warn!(%event_id, %error, "the claim was not released; a retry waits for its lease");
-        }
         answer(status, outcome.into())
-    }
-}
-
-/// One attempt's name for its claim: the receiver's name, `-`, and the attempt's number.
-/// Written on the stack: a `format!` for each push cost more than the claim it names.
-struct AttemptOwner {
-    bytes: [u8; 64],
-    len: usize,
-}
-
-impl AttemptOwner {
-    /// `receiver` is `{pid}-{16 hex digits}` (at most 27 bytes), the number at most 20
-    /// digits: 48 bytes at most.
-    fn new(receiver: &str, attempt: u64) -> Self {
-        let mut owner = AttemptOwner {
-            bytes: [0; 64],
-            len: 0,
-        };
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut rest = attempt;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        for part in [receiver.as_bytes(), b"-", &digits[at..]] {
-            let end = (owner.len + part.len()).min(owner.bytes.len());
-            owner.bytes[owner.len..end].copy_from_slice(&part[..end - owner.len]);
-            owner.len = end;
-        }
-        owner
-    }
-
-    fn as_str(&self) -> &str {
-        // ASCII digits after the receiver's ASCII name: always UTF-8.
-        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
     }
 }
 
@@ -448,10 +342,7 @@ fn answer(status: StatusCode, body: String) -> http::Response<String> {
 pub struct ReceiverBuilder {
     verification_token: Option<Secret>,
     encrypt_key: Option<Secret>,
-    dedupe_store: Option<Arc<dyn DedupeStore>>,
-    handler_deadline: Option<Duration>,
-    claim_lease: Option<Duration>,
-    done_ttl: Option<Duration>,
+    delivery: DeliverySettings,
     max_age: Option<Duration>,
 }
 
@@ -470,32 +361,32 @@ impl ReceiverBuilder {
         self
     }
 
-    /// Where handled and in-flight events are recorded: [`MemoryDedupeStore`] unless set.
+    /// Where handled and in-flight events are recorded: [`MemoryDedupeStore`](super::MemoryDedupeStore) unless set.
     /// Replicas behind one load balancer share one store (`RedisDedupeStore`).
     pub fn dedupe_store(mut self, store: Arc<dyn DedupeStore>) -> Self {
-        self.dedupe_store = Some(store);
+        self.delivery.dedupe_store = Some(store);
         self
     }
 
-    /// How long the handler may run ([`DEFAULT_HANDLER_DEADLINE`] unless set). A handler past
+    /// How long the handler may run ([`DEFAULT_HANDLER_DEADLINE`](super::DEFAULT_HANDLER_DEADLINE) unless set). A handler past
     /// it is stopped (its future dropped) and the push answered 503, so that the platform
     /// pushes it again.
     pub fn handler_deadline(mut self, deadline: Duration) -> Self {
-        self.handler_deadline = Some(deadline);
+        self.delivery.handler_deadline = Some(deadline);
         self
     }
 
     /// How long a claim on an event outlives a receiver that died while handling it
-    /// ([`DEFAULT_CLAIM_LEASE`] unless set; longer than the handler deadline).
+    /// ([`DEFAULT_CLAIM_LEASE`](super::DEFAULT_CLAIM_LEASE) unless set; longer than the handler deadline).
     pub fn claim_lease(mut self, lease: Duration) -> Self {
-        self.claim_lease = Some(lease);
+        self.delivery.claim_lease = Some(lease);
         self
     }
 
-    /// How long a handled event is remembered ([`DEFAULT_DONE_TTL`] unless set). Keep it
+    /// How long a handled event is remembered ([`DEFAULT_DONE_TTL`](super::DEFAULT_DONE_TTL) unless set). Keep it
     /// longer than the platform's retry window, about 7.1 hours.
     pub fn done_ttl(mut self, ttl: Duration) -> Self {
-        self.done_ttl = Some(ttl);
+        self.delivery.done_ttl = Some(ttl);
         self
     }
 
@@ -525,57 +416,14 @@ impl ReceiverBuilder {
             }),
             None => None,
         };
-        let handler_deadline = self.handler_deadline.unwrap_or(DEFAULT_HANDLER_DEADLINE);
-        if handler_deadline.is_zero() {
-            return Err(Error::invalid_input(
-                "handler_deadline",
-                "must be greater than zero",
-            ));
-        }
-        let claim_lease = self.claim_lease.unwrap_or(DEFAULT_CLAIM_LEASE);
-        if claim_lease <= handler_deadline {
-            return Err(Error::invalid_input(
-                "claim_lease",
-                "must be longer than handler_deadline",
-            ));
-        }
-        let done_ttl = self.done_ttl.unwrap_or(DEFAULT_DONE_TTL);
-        if done_ttl.is_zero() {
-            return Err(Error::invalid_input("done_ttl", "must be greater than zero"));
-        }
+        let delivery = self.delivery.build()?;
         Ok(Receiver {
             inner: Arc::new(Inner {
                 verification_token,
                 encryption,
-                dedupe: self
-                    .dedupe_store
-                    .unwrap_or_else(|| Arc::new(MemoryDedupeStore::default())),
-                handler_deadline,
-                claim_lease,
-                done_ttl,
+                delivery,
                 max_age: self.max_age,
-                owner: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)),
-                claims: AtomicU64::new(0),
             }),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn attempt_owners_read_as_formatted() {
-        for (receiver, attempt) in [
-            ("1-00000000000000ff", 0),
-            ("4294967295-ffffffffffffffff", u64::MAX),
-            ("7-a", 1234567),
-        ] {
-            assert_eq!(
-                AttemptOwner::new(receiver, attempt).as_str(),
-                format!("{receiver}-{attempt}")
-            );
-        }
     }
 }

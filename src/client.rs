@@ -501,7 +501,7 @@ impl fmt::Debug for ClientBuilder {
 }
 
 /// Parses and checks a base URL.
-fn checked_base_url(raw: &str, allow_insecure_http: bool) -> Result<reqwest::Url, Error> {
+pub(crate) fn checked_base_url(raw: &str, allow_insecure_http: bool) -> Result<reqwest::Url, Error> {
     let url = reqwest::Url::parse(raw)
         .map_err(|e| Error::invalid_input_because("base_url", "is not a valid URL", e))?;
     let host = match url.host() {
@@ -536,7 +536,7 @@ fn checked_base_url(raw: &str, allow_insecure_http: bool) -> Result<reqwest::Url
     Ok(url)
 }
 
-fn is_loopback(host: &url::Host<&str>) -> bool {
+pub(crate) fn is_loopback(host: &url::Host<&str>) -> bool {
     match host {
         url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
         url::Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),

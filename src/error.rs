@@ -147,6 +147,43 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// The platform refused the long connection in a way that retrying cannot mend: the app
+    /// credentials were refused, the app is banned (403), or it has as many connections as
+    /// the platform allows (1000040350). Nothing was retried.
+    #[error("the platform refused the long connection: {msg}")]
+    #[non_exhaustive]
+    ConnectionRefused {
+        /// The platform's code: the endpoint's `code`, or the handshake's auth error code.
+        code: Option<i64>,
+        /// The HTTP status (or the handshake's `Handshake-Status`), when there was one.
+        http_status: Option<u16>,
+        /// What the platform said, or what was refused.
+        msg: String,
+    },
+
+    /// The long connection failed (its endpoint, handshake or socket); it is retried.
+    #[error("the long connection failed: {reason}")]
+    #[non_exhaustive]
+    Connection {
+        /// What failed.
+        reason: Cow<'static, str>,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<SharedError>,
+    },
+
+    /// The long connection was lost and every reconnect the settings allow failed; `last` is
+    /// the failure of the last one.
+    #[error("the long connection was not restored after {attempts} reconnects")]
+    #[non_exhaustive]
+    ReconnectsExhausted {
+        /// How many reconnects were tried.
+        attempts: u32,
+        /// The failure of the last one.
+        #[source]
+        last: Box<Error>,
+    },
+
     /// The library could not build or process the request: a bug, please report it.
     #[error("internal error: {message}")]
     #[non_exhaustive]
@@ -177,6 +214,16 @@ impl Error {
             field,
             reason: reason.into(),
             source: Some(Arc::new(source)),
+        }
+    }
+
+    pub(crate) fn connection(
+        reason: impl Into<Cow<'static, str>>,
+        source: Option<impl std::error::Error + Send + Sync + 'static>,
+    ) -> Self {
+        Error::Connection {
+            reason: reason.into(),
+            source: source.map(|source| Arc::new(source) as SharedError),
         }
     }
 
@@ -227,6 +274,7 @@ impl Error {
     pub fn code(&self) -> Option<i64> {
         match self.last() {
             Error::Api { code, .. } | Error::TokenRefused { code, .. } => Some(*code),
+            Error::ConnectionRefused { code, .. } => *code,
             _ => None,
         }
     }
@@ -238,7 +286,9 @@ impl Error {
             | Error::TokenRefused { http_status, .. }
             | Error::ResponseTooLarge { http_status, .. }
             | Error::UnexpectedResponse { http_status, .. } => Some(*http_status),
-            Error::Transport { http_status, .. } => *http_status,
+            Error::Transport { http_status, .. } | Error::ConnectionRefused { http_status, .. } => {
+                *http_status
+            }
             _ => None,
         }
     }
@@ -264,7 +314,7 @@ impl Error {
             return false;
         }
         match self.last() {
-            Error::Timeout { .. } | Error::Transport { .. } => true,
+            Error::Timeout { .. } | Error::Transport { .. } | Error::Connection { .. } => true,
             Error::Api {
                 code, http_status, ..
             }
@@ -277,7 +327,9 @@ impl Error {
             | Error::Internal { .. }
             | Error::UserTokenRequired { .. }
             | Error::OutcomeUnknown { .. }
-            | Error::AfterRetries { .. } => false,
+            | Error::AfterRetries { .. }
+            | Error::ConnectionRefused { .. }
+            | Error::ReconnectsExhausted { .. } => false,
         }
     }
 }

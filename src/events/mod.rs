@@ -8,6 +8,9 @@
 //!   `openapi/helpdesk.yaml`;
 //! - `dedupe`: [`DedupeStore`], [`MemoryDedupeStore`] (and `RedisDedupeStore` with feature
 //!   `redis`);
+//! - `delivery`: the exactly-once hand-over to the handler, shared by both ways in;
+//! - `long_connection` (feature `long-connection`): [`LongConnection`], events over a
+//!   WebSocket the app opens itself, without a public URL;
 //! - `axum` (feature `axum`): `Receiver::into_service`, the receiver as an axum route.
 
 #[cfg(feature = "axum")]
@@ -25,6 +28,12 @@ mod redis_dedupe;
 pub use dedupe::{Claim, DedupeStore, MemoryDedupeStore};
 pub use delivery::{DEFAULT_CLAIM_LEASE, DEFAULT_DONE_TTL, DEFAULT_HANDLER_DEADLINE};
 pub use event::{EventHeader, HelpdeskEvent};
+#[cfg(feature = "long-connection")]
+#[cfg_attr(docsrs, doc(cfg(feature = "long-connection")))]
+pub use long_connection::{
+    LongConnection, LongConnectionBuilder, ShutdownHandle, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_PONG_TIMEOUT, DEFAULT_SHUTDOWN_GRACE,
+};
 pub use receiver::{Receiver, ReceiverBuilder, MAX_EVENT_BODY_BYTES};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

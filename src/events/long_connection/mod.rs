@@ -1,4 +1,442 @@
 //! Receiving events over the long connection (长连接): a WebSocket the app opens itself, so
 //! that no public URL is needed (feature `long-connection`).
+//!
+//! - `frame`: the frames (`proto/pbbp2.proto`) as prost types, pings and acknowledgements;
+//! - `config`: the platform's `ClientConfig`, checked, under the user's settings;
+//! - `connect`: the endpoint, the handshake (TCP, TLS, WebSocket), refusals sorted;
+//! - `fragments`: split events put back together, within a time limit and a memory bound;
+//! - `session`: one connection: pings, the pong deadline, events in tasks, acknowledgements;
+//! - here: [`LongConnection`], its builder, reconnects and shutdown.
 
+mod config;
+mod connect;
+mod fragments;
 pub(crate) mod frame;
+mod session;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{watch, Semaphore};
+use tracing::Instrument as _;
+
+use self::config::{Overrides, Timings};
+use self::connect::{Connector, Failure, Tls};
+use self::session::{End, Shared};
+use super::dedupe::DedupeStore;
+use super::delivery::DeliverySettings;
+use super::HelpdeskEvent;
+use crate::error::Error;
+use crate::secret::Secret;
+
+/// How long the endpoint and the handshake may take, unless set otherwise.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the platform may take to answer a ping before the connection is taken for
+/// half-open and replaced, unless set otherwise.
+pub const DEFAULT_PONG_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many events are handled at once, unless set otherwise.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
+/// How long a shutdown waits for the events in flight, unless set otherwise.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Receives the helpdesk events an app subscribed to over the long connection: no public
+/// URL, no Verification Token or Encrypt Key (the connection is authenticated when it opens,
+/// and the platform sends the events over it in plaintext, inside TLS).
+///
+/// Each event is handed to the handler exactly once, through the same [`DedupeStore`] as
+/// [`Receiver`](super::Receiver): with one store, an event is handled once whether it came
+/// over HTTP, over this connection, or to another replica's connection (the platform sends
+/// each event to one live connection of the app, chosen at random; up to 50 per app).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), feishu_helpdesk::Error> {
+/// use feishu_helpdesk::events::{HelpdeskEvent, LongConnection};
+///
+/// let connection = LongConnection::builder()
+///     .app_credentials("cli_a1b2c3d4e5f60718", "app-secret")
+///     .build()?;
+/// let shutdown = connection.shutdown_handle();
+/// tokio::spawn(async move {
+///     let _ = tokio::signal::ctrl_c().await;
+///     shutdown.shutdown();
+/// });
+/// connection
+///     .run(|event: HelpdeskEvent| async move {
+///         println!("{} {}", event.event_type(), event.header().event_id);
+///         Ok::<(), std::convert::Infallible>(())
+///     })
+///     .await
+/// # }
+/// ```
+///
+/// `run` returns `Ok` after a shutdown, or the error that ended it: the platform refused the
+/// app ([`Error::ConnectionRefused`]) or every reconnect allowed failed
+/// ([`Error::ReconnectsExhausted`]). Dropping its future stops everything it started.
+pub struct LongConnection {
+    connector: Connector,
+    delivery: DeliverySettings,
+    overrides: Overrides,
+    pong_timeout: Duration,
+    max_in_flight: usize,
+    shutdown_grace: Duration,
+    shutdown: Arc<watch::Sender<bool>>,
+}
+
+impl fmt::Debug for LongConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LongConnection")
+            .field("app_id", &self.connector.app_id)
+            .field("app_secret", &self.connector.app_secret)
+            .field("endpoint", &self.connector.endpoint.as_str())
+            .field("delivery", &self.delivery)
+            .field("overrides", &self.overrides)
+            .field("pong_timeout", &self.pong_timeout)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Stops a [`LongConnection`]'s `run` gracefully: no new events, the ones in flight finish
+/// and are acknowledged (within the shutdown grace), the socket is closed, `run` returns
+/// `Ok(())`. Cheap to clone; works before `run` starts, too.
+#[derive(Clone, Debug)]
+pub struct ShutdownHandle {
+    sender: Arc<watch::Sender<bool>>,
+}
+
+impl ShutdownHandle {
+    /// Asks `run` to stop.
+    pub fn shutdown(&self) {
+        self.sender.send_replace(true);
+    }
+}
+
+impl LongConnection {
+    /// Starts configuring a long connection.
+    pub fn builder() -> LongConnectionBuilder {
+        LongConnectionBuilder::default()
+    }
+
+    /// A handle that stops [`run`](Self::run).
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            sender: Arc::clone(&self.shutdown),
+        }
+    }
+
+    /// Connects, and hands every event to `handler` until shut down; reconnects when the
+    /// connection is lost (a fresh endpoint each time, after the platform's jitter and
+    /// interval), up to the reconnect count in force.
+    ///
+    /// Each event runs in a task of its own (at most `max_in_flight` at once), so a slow
+    /// handler delays neither pings nor other events; it is acknowledged with 200 once the
+    /// handler returned `Ok` (or when it was handled before), and with 500 when the handler
+    /// failed, panicked or passed its deadline, so that the platform pushes it again.
+    pub async fn run<H, Fut, E>(&self, handler: H) -> Result<(), Error>
+    where
+        H: Fn(HelpdeskEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: fmt::Display + Send + 'static,
+    {
+        let shared = Arc::new(Shared {
+            delivery: self.delivery.clone().build()?,
+            handler,
+            permits: Arc::new(Semaphore::new(self.max_in_flight)),
+            overrides: self.overrides,
+            pong_timeout: self.pong_timeout,
+            shutdown_grace: self.shutdown_grace,
+        });
+        let mut shutdown = self.shutdown.subscribe();
+        let mut timings = Timings::new(&self.overrides);
+        // Reconnects since the last connection that opened.
+        let mut reconnects: u32 = 0;
+        loop {
+            if *shutdown.borrow_and_update() {
+                return Ok(());
+            }
+            let (opened, end) = self
+                .connect_once(&shared, &mut timings, &mut shutdown, reconnects)
+                .await;
+            let reason = match end {
+                Ok(End::Shutdown) => return Ok(()),
+                Ok(End::Lost(reason)) => Error::connection(reason, None::<Error>),
+                Err(Failure::Terminal(error)) => return Err(error),
+                Err(Failure::Retry(error)) => error,
+            };
+            if opened {
+                reconnects = 0;
+            }
+            if timings.reconnect_count.is_some_and(|count| reconnects >= count) {
+                return Err(Error::ReconnectsExhausted {
+                    attempts: reconnects,
+                    last: Box::new(reason),
+                });
+            }
+            // The first reconnect after a loss waits a random part of the jitter (so that
+            // replicas do not all come back at once); the next ones wait the interval.
+            let wait = if reconnects == 0 {
+                timings.reconnect_jitter.mul_f64(fastrand::f64())
+            } else {
+                timings.reconnect_interval
+            };
+            reconnects += 1;
+            tracing::warn!(
+                reason = %DisplayChain(&reason),
+                reconnect = reconnects,
+                wait_ms = wait.as_millis() as u64,
+                "the long connection is down; reconnecting"
+            );
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+            }
+        }
+    }
+
+    /// One connection: the endpoint, the handshake, then the session until it ends.
+    /// Returns whether the connection opened, and how it ended.
+    async fn connect_once<H, Fut, E>(
+        &self,
+        shared: &Arc<Shared<H>>,
+        timings: &mut Timings,
+        shutdown: &mut watch::Receiver<bool>,
+        reconnects: u32,
+    ) -> (bool, Result<End, Failure>)
+    where
+        H: Fn(HelpdeskEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: fmt::Display + Send + 'static,
+    {
+        let span = tracing::info_span!(
+            "long_connection.connect",
+            reconnect = reconnects,
+            device_id = tracing::field::Empty
+        );
+        let opening = async {
+            let endpoint = self.connector.discover().await?;
+            timings.apply(&endpoint.config, &self.overrides);
+            let (socket, target) = self.connector.dial(&endpoint.url).await?;
+            tracing::Span::current().record("device_id", target.device_id.as_str());
+            tracing::info!("connected");
+            Ok::<_, Failure>((socket, target))
+        };
+        let opened = tokio::select! {
+            opened = opening.instrument(span.clone()) => opened,
+            _ = shutdown.wait_for(|stop| *stop) => return (false, Ok(End::Shutdown)),
+        };
+        let (socket, target) = match opened {
+            Ok(opened) => opened,
+            Err(failure) => return (false, Err(failure)),
+        };
+        let end = session::serve(shared, socket, &target, timings, shutdown)
+            .instrument(span)
+            .await;
+        (true, Ok(end))
+    }
+}
+
+/// An error and its sources on one line, for the log.
+struct DisplayChain<'a>(&'a Error);
+
+impl fmt::Display for DisplayChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = std::error::Error::source(self.0);
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+/// Configures a [`LongConnection`]; every setter consumes and returns the builder. `Debug`
+/// shows no secret.
+#[derive(Default, Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct LongConnectionBuilder {
+    app_id: Option<String>,
+    app_secret: Option<Secret>,
+    base_url: Option<String>,
+    allow_insecure_http: bool,
+    http_client: Option<reqwest::Client>,
+    connect_timeout: Option<Duration>,
+    delivery: DeliverySettings,
+    overrides: Overrides,
+    pong_timeout: Option<Duration>,
+    max_in_flight: Option<usize>,
+    shutdown_grace: Option<Duration>,
+}
+
+impl LongConnectionBuilder {
+    /// The app's id and secret (required): the platform authenticates the connection with
+    /// them when it opens.
+    pub fn app_credentials(mut self, app_id: impl Into<String>, app_secret: impl Into<String>) -> Self {
+        self.app_id = Some(app_id.into());
+        self.app_secret = Some(Secret::new(app_secret));
+        self
+    }
+
+    /// The platform: [`FEISHU_BASE_URL`](crate::FEISHU_BASE_URL) unless set, or
+    /// [`LARK_BASE_URL`](crate::LARK_BASE_URL). Must be `https`, or `http` to loopback (or
+    /// anywhere with [`allow_insecure_http`](Self::allow_insecure_http)); the same goes for
+    /// the `wss://` or `ws://` URL the platform gives.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// Accepts plain `http` and `ws` to hosts that are not loopback (a test stand-in on
+    /// another machine). Off unless set.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// The HTTP client the endpoint is asked with (the library makes one unless set).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// How long asking the endpoint, and then the handshake, may each take
+    /// ([`DEFAULT_CONNECT_TIMEOUT`] unless set).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Where handled and in-flight events are recorded
+    /// ([`MemoryDedupeStore`](super::MemoryDedupeStore) unless set). Replicas, and a
+    /// [`Receiver`](super::Receiver) of the same app, share one store (`RedisDedupeStore`).
+    pub fn dedupe_store(mut self, store: Arc<dyn DedupeStore>) -> Self {
+        self.delivery.dedupe_store = Some(store);
+        self
+    }
+
+    /// How long the handler may run ([`DEFAULT_HANDLER_DEADLINE`](super::DEFAULT_HANDLER_DEADLINE)
+    /// unless set; keep it under the platform's 3 seconds). A handler past it is stopped and
+    /// the event acknowledged with 500, so that the platform pushes it again.
+    pub fn handler_deadline(mut self, deadline: Duration) -> Self {
+        self.delivery.handler_deadline = Some(deadline);
+        self
+    }
+
+    /// How long a claim on an event outlives a process that died while handling it
+    /// ([`DEFAULT_CLAIM_LEASE`](super::DEFAULT_CLAIM_LEASE) unless set).
+    pub fn claim_lease(mut self, lease: Duration) -> Self {
+        self.delivery.claim_lease = Some(lease);
+        self
+    }
+
+    /// How long a handled event is remembered ([`DEFAULT_DONE_TTL`](super::DEFAULT_DONE_TTL)
+    /// unless set).
+    pub fn done_ttl(mut self, ttl: Duration) -> Self {
+        self.delivery.done_ttl = Some(ttl);
+        self
+    }
+
+    /// How many events are handled at once ([`DEFAULT_MAX_IN_FLIGHT`] unless set); more wait
+    /// for a free slot, up to the handler deadline.
+    pub fn max_in_flight(mut self, max: usize) -> Self {
+        self.max_in_flight = Some(max);
+        self
+    }
+
+    /// How often to ping, in place of the platform's `PingInterval` (120 s today).
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        self.overrides.ping_interval = Some(interval);
+        self
+    }
+
+    /// How long the platform may take to answer a ping ([`DEFAULT_PONG_TIMEOUT`] unless set)
+    /// before the connection is taken for half-open and replaced.
+    pub fn pong_timeout(mut self, timeout: Duration) -> Self {
+        self.pong_timeout = Some(timeout);
+        self
+    }
+
+    /// How many reconnects in a row to try before `run` gives up with
+    /// [`Error::ReconnectsExhausted`], in place of the platform's `ReconnectCount` (no limit
+    /// when it is negative). `None`: no limit.
+    pub fn reconnect_count(mut self, count: Option<u32>) -> Self {
+        self.overrides.reconnect_count = Some(count);
+        self
+    }
+
+    /// The wait between reconnects, in place of the platform's `ReconnectInterval`.
+    pub fn reconnect_interval(mut self, interval: Duration) -> Self {
+        self.overrides.reconnect_interval = Some(interval);
+        self
+    }
+
+    /// The bound of the random wait before the first reconnect, in place of the platform's
+    /// `ReconnectNonce`.
+    pub fn reconnect_jitter(mut self, jitter: Duration) -> Self {
+        self.overrides.reconnect_jitter = Some(jitter);
+        self
+    }
+
+    /// How long a shutdown waits for the events in flight ([`DEFAULT_SHUTDOWN_GRACE`] unless
+    /// set); those still running then are stopped, unacknowledged, and pushed again.
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = Some(grace);
+        self
+    }
+
+    /// Checks the configuration and builds the connection (nothing is sent yet); fails with
+    /// [`Error::InvalidInput`] naming the setting that is missing or wrong.
+    pub fn build(self) -> Result<LongConnection, Error> {
+        let app_id = self
+            .app_id
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| Error::invalid_input("app_credentials", "the app id is required"))?;
+        let app_secret = self
+            .app_secret
+            .filter(|secret| !secret.expose().is_empty())
+            .ok_or_else(|| Error::invalid_input("app_credentials", "the app secret is required"))?;
+        let base = crate::client::checked_base_url(
+            self.base_url.as_deref().unwrap_or(crate::FEISHU_BASE_URL),
+            self.allow_insecure_http,
+        )?;
+        let positive = |field: &'static str, value: Option<Duration>| match value {
+            Some(value) if value.is_zero() => Err(Error::invalid_input(field, "must be greater than zero")),
+            _ => Ok(()),
+        };
+        positive("connect_timeout", self.connect_timeout)?;
+        positive("ping_interval", self.overrides.ping_interval)?;
+        positive("pong_timeout", self.pong_timeout)?;
+        positive("reconnect_interval", self.overrides.reconnect_interval)?;
+        if self.max_in_flight == Some(0) {
+            return Err(Error::invalid_input("max_in_flight", "must be at least 1"));
+        }
+        // The delivery settings are checked now, so that `run` fails only on the platform.
+        self.delivery.clone().build()?;
+        let http = match self.http_client {
+            Some(client) => client,
+            None => crate::tls::http_client_builder()?
+                .build()
+                .map_err(|e| Error::invalid_input_because("http_client", "cannot be built", e))?,
+        };
+        Ok(LongConnection {
+            connector: Connector {
+                http,
+                endpoint: Connector::endpoint_url(&base)?,
+                app_id,
+                app_secret,
+                allow_insecure: self.allow_insecure_http,
+                timeout: self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+                tls: Tls::new()?,
+            },
+            delivery: self.delivery,
+            overrides: self.overrides,
+            pong_timeout: self.pong_timeout.unwrap_or(DEFAULT_PONG_TIMEOUT),
+            max_in_flight: self.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT),
+            shutdown_grace: self.shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE),
+            shutdown: Arc::new(watch::channel(false).0),
+        })
+    }
+}

@@ -24,7 +24,7 @@ use tracing::Instrument as _;
 
 use self::config::{Overrides, Timings};
 use self::connect::{Connector, Failure, Tls};
-use self::session::{End, Shared};
+use self::session::{End, Shared, Tasks};
 use super::dedupe::DedupeStore;
 use super::delivery::DeliverySettings;
 use super::HelpdeskEvent;
@@ -151,17 +151,27 @@ impl LongConnection {
         });
         let mut shutdown = self.shutdown.subscribe();
         let mut timings = Timings::new(&self.overrides);
+        // Dropped with this future: no handler outlives `run`.
+        let mut tasks = Tasks::new();
         // Reconnects since the last connection that opened.
         let mut reconnects: u32 = 0;
+        let mut connections: u64 = 0;
         loop {
             if *shutdown.borrow_and_update() {
-                return Ok(());
+                break;
             }
+            connections += 1;
             let (opened, end) = self
-                .connect_once(&shared, &mut timings, &mut shutdown, reconnects)
+                .connect_once(
+                    &shared,
+                    (&mut tasks, connections),
+                    &mut timings,
+                    &mut shutdown,
+                    reconnects,
+                )
                 .await;
             let reason = match end {
-                Ok(End::Shutdown) => return Ok(()),
+                Ok(End::Shutdown) => break,
                 Ok(End::Lost(reason)) => Error::connection(reason, None::<Error>),
                 Err(Failure::Terminal(error)) => return Err(error),
                 Err(Failure::Retry(error)) => error,
@@ -189,11 +199,25 @@ impl LongConnection {
                 wait_ms = wait.as_millis() as u64,
                 "the long connection is down; reconnecting"
             );
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+            let sleep = tokio::time::sleep(wait);
+            tokio::pin!(sleep);
+            loop {
+                tokio::select! {
+                    () = &mut sleep => break,
+                    _ = shutdown.wait_for(|stop| *stop) => break,
+                    // Handlers finish while the connection is down; their acknowledgements
+                    // have nowhere to go (their events were recorded as done, if handled).
+                    Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                }
             }
         }
+        // Shut down: handlers still running after a connection was lost finish, within the
+        // grace (those of the last connection were waited for by its session).
+        let _ = tokio::time::timeout(self.shutdown_grace, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        Ok(())
     }
 
     /// One connection: the endpoint, the handshake, then the session until it ends.
@@ -201,6 +225,7 @@ impl LongConnection {
     async fn connect_once<H, Fut, E>(
         &self,
         shared: &Arc<Shared<H>>,
+        (tasks, number): (&mut Tasks, u64),
         timings: &mut Timings,
         shutdown: &mut watch::Receiver<bool>,
         reconnects: u32,
@@ -231,7 +256,7 @@ impl LongConnection {
             Ok(opened) => opened,
             Err(failure) => return (false, Err(failure)),
         };
-        let end = session::serve(shared, socket, &target, timings, shutdown)
+        let end = session::serve(shared, (socket, &target, number), tasks, timings, shutdown)
             .instrument(span)
             .await;
         (true, Ok(end))

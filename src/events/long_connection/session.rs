@@ -39,6 +39,12 @@ pub(crate) struct Shared<H> {
     pub(crate) shutdown_grace: Duration,
 }
 
+/// The events being handled, across connections: each task gives the acknowledgement and
+/// the number of the connection it goes back on. They outlive a lost connection (so that a
+/// handler that finishes still records its event as done, and the platform's next push of it
+/// is acknowledged without calling the handler again); dropping them stops them.
+pub(crate) type Tasks = JoinSet<(u64, Frame)>;
+
 /// How a session ended.
 pub(crate) enum End {
     /// Shut down as asked: in-flight events acknowledged, the socket closed.
@@ -50,8 +56,8 @@ pub(crate) enum End {
 /// Runs one connection until it is lost or a shutdown is asked for.
 pub(crate) async fn serve<H, Fut, E>(
     shared: &Arc<Shared<H>>,
-    socket: Socket,
-    target: &Target,
+    (socket, target, number): (Socket, &Target, u64),
+    tasks: &mut Tasks,
     timings: &mut Timings,
     shutdown: &mut watch::Receiver<bool>,
 ) -> End
@@ -61,7 +67,6 @@ where
     E: fmt::Display + Send + 'static,
 {
     let (mut sink, mut stream) = socket.split();
-    let mut tasks: JoinSet<Frame> = JoinSet::new();
     let mut fragments = Fragments::new(FRAGMENT_TTL, FRAGMENT_BYTES);
     let mut ping = ping_timer(timings.ping_interval);
     // Set when a ping goes out with none outstanding; any frame from the platform clears it.
@@ -78,9 +83,11 @@ where
                 }
             }
             Some(done) = tasks.join_next(), if !tasks.is_empty() => {
-                // A task is only ever cancelled with the session: every `done` is `Ok`.
-                if let Ok(ack) = done {
-                    if let Err(reason) = send(&mut sink, &ack, write_timeout).await {
+                // A task is only ever cancelled with `run`: every `done` is `Ok`.
+                if let Ok((on, ack)) = done {
+                    if on != number {
+                        tracing::debug!("an event handled after its connection was lost; the platform pushes it again");
+                    } else if let Err(reason) = send(&mut sink, &ack, write_timeout).await {
                         break End::Lost(reason);
                     }
                 }
@@ -142,7 +149,7 @@ where
                     }
                     Kind::Event => {
                         if let Some(task) = event(shared, &mut fragments, frame) {
-                            tasks.spawn(task);
+                            tasks.spawn(async move { (number, task.await) });
                         }
                     }
                     Kind::Card => {
@@ -166,8 +173,8 @@ where
         loop {
             tokio::select! {
                 done = tasks.join_next() => match done {
-                    Some(Ok(ack)) => {
-                        if send(&mut sink, &ack, write_timeout).await.is_err() {
+                    Some(Ok((on, ack))) => {
+                        if on == number && send(&mut sink, &ack, write_timeout).await.is_err() {
                             break;
                         }
                     }
@@ -183,8 +190,6 @@ where
         let _ = tokio::time::timeout(write_timeout, sink.send(Message::Close(None))).await;
         let _ = tokio::time::timeout(write_timeout, sink.close()).await;
     }
-    // Tasks still running end with the session (dropped, their claims released by lease).
-    tasks.shutdown().await;
     end
 }
 

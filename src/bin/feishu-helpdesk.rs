@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use feishu_helpdesk::events::{HelpdeskEvent, Receiver, RedisDedupeStore};
+use feishu_helpdesk::events::{DedupeStore, HelpdeskEvent, LongConnection, Receiver, RedisDedupeStore};
 use feishu_helpdesk::{Client, Error, Event, LARK_BASE_URL};
 use serde_json::json;
 
@@ -60,13 +60,27 @@ enum Command {
     /// FEISHU_USER_ACCESS_TOKEN.
     Api(ApiArgs),
     /// Receive events and print each as one JSON line on stdout.
+    ///
+    /// Over HTTP (the request URL set in the developer console; FEISHU_VERIFICATION_TOKEN
+    /// and, if set there, FEISHU_ENCRYPT_KEY), or with --long-connection over a connection
+    /// this command opens itself (no public URL; FEISHU_APP_ID and FEISHU_APP_SECRET).
+    /// FEISHU_REDIS_URL shares the handled events between replicas.
     Listen {
         /// Where to listen.
-        #[arg(long, default_value = "127.0.0.1:3000", env = "FEISHU_RECEIVER_ADDR")]
+        #[arg(
+            long,
+            default_value = "127.0.0.1:3000",
+            env = "FEISHU_RECEIVER_ADDR",
+            conflicts_with = "long_connection"
+        )]
         addr: String,
         /// The path of the request URL.
-        #[arg(long, default_value = "/")]
+        #[arg(long, default_value = "/", conflicts_with = "long_connection")]
         path: String,
+        /// Receive over the long connection instead of HTTP. Exits 2 when the platform
+        /// refuses the app, 3 when the connection cannot be restored.
+        #[arg(long)]
+        long_connection: bool,
     },
 }
 
@@ -213,7 +227,11 @@ async fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Subscribe { events } => change(cli, events, true).await,
         Command::Unsubscribe { events } => change(cli, events, false).await,
         Command::Check => check(cli).await,
-        Command::Listen { addr, path } => listen(addr, path).await,
+        Command::Listen {
+            long_connection: true,
+            ..
+        } => listen_long_connection(cli).await,
+        Command::Listen { addr, path, .. } => listen(addr, path).await,
         Command::Api(args) => api(cli, args).await,
     }
 }
@@ -467,36 +485,13 @@ async fn listen(addr: &str, path: &str) -> Result<(), Failure> {
     if let Some(key) = env("FEISHU_ENCRYPT_KEY") {
         builder = builder.encrypt_key(key);
     }
-    if let Some(url) = env("FEISHU_REDIS_URL") {
-        builder = builder.dedupe_store(std::sync::Arc::new(RedisDedupeStore::new(&url)?));
+    if let Some(store) = redis_dedupe()? {
+        builder = builder.dedupe_store(store);
     }
     let receiver = builder.build()?;
     let app = axum::Router::new().route(
         path,
-        receiver.into_service(|event: HelpdeskEvent| async move {
-            let header = event.header();
-            let payload = match &event {
-                HelpdeskEvent::TicketCreated { event, .. } => serde_json::to_value(event),
-                HelpdeskEvent::TicketUpdated { event, .. } => serde_json::to_value(event),
-                HelpdeskEvent::TicketMessageCreated { event, .. } => serde_json::to_value(event),
-                HelpdeskEvent::NotificationApprove { event, .. } => serde_json::to_value(event),
-                HelpdeskEvent::Other { event, .. } => Ok(event.clone()),
-                _ => Ok(serde_json::Value::Null),
-            }
-            .map_err(|e| e.to_string())?;
-            let line = json!({
-                "event_id": header.event_id,
-                "event_type": header.event_type,
-                "create_time": header.create_time,
-                "tenant_key": header.tenant_key,
-                "event": payload,
-            });
-            use std::io::Write as _;
-            let mut stdout = std::io::stdout().lock();
-            writeln!(stdout, "{line}")
-                .and_then(|()| stdout.flush())
-                .map_err(|e| e.to_string())
-        }),
+        receiver.into_service(|event: HelpdeskEvent| async move { print_event(&event) }),
     );
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -511,6 +506,71 @@ async fn listen(addr: &str, path: &str) -> Result<(), Failure> {
         .map_err(|e| Failure::Config(format!("the server stopped: {e}")))?;
     note("stopped");
     Ok(())
+}
+
+/// `listen --long-connection`: events over the connection this command opens.
+async fn listen_long_connection(cli: &Cli) -> Result<(), Failure> {
+    let app_id = required(cli.app_id.clone(), "FEISHU_APP_ID")?;
+    let mut builder = LongConnection::builder()
+        .base_url(base_url(cli))
+        .app_credentials(&app_id, required(env("FEISHU_APP_SECRET"), "FEISHU_APP_SECRET")?);
+    if let Some(store) = redis_dedupe()? {
+        builder = builder.dedupe_store(store);
+    }
+    let connection = builder.build()?;
+    let shutdown = connection.shutdown_handle();
+    tokio::spawn(async move {
+        stopped().await;
+        shutdown.shutdown();
+    });
+    note(&format!(
+        "receiving events for app {app_id} over the long connection"
+    ));
+    match connection
+        .run(|event: HelpdeskEvent| async move { print_event(&event) })
+        .await
+    {
+        Ok(()) => {
+            note("stopped");
+            Ok(())
+        }
+        Err(err @ Error::ConnectionRefused { .. }) => Err(Failure::Config(err.to_string())),
+        Err(err) => Err(Failure::Transport(err)),
+    }
+}
+
+/// The shared dedupe store of FEISHU_REDIS_URL, if set.
+fn redis_dedupe() -> Result<Option<std::sync::Arc<dyn DedupeStore>>, Failure> {
+    match env("FEISHU_REDIS_URL") {
+        Some(url) => Ok(Some(std::sync::Arc::new(RedisDedupeStore::new(&url)?))),
+        None => Ok(None),
+    }
+}
+
+/// Prints an event as one JSON line on stdout.
+fn print_event(event: &HelpdeskEvent) -> Result<(), String> {
+    let header = event.header();
+    let payload = match event {
+        HelpdeskEvent::TicketCreated { event, .. } => serde_json::to_value(event),
+        HelpdeskEvent::TicketUpdated { event, .. } => serde_json::to_value(event),
+        HelpdeskEvent::TicketMessageCreated { event, .. } => serde_json::to_value(event),
+        HelpdeskEvent::NotificationApprove { event, .. } => serde_json::to_value(event),
+        HelpdeskEvent::Other { event, .. } => Ok(event.clone()),
+        _ => Ok(serde_json::Value::Null),
+    }
+    .map_err(|e| e.to_string())?;
+    let line = json!({
+        "event_id": header.event_id,
+        "event_type": header.event_type,
+        "create_time": header.create_time,
+        "tenant_key": header.tenant_key,
+        "event": payload,
+    });
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .map_err(|e| e.to_string())
 }
 
 /// A line on stderr; a closed stderr is no reason to fail.

@@ -275,9 +275,9 @@ fn refusal(error: tungstenite::Error) -> Failure {
 
 /// The TLS of `wss://`: the set-up of the crate's TLS feature.
 pub(crate) enum Tls {
-    #[cfg(feature = "rustls")]
+    #[cfg(all(feature = "rustls", not(feature = "native-tls")))]
     Rustls(tokio_rustls::TlsConnector),
-    #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+    #[cfg(feature = "native-tls")]
     Native(tokio_native_tls::TlsConnector),
     /// Built without a TLS feature: only `ws://` to loopback.
     #[allow(dead_code)]
@@ -287,9 +287,10 @@ pub(crate) enum Tls {
 impl Tls {
     /// The TLS of the crate's feature: rustls with its `aws-lc-rs` provider (or the
     /// process's default provider, if one is installed) and the platform's verifier, as
-    /// reqwest sets it up; or the platform's native library.
+    /// reqwest sets it up; or the platform's native library, which wins when both features
+    /// are on (as it does for the library's HTTP clients).
     pub(crate) fn new() -> Result<Tls, Error> {
-        #[cfg(feature = "rustls")]
+        #[cfg(all(feature = "rustls", not(feature = "native-tls")))]
         {
             use std::sync::Arc;
             let provider = rustls::crypto::CryptoProvider::get_default()
@@ -307,7 +308,7 @@ impl Tls {
             config.alpn_protocols = vec![b"http/1.1".to_vec()];
             Ok(Tls::Rustls(tokio_rustls::TlsConnector::from(Arc::new(config))))
         }
-        #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+        #[cfg(feature = "native-tls")]
         {
             let connector = native_tls::TlsConnector::new()
                 .map_err(|e| Error::invalid_input_because("tls", "cannot set up TLS", e))?;
@@ -320,7 +321,7 @@ impl Tls {
     async fn wrap(&self, host: &str, tcp: tokio::net::TcpStream) -> Result<Pin<Box<dyn Stream>>, Failure> {
         let _ = (host, &tcp);
         match self {
-            #[cfg(feature = "rustls")]
+            #[cfg(all(feature = "rustls", not(feature = "native-tls")))]
             Tls::Rustls(connector) => {
                 let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|e| {
                     Failure::Retry(Error::connection("the endpoint's host is not a TLS name", Some(e)))
@@ -331,7 +332,7 @@ impl Tls {
                     .map_err(|e| Failure::Retry(Error::connection("the TLS handshake failed", Some(e))))?;
                 Ok(Box::pin(stream))
             }
-            #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+            #[cfg(feature = "native-tls")]
             Tls::Native(connector) => {
                 let stream = connector
                     .connect(host, tcp)

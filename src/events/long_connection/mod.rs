@@ -59,7 +59,7 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 ///     .build()?;
 /// let shutdown = connection.shutdown_handle();
 /// tokio::spawn(async move {
-///     let _ = tokio::signal::ctrl_c().await;
+///     tokio::time::sleep(std::time::Duration::from_secs(8 * 3600)).await; // or Ctrl-C, SIGTERM
 ///     shutdown.shutdown();
 /// });
 /// connection

@@ -147,6 +147,75 @@ mod tests {
         assert_eq!(decoded, ack);
     }
 
+    /// The `(number, wire type)` of each field of `message` in `proto/pbbp2.proto`.
+    fn declared(message: &str) -> Vec<(u64, u64)> {
+        let proto = include_str!("../../../proto/pbbp2.proto");
+        let body = proto
+            .split(&format!("message {message} {{"))
+            .nth(1)
+            .and_then(|rest| rest.split('}').next())
+            .expect("the message in the .proto");
+        body.lines()
+            .map(|line| line.split("//").next().unwrap_or_default().trim())
+            .filter(|line| !line.is_empty())
+            .map(|line| {
+                let words: Vec<&str> = line.trim_end_matches(';').split_whitespace().collect();
+                // `<label> <type> <name> = <number>`
+                let wire = match words[1] {
+                    "uint64" | "int32" => 0,
+                    "string" | "bytes" => 2,
+                    _ => 2, // a message
+                };
+                (words[4].parse().expect("a field number"), wire)
+            })
+            .collect()
+    }
+
+    /// The `(number, wire type)` of each field in an encoding, in order.
+    fn encoded(mut bytes: &[u8]) -> Vec<(u64, u64)> {
+        let mut fields = Vec::new();
+        while !bytes.is_empty() {
+            let key = prost::encoding::decode_varint(&mut bytes).unwrap();
+            let (number, wire) = (key >> 3, key & 7);
+            match wire {
+                0 => {
+                    prost::encoding::decode_varint(&mut bytes).unwrap();
+                }
+                2 => {
+                    let len = prost::encoding::decode_varint(&mut bytes).unwrap() as usize;
+                    bytes = &bytes[len..];
+                }
+                other => panic!("wire type {other}"),
+            }
+            fields.push((number, wire));
+        }
+        fields
+    }
+
+    #[test]
+    fn the_types_encode_every_field_as_the_proto_declares() {
+        let frame = Frame {
+            seq_id: 1,
+            log_id: 2,
+            service: 3,
+            method: 4,
+            headers: vec![Header {
+                key: "k".into(),
+                value: "v".into(),
+            }],
+            payload_encoding: Some("e".into()),
+            payload_type: Some("t".into()),
+            payload: Some(Bytes::from_static(b"p")),
+            log_id_new: Some("n".into()),
+        };
+        assert_eq!(encoded(&frame.encode_to_vec()), declared("Frame"));
+        let header = Header {
+            key: "k".into(),
+            value: "v".into(),
+        };
+        assert_eq!(encoded(&header.encode_to_vec()), declared("Header"));
+    }
+
     #[test]
     fn control_frames_are_told_apart() {
         assert_eq!(Frame::control("ping", 1, None).kind(), Kind::Ping);

@@ -243,7 +243,13 @@ async fn a_handler_past_its_deadline_is_stopped_and_acknowledged_500() {
 async fn a_slow_handler_delays_neither_other_events_nor_pings() {
     let platform = MockPlatform::start().await;
     let stand_in = platform.long_connection();
-    let connection = Arc::new(builder(&platform).build().unwrap());
+    stand_in.set_deadline(Duration::from_secs(10));
+    let connection = Arc::new(
+        builder(&platform)
+            .handler_deadline(Duration::from_secs(5))
+            .build()
+            .unwrap(),
+    );
     let slow_id = Arc::new(Mutex::new(String::new()));
     let run = tokio::spawn({
         let connection = Arc::clone(&connection);
@@ -254,7 +260,7 @@ async fn a_slow_handler_delays_neither_other_events_nor_pings() {
                     let slow = *slow_id.lock().unwrap() == event.header().event_id;
                     async move {
                         if slow {
-                            tokio::time::sleep(Duration::from_millis(1500)).await;
+                            tokio::time::sleep(Duration::from_millis(2500)).await;
                         }
                         Ok::<(), String>(())
                     }

@@ -13,6 +13,8 @@ mod build_script;
 mod cli;
 #[cfg(feature = "cli")]
 mod cli_api;
+#[cfg(feature = "cli")]
+mod cli_long_connection;
 mod codegen;
 mod downloads;
 mod errors;
@@ -23,6 +25,10 @@ mod hostile;
 mod input;
 mod layers;
 mod load;
+#[cfg(feature = "long-connection")]
+mod long_connection;
+#[cfg(feature = "long-connection")]
+mod long_connection_kit;
 mod operations;
 mod operations_kit;
 mod pages;
@@ -46,6 +52,11 @@ mod transport_security;
 #[test]
 #[ignore = "needs feature axum: cargo test --features cli"]
 fn pushing_and_the_axum_route() {}
+
+#[cfg(not(feature = "long-connection"))]
+#[test]
+#[ignore = "needs feature long-connection: cargo test --features cli"]
+fn the_long_connection_and_its_stand_in() {}
 
 #[cfg(not(feature = "redis"))]
 #[test]

@@ -26,7 +26,8 @@
 // client                     Client and its builder: the configuration checks, user views
 // raw                        any operation called by name, parameters as text, JSON in and out
 // redis_connection           optional: one shared Redis connection with timeouts
-// events                     receiving pushed events: checks, decryption, types, exactly once
+// events                     receiving pushed events: checks, decryption, types, exactly once;
+//                            and over the long connection (feature `long-connection`)
 // redis_cache, testing       optional: the Redis token cache, the stand-in for users' tests
 
 mod attempt;

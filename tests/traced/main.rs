@@ -6,4 +6,6 @@
 mod support;
 
 mod faults;
+#[cfg(feature = "long-connection")]
+mod long_connection;
 mod spans;

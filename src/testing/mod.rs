@@ -51,8 +51,17 @@ use tokio::task::JoinHandle;
 use crate::{Client, ClientBuilder, Event};
 
 mod api;
+#[cfg(feature = "long-connection")]
+mod long_connection;
 mod push;
 
+#[cfg(feature = "long-connection")]
+#[cfg_attr(docsrs, doc(cfg(feature = "long-connection")))]
+pub use long_connection::{
+    Ack, ClientConfig, EndpointFault, HandshakeRefusal, Injected, LongConnectionAttempt,
+    LongConnectionDelivery, MockLongConnection, OtherMessage, PongPayload, ReceivedClose, ReceivedPing,
+    RecordedFrame, SentFrame,
+};
 pub use push::{Attempt, Delivery, EventPusher, Fault, PushEvent, DELIVERY_DEADLINE, RETRY_SCHEDULE};
 
 /// The app id the stand-in accepts, unless configured otherwise.
@@ -196,6 +205,8 @@ struct State {
 
 struct Shared {
     credentials: MockCredentials,
+    #[cfg(feature = "long-connection")]
+    long_connection: long_connection::MockLongConnection,
     helpdesk_header: String,
     state: Mutex<State>,
 }
@@ -247,8 +258,12 @@ impl MockPlatform {
             "{}:{}",
             credentials.helpdesk_id, credentials.helpdesk_token
         ));
+        #[cfg(feature = "long-connection")]
+        let long_connection = long_connection::MockLongConnection::start(&credentials).await;
         let shared = Arc::new(Shared {
             credentials,
+            #[cfg(feature = "long-connection")]
+            long_connection,
             helpdesk_header,
             state: Mutex::default(),
         });
@@ -276,6 +291,15 @@ impl MockPlatform {
     /// The stand-in's base URL, `http://127.0.0.1:<port>`.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The stand-in of the long connection: the endpoint `POST /callback/ws/endpoint` on
+    /// [`base_url`](Self::base_url), the WebSocket server its URLs point at, pushes over it
+    /// and faults on demand.
+    #[cfg(feature = "long-connection")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "long-connection")))]
+    pub fn long_connection(&self) -> &MockLongConnection {
+        &self.shared.long_connection
     }
 
     /// A client builder pointed at the stand-in with its app and helpdesk credentials, and
@@ -465,6 +489,8 @@ impl MockPlatform {
 impl Drop for MockPlatform {
     fn drop(&mut self) {
         self.accept.abort();
+        #[cfg(feature = "long-connection")]
+        self.shared.long_connection.stop();
     }
 }
 
@@ -477,6 +503,14 @@ async fn handle(
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let path = parts.uri.path().to_owned();
+    // The long connection's endpoint: its own faults, not the helpdesk calls' script.
+    #[cfg(feature = "long-connection")]
+    if parts.method == http::Method::POST && path == MockLongConnection::ENDPOINT_PATH {
+        let answer = shared.long_connection.endpoint(&body).await;
+        let masked = long_connection::masked(&body);
+        record(&shared, &parts, &path, &masked, answer.status().as_u16());
+        return Ok(answer);
+    }
     let scripted = if path == TOKEN {
         None
     } else {

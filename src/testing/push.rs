@@ -133,7 +133,7 @@ impl EventPusher {
             retry_scale: 1.0,
             deadline: DELIVERY_DEADLINE,
             app_id: super::APP_ID.to_owned(),
-            tenant_key: "736588c9260f175d".to_owned(),
+            tenant_key: TENANT_KEY.to_owned(),
             // Without one (TLS could not be set up), every push fails as a lost connection does.
             http: crate::tls::http_client_builder()
                 .ok()
@@ -249,39 +249,8 @@ impl EventPusher {
         let create_time = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
-        // Fields in the platform's order (a `json!` map would sort them: `event` first).
-        #[derive(serde::Serialize)]
-        struct Envelope<'a> {
-            schema: &'static str,
-            header: Header<'a>,
-            event: &'a Value,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            padding: Option<String>,
-        }
-        #[derive(serde::Serialize)]
-        struct Header<'a> {
-            event_id: &'a str,
-            event_type: &'a str,
-            create_time: String,
-            token: &'a str,
-            app_id: &'a str,
-            tenant_key: &'a str,
-        }
-        let envelope = Envelope {
-            schema: "2.0",
-            header: Header {
-                event_id: &event.event_id,
-                event_type: &event.event_type,
-                create_time: create_time.to_string(),
-                token,
-                app_id: &self.app_id,
-                tenant_key: &self.tenant_key,
-            },
-            event: &event.event,
-            padding: (fault == Fault::Oversized).then(|| " ".repeat(1024 * 1024 + 1)),
-        };
-        // Strings and a `Value` always serialise.
-        let plaintext = serde_json::to_vec(&envelope).unwrap_or_default();
+        let padding = (fault == Fault::Oversized).then(|| " ".repeat(1024 * 1024 + 1));
+        let plaintext = envelope(event, token, &self.app_id, &self.tenant_key, create_time, padding);
         let Some(key) = &self.encrypt_key else {
             return (plaintext, Vec::new());
         };
@@ -331,6 +300,54 @@ impl EventPusher {
             sent_at,
         }
     }
+}
+
+/// The tenant key in the events the stand-in pushes.
+pub(super) const TENANT_KEY: &str = "736588c9260f175d";
+
+/// The 2.0 envelope of `event` as the platform writes it, its fields in the platform's order,
+/// `padding` (spaces, to make it oversized) inside if given.
+pub(super) fn envelope(
+    event: &PushEvent,
+    token: &str,
+    app_id: &str,
+    tenant_key: &str,
+    create_time_ms: u128,
+    padding: Option<String>,
+) -> Vec<u8> {
+    // Fields in the platform's order (a `json!` map would sort them: `event` first).
+    #[derive(serde::Serialize)]
+    struct Envelope<'a> {
+        schema: &'static str,
+        header: Header<'a>,
+        event: &'a Value,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        padding: Option<String>,
+    }
+    #[derive(serde::Serialize)]
+    struct Header<'a> {
+        event_id: &'a str,
+        event_type: &'a str,
+        create_time: String,
+        token: &'a str,
+        app_id: &'a str,
+        tenant_key: &'a str,
+    }
+    let envelope = Envelope {
+        schema: "2.0",
+        header: Header {
+            event_id: &event.event_id,
+            event_type: &event.event_type,
+            create_time: create_time_ms.to_string(),
+            token,
+            app_id,
+            tenant_key,
+        },
+        event: &event.event,
+        padding,
+    };
+    // Strings and a `Value` always serialise.
+    serde_json::to_vec(&envelope).unwrap_or_default()
 }
 
 /// `{"encrypt": base64(IV + AES-256-CBC(plaintext))}` under SHA-256(`key`), a random IV.

@@ -272,7 +272,8 @@ pub struct LongConnectionAttempt {
     /// The ack's `code`; `None` when no ack came within the deadline (or its payload held no
     /// code).
     pub code: Option<i64>,
-    /// How long the ack took (the deadline when none came).
+    /// How long the ack took: the deadline when none came, zero when nothing was sent (no
+    /// live connection, or the connection ended before the frames went out).
     pub latency: Duration,
     /// When the attempt was made, from the first.
     pub sent_at: Duration,

@@ -796,6 +796,26 @@ impl MockLongConnection {
         self.inner.state().sent.clone()
     }
 
+    /// Forgets what was recorded so far (frames sent, pings, acks, closes, other messages;
+    /// [`ping_count`](Self::ping_count) starts again from zero), keeping the endpoint and
+    /// handshake counts: for a long run, such as a benchmark, whose records would otherwise
+    /// grow without bound.
+    pub fn clear_records(&self) {
+        let mut state = self.inner.state();
+        state.sent = Vec::new();
+        state.pings = Vec::new();
+        state.acks = Vec::new();
+        state.closes = Vec::new();
+        state.others = Vec::new();
+        // The frames of pushes still waiting for their ack stay: the ack is checked against them.
+        let State {
+            sent_by_message,
+            waiting,
+            ..
+        } = &mut *state;
+        sent_by_message.retain(|message_id, _| waiting.contains_key(message_id));
+    }
+
     /// Waits until `condition` holds (it is checked at once, then after every change the
     /// stand-in sees: a connection, a ping, an ack, an endpoint call...), for at most
     /// `timeout`; returns whether it held.
@@ -1233,6 +1253,9 @@ fn http_answer(status: u16, handshake: Option<(Option<u32>, &str)>) -> ErrorResp
 /// One WebSocket connection: the handshake, then what the client sends and what the stand-in
 /// queues for it, until either side ends it.
 async fn serve(inner: Arc<Inner>, stream: TcpStream) {
+    // Frames go out as they are written: with Nagle's algorithm a small push could wait for
+    // the client's delayed ACK (40 ms on Linux).
+    let _ = stream.set_nodelay(true);
     let mut admitted = false;
     // The signature of the WebSocket layer's handshake callback.
     #[allow(clippy::result_large_err)]

@@ -590,7 +590,7 @@ async fn card_unknown_and_undecodable_frames_are_skipped() {
     assert!(stand_in.push(&event).await.delivered);
     assert_eq!(stand_in.live_connections(), first, "the same connection");
     assert_eq!(stand_in.acks().len(), 1, "only the event acknowledged");
-    assert_eq!(seen.ids(), [event.event_id.clone()]);
+    assert_eq!(seen.ids(), std::slice::from_ref(&event.event_id));
     connection.shutdown_handle().shutdown();
     finished(run).await.unwrap();
 }

@@ -319,6 +319,7 @@ struct Settings {
     deadline: Duration,
     fragments: usize,
     shuffle: bool,
+    recording: bool,
 }
 
 impl Default for Settings {
@@ -331,6 +332,7 @@ impl Default for Settings {
             deadline: DELIVERY_DEADLINE,
             fragments: 1,
             shuffle: false,
+            recording: true,
         }
     }
 }
@@ -796,6 +798,14 @@ impl MockLongConnection {
         self.inner.state().sent.clone()
     }
 
+    /// Whether frames sent, pings and acks are recorded (on unless set): off, a long run (a
+    /// benchmark) keeps no memory per event, and [`sent`](Self::sent), [`pings`](Self::pings),
+    /// [`acks`](Self::acks) and [`ping_count`](Self::ping_count) stay as they were; pushes
+    /// still see their acks' codes.
+    pub fn set_recording(&self, on: bool) {
+        self.inner.state().settings.recording = on;
+    }
+
     /// Forgets what was recorded so far (frames sent, pings, acks, closes, other messages;
     /// [`ping_count`](Self::ping_count) starts again from zero), keeping the endpoint and
     /// handshake counts: for a long run, such as a benchmark, whose records would otherwise
@@ -1069,14 +1079,16 @@ impl Inner {
     fn send_frames(&self, state: &mut State, connection: u64, frames: Vec<Frame>) -> bool {
         let mut sent = true;
         for frame in frames {
-            state.sent.push(SentFrame {
-                connection,
-                frame: RecordedFrame::from(&frame),
-            });
             let message = Message::Binary(Bytes::from(frame.encode_to_vec()));
-            if let Some(message_id) = frame.header("message_id") {
-                let message_id = message_id.to_owned();
-                state.sent_by_message.entry(message_id).or_default().push(frame);
+            if state.settings.recording {
+                state.sent.push(SentFrame {
+                    connection,
+                    frame: RecordedFrame::from(&frame),
+                });
+                if let Some(message_id) = frame.header("message_id") {
+                    let message_id = message_id.to_owned();
+                    state.sent_by_message.entry(message_id).or_default().push(frame);
+                }
             }
             sent &= send(state, connection, Command::Send(message));
         }
@@ -1141,11 +1153,14 @@ impl Inner {
         let message_id = frame.header("message_id").map(str::to_owned);
         match (frame.kind(), message_id) {
             (Kind::Ping, _) => {
-                state.pings.push(ReceivedPing {
-                    connection,
-                    service: frame.service,
-                    frame: RecordedFrame::from(&frame),
-                });
+                let recording = state.settings.recording;
+                if recording {
+                    state.pings.push(ReceivedPing {
+                        connection,
+                        service: frame.service,
+                        frame: RecordedFrame::from(&frame),
+                    });
+                }
                 let payload = match &state.settings.pong {
                     PongPayload::EndpointConfig => config_json(&state.settings.client_config),
                     PongPayload::Config(config) => config_json(config),
@@ -1153,10 +1168,12 @@ impl Inner {
                     PongPayload::Raw(bytes) => Some(Bytes::from(bytes.clone())),
                 };
                 let pong = Frame::control("pong", frame.service, payload);
-                state.sent.push(SentFrame {
-                    connection,
-                    frame: RecordedFrame::from(&pong),
-                });
+                if recording {
+                    state.sent.push(SentFrame {
+                        connection,
+                        frame: RecordedFrame::from(&pong),
+                    });
+                }
                 Some(Message::Binary(Bytes::from(pong.encode_to_vec())))
             }
             (_, Some(message_id)) if frame.method == METHOD_DATA => {
@@ -1170,6 +1187,9 @@ impl Inner {
                     .is_some_and(|sent| sent.iter().any(|sent| echoes(&frame, sent)));
                 if let Some(waiting) = state.waiting.remove(&message_id) {
                     let _ = waiting.send(code);
+                }
+                if !state.settings.recording {
+                    return None;
                 }
                 state.acks.push(Ack {
                     connection,

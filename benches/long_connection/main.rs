@@ -4,7 +4,8 @@
 //! ones, and the resident memory as a million events go through (flat: nothing kept per
 //! event beyond the dedupe store's done-markers, which live `done_ttl`).
 //!
-//! `cargo bench --bench long_connection -- [--events N] [--memory N] [--in-flight N]`
+//! `cargo bench --features long-connection --bench long_connection -- [--events N]
+//! [--memory N] [--in-flight N] [--done-ttl SECONDS]`
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -21,6 +22,7 @@ struct Settings {
     events: usize,
     memory: usize,
     in_flight: usize,
+    done_ttl: Duration,
 }
 
 fn settings() -> Settings {
@@ -28,6 +30,7 @@ fn settings() -> Settings {
         events: 50_000,
         memory: 1_000_000,
         in_flight: 64,
+        done_ttl: Duration::from_secs(2),
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut args = args.iter();
@@ -41,6 +44,7 @@ fn settings() -> Settings {
             "--events" => settings.events = value(),
             "--memory" => settings.memory = value(),
             "--in-flight" => settings.in_flight = value(),
+            "--done-ttl" => settings.done_ttl = Duration::from_secs(value() as u64),
             "--bench" => {}
             other => panic!("unknown argument {other}"),
         }
@@ -66,8 +70,9 @@ async fn run(settings: Settings) {
             .app_credentials(testing::APP_ID, testing::APP_SECRET)
             .base_url(platform.base_url())
             .max_in_flight(settings.in_flight * 2)
-            // Done-markers expire quickly here, so that memory shows the connection's own.
-            .done_ttl(Duration::from_secs(2))
+            // Done-markers expire quickly unless set (`--done-ttl <seconds>`), so that memory
+            // shows the connection's own.
+            .done_ttl(settings.done_ttl)
             .build()
             .expect("a connection"),
     );
@@ -147,7 +152,10 @@ async fn run(settings: Settings) {
 
     if settings.memory > 0 {
         println!();
-        println!("resident memory as events go through (done-markers live 2 s here):");
+        println!(
+            "resident memory as events go through (done-markers live {} s here):",
+            settings.done_ttl.as_secs()
+        );
         println!("| events | resident |");
         println!("| ---: | ---: |");
         let step = (settings.memory / 10).max(1);

@@ -54,19 +54,25 @@ impl Seen {
     }
 }
 
+/// Runs `connection` with `handler` in a task of its own.
+fn spawn_run<H, Fut>(connection: &Arc<LongConnection>, handler: H) -> JoinHandle<Result<(), Error>>
+where
+    H: Fn(HelpdeskEvent) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    let connection = Arc::clone(connection);
+    tokio::spawn(async move { connection.run(handler).await })
+}
+
 /// Runs `connection` in a task with a handler that records each event and succeeds.
 fn run_recording(connection: Arc<LongConnection>, seen: &Seen) -> JoinHandle<Result<(), Error>> {
     let seen = seen.clone();
-    tokio::spawn(async move {
-        connection
-            .run(move |event: HelpdeskEvent| {
-                let seen = seen.clone();
-                async move {
-                    seen.0.lock().unwrap().push(event.header().event_id.clone());
-                    Ok::<(), String>(())
-                }
-            })
-            .await
+    spawn_run(&connection, move |event: HelpdeskEvent| {
+        let seen = seen.clone();
+        async move {
+            seen.0.lock().unwrap().push(event.header().event_id.clone());
+            Ok(())
+        }
     })
 }
 
@@ -91,26 +97,19 @@ async fn an_event_is_typed_handled_once_and_acknowledged_on_its_frame() {
     let connection = Arc::new(builder(&platform).build().unwrap());
     let types = Arc::new(Mutex::new(Vec::new()));
     let recorded = Arc::clone(&types);
-    let run = tokio::spawn({
-        let connection = Arc::clone(&connection);
+    let run = spawn_run(&connection, move |event: HelpdeskEvent| {
+        let recorded = Arc::clone(&recorded);
         async move {
-            connection
-                .run(move |event: HelpdeskEvent| {
-                    let recorded = Arc::clone(&recorded);
-                    async move {
-                        let ticket = match &event {
-                            HelpdeskEvent::TicketCreated { event, .. } => event.ticket_id.clone(),
-                            _ => None,
-                        };
-                        recorded.lock().unwrap().push((
-                            event.event_type().to_owned(),
-                            event.header().event_id.clone(),
-                            ticket,
-                        ));
-                        Ok::<(), String>(())
-                    }
-                })
-                .await
+            let ticket = match &event {
+                HelpdeskEvent::TicketCreated { event, .. } => event.ticket_id.clone(),
+                _ => None,
+            };
+            recorded.lock().unwrap().push((
+                event.event_type().to_owned(),
+                event.header().event_id.clone(),
+                ticket,
+            ));
+            Ok(())
         }
     });
     live(stand_in, 1).await;
@@ -182,21 +181,14 @@ async fn a_failed_handler_is_acknowledged_500_and_the_push_again_is_handled() {
     let connection = Arc::new(builder(&platform).build().unwrap());
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&calls);
-    let run = tokio::spawn({
-        let connection = Arc::clone(&connection);
+    let run = spawn_run(&connection, move |_event: HelpdeskEvent| {
+        let calls = Arc::clone(&counted);
         async move {
-            connection
-                .run(move |_event: HelpdeskEvent| {
-                    let calls = Arc::clone(&counted);
-                    async move {
-                        match calls.fetch_add(1, Ordering::SeqCst) {
-                            0 => Err("the database is down".to_owned()),
-                            1 => panic!("a handler bug"),
-                            _ => Ok(()),
-                        }
-                    }
-                })
-                .await
+            match calls.fetch_add(1, Ordering::SeqCst) {
+                0 => Err("the database is down".to_owned()),
+                1 => panic!("a handler bug"),
+                _ => Ok(()),
+            }
         }
     });
     live(stand_in, 1).await;
@@ -220,16 +212,9 @@ async fn a_handler_past_its_deadline_is_stopped_and_acknowledged_500() {
             .build()
             .unwrap(),
     );
-    let run = tokio::spawn({
-        let connection = Arc::clone(&connection);
-        async move {
-            connection
-                .run(|_event: HelpdeskEvent| async {
-                    tokio::time::sleep(Duration::from_secs(60)).await;
-                    Ok::<(), String>(())
-                })
-                .await
-        }
+    let run = spawn_run(&connection, |_event: HelpdeskEvent| async {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        Ok(())
     });
     live(stand_in, 1).await;
     let attempt = stand_in.push_once(&ticket_created("3")).await;
@@ -251,21 +236,14 @@ async fn a_slow_handler_delays_neither_other_events_nor_pings() {
             .unwrap(),
     );
     let slow_id = Arc::new(Mutex::new(String::new()));
-    let run = tokio::spawn({
-        let connection = Arc::clone(&connection);
-        let slow_id = Arc::clone(&slow_id);
+    let slow_ids = Arc::clone(&slow_id);
+    let run = spawn_run(&connection, move |event: HelpdeskEvent| {
+        let slow = *slow_ids.lock().unwrap() == event.header().event_id;
         async move {
-            connection
-                .run(move |event: HelpdeskEvent| {
-                    let slow = *slow_id.lock().unwrap() == event.header().event_id;
-                    async move {
-                        if slow {
-                            tokio::time::sleep(Duration::from_millis(2500)).await;
-                        }
-                        Ok::<(), String>(())
-                    }
-                })
-                .await
+            if slow {
+                tokio::time::sleep(Duration::from_millis(2500)).await;
+            }
+            Ok(())
         }
     });
     live(stand_in, 1).await;
@@ -653,16 +631,9 @@ async fn shutdown_lets_events_in_flight_finish_acknowledged_and_closes_the_socke
     let platform = MockPlatform::start().await;
     let stand_in = platform.long_connection();
     let connection = Arc::new(builder(&platform).build().unwrap());
-    let run = tokio::spawn({
-        let connection = Arc::clone(&connection);
-        async move {
-            connection
-                .run(|_event: HelpdeskEvent| async {
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                    Ok::<(), String>(())
-                })
-                .await
-        }
+    let run = spawn_run(&connection, |_event: HelpdeskEvent| async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Ok(())
     });
     live(stand_in, 1).await;
     let event = ticket_created("in-flight");
@@ -715,24 +686,16 @@ async fn dropping_run_stops_its_handlers_and_its_connection() {
     let dropped = Arc::new(AtomicUsize::new(0));
     let started = Arc::new(AtomicUsize::new(0));
     let connection = Arc::new(builder(&platform).build().unwrap());
-    let run = tokio::spawn({
-        let (connection, dropped, started) = (
-            Arc::clone(&connection),
-            Arc::clone(&dropped),
-            Arc::clone(&started),
-        );
-        async move {
-            connection
-                .run(move |_event: HelpdeskEvent| {
-                    let guard = Guard(Arc::clone(&dropped));
-                    started.fetch_add(1, Ordering::SeqCst);
-                    async move {
-                        let _guard = guard;
-                        tokio::time::sleep(Duration::from_secs(60)).await;
-                        Ok::<(), String>(())
-                    }
-                })
-                .await
+    let run = spawn_run(&connection, {
+        let (dropped, started) = (Arc::clone(&dropped), Arc::clone(&started));
+        move |_event: HelpdeskEvent| {
+            let guard = Guard(Arc::clone(&dropped));
+            started.fetch_add(1, Ordering::SeqCst);
+            async move {
+                let _guard = guard;
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok(())
+            }
         }
     });
     live(stand_in, 1).await;

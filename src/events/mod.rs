@@ -9,7 +9,7 @@
 //! - `dedupe`: [`DedupeStore`], [`MemoryDedupeStore`] (and `RedisDedupeStore` with feature
 //!   `redis`);
 //! - `delivery`: the exactly-once hand-over to the handler, shared by both ways in;
-//! - `long_connection` (feature `long-connection`): [`LongConnection`], events over a
+//! - `long_connection` (feature `long-connection`): `LongConnection`, events over a
 //!   WebSocket the app opens itself, without a public URL;
 //! - `axum` (feature `axum`): `Receiver::into_service`, the receiver as an axum route.
 

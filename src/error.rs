@@ -217,6 +217,7 @@ impl Error {
         }
     }
 
+    #[cfg(feature = "long-connection")]
     pub(crate) fn connection(
         reason: impl Into<Cow<'static, str>>,
         source: Option<impl std::error::Error + Send + Sync + 'static>,

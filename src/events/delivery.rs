@@ -48,6 +48,7 @@ pub(crate) enum Outcome {
 
 impl Outcome {
     /// Whether the platform may forget the event: handled now or before.
+    #[cfg(feature = "long-connection")]
     pub(crate) fn is_done(self) -> bool {
         matches!(self, Outcome::Handled | Outcome::Duplicate)
     }
@@ -120,6 +121,7 @@ impl fmt::Debug for Delivery {
 
 impl Delivery {
     /// How long a handler may run.
+    #[cfg(feature = "long-connection")]
     pub(crate) fn handler_deadline(&self) -> Duration {
         self.handler_deadline
     }

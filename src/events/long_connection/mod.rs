@@ -171,6 +171,9 @@ impl LongConnection {
                 )
                 .await;
             let reason = match end {
+                // The session waited for the handlers (its own and earlier ones) within the
+                // grace and acknowledged what finished; what is left is stopped here.
+                Ok(End::Shutdown) if opened => return Ok(()),
                 Ok(End::Shutdown) => break,
                 Ok(End::Lost(reason)) => Error::connection(reason, None::<Error>),
                 Err(Failure::Terminal(error)) => return Err(error),
@@ -211,8 +214,8 @@ impl LongConnection {
                 }
             }
         }
-        // Shut down: handlers still running after a connection was lost finish, within the
-        // grace (those of the last connection were waited for by its session).
+        // Shut down while no connection was open: handlers still running from a lost one
+        // finish within the grace (their acknowledgements have nowhere to go).
         let _ = tokio::time::timeout(self.shutdown_grace, async {
             while tasks.join_next().await.is_some() {}
         })

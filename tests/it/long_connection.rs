@@ -778,3 +778,92 @@ async fn debug_shows_no_secret_and_bad_settings_are_refused() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_event_over_http_and_over_the_connection_is_handled_once() {
+    use feishu_helpdesk::events::Receiver;
+    use feishu_helpdesk::testing::{EventPusher, Fault};
+
+    let platform = MockPlatform::start().await;
+    let stand_in = platform.long_connection();
+    let store: Arc<dyn DedupeStore> = Arc::new(MemoryDedupeStore::default());
+    let receiver = Receiver::builder()
+        .verification_token("v-token")
+        .dedupe_store(Arc::clone(&store))
+        .build()
+        .unwrap();
+    let connection = Arc::new(builder(&platform).dedupe_store(store).build().unwrap());
+    let seen = Seen::default();
+    let run = run_recording(Arc::clone(&connection), &seen);
+    live(stand_in, 1).await;
+    let pusher = EventPusher::new("v-token");
+    let over_http = |event: &PushEvent| {
+        let (headers, body) = pusher.request(event, Fault::None);
+        let (seen, receiver) = (seen.clone(), receiver.clone());
+        async move {
+            receiver
+                .handle(&headers, &body, |event: HelpdeskEvent| async move {
+                    seen.0.lock().unwrap().push(event.header().event_id.clone());
+                    Ok::<(), String>(())
+                })
+                .await
+                .status()
+        }
+    };
+    // Over HTTP first, then over the connection; and the other way round.
+    let first = ticket_created("http-first");
+    assert_eq!(over_http(&first).await, 200);
+    assert_eq!(stand_in.push_once(&first).await.code, Some(200));
+    let second = ticket_created("connection-first");
+    assert_eq!(stand_in.push_once(&second).await.code, Some(200));
+    assert_eq!(over_http(&second).await, 200);
+    assert_eq!(seen.count(&first.event_id), 1);
+    assert_eq!(seen.count(&second.event_id), 1);
+    connection.shutdown_handle().shutdown();
+    finished(run).await.unwrap();
+}
+
+/// Two replicas, each with its own connection, sharing a real `redis-server`.
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server on the PATH: cargo test -- --include-ignored"]
+async fn two_replicas_sharing_redis_handle_each_event_once() {
+    use crate::support::redis_server::RedisServer;
+    use feishu_helpdesk::events::RedisDedupeStore;
+
+    let redis_server = RedisServer::start();
+    let platform = MockPlatform::start().await;
+    let stand_in = platform.long_connection();
+    let seen = [Seen::default(), Seen::default()];
+    let replicas: Vec<_> = (0..2)
+        .map(|_| {
+            let store = Arc::new(RedisDedupeStore::new(&redis_server.url).unwrap());
+            Arc::new(builder(&platform).dedupe_store(store).build().unwrap())
+        })
+        .collect();
+    let runs: Vec<_> = replicas
+        .iter()
+        .zip(&seen)
+        .map(|(replica, seen)| run_recording(Arc::clone(replica), seen))
+        .collect();
+    live(stand_in, 2).await;
+    let events: Vec<_> = (0..20).map(|n| ticket_created(&format!("redis-{n}"))).collect();
+    for event in &events {
+        // Each event pushed three times, to whichever replica the platform picks.
+        for _ in 0..3 {
+            assert_eq!(stand_in.push_once(event).await.code, Some(200));
+        }
+        assert_eq!(
+            seen[0].count(&event.event_id) + seen[1].count(&event.event_id),
+            1,
+            "{}",
+            event.event_id
+        );
+    }
+    for replica in &replicas {
+        replica.shutdown_handle().shutdown();
+    }
+    for run in runs {
+        finished(run).await.unwrap();
+    }
+}

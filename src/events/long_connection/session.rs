@@ -110,7 +110,7 @@ where
             message = stream.next() => {
                 let frame = match message {
                     None => break End::Lost("the platform closed the connection".to_owned()),
-                    Some(Err(error)) => break End::Lost(format!("the connection failed: {error}")),
+                    Some(Err(error)) => break End::Lost(format!("reading failed: {error}")),
                     Some(Ok(Message::Binary(bytes))) => bytes,
                     Some(Ok(Message::Close(close))) => {
                         break End::Lost(match close {
@@ -277,7 +277,7 @@ where
     let message = Message::Binary(Bytes::from(frame.encode_to_vec()));
     match tokio::time::timeout(timeout, sink.send(message)).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(format!("the connection failed: {error}")),
+        Ok(Err(error)) => Err(format!("writing failed: {error}")),
         Err(_) => Err(format!(
             "a write did not complete within {} ms",
             timeout.as_millis()

@@ -867,3 +867,31 @@ async fn two_replicas_sharing_redis_handle_each_event_once() {
         finished(run).await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn no_more_handlers_run_at_once_than_max_in_flight() {
+    let platform = MockPlatform::start().await;
+    let stand_in = platform.long_connection();
+    let connection = Arc::new(builder(&platform).max_in_flight(2).build().unwrap());
+    let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let run = spawn_run(&connection, {
+        let (running, most) = (Arc::clone(&running), Arc::clone(&most));
+        move |_event: HelpdeskEvent| {
+            let (running, most) = (Arc::clone(&running), Arc::clone(&most));
+            async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                running.fetch_sub(1, Ordering::SeqCst);
+                Ok(())
+            }
+        }
+    });
+    live(stand_in, 1).await;
+    let events: Vec<_> = (0..10).map(|n| ticket_created(&format!("bounded-{n}"))).collect();
+    let attempts = futures_util::future::join_all(events.iter().map(|event| stand_in.push_once(event))).await;
+    assert!(attempts.iter().all(|a| a.code == Some(200)), "{attempts:?}");
+    assert_eq!(most.load(Ordering::SeqCst), 2);
+    connection.shutdown_handle().shutdown();
+    finished(run).await.unwrap();
+}

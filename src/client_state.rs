@@ -103,7 +103,7 @@ impl ClientState {
 
 /// `base_url` with `path` appended to its path (empty, or a proxy's prefix; a trailing slash
 /// is not doubled).
-fn joined(base_url: &reqwest::Url, path: &str) -> reqwest::Url {
+pub(crate) fn joined(base_url: &reqwest::Url, path: &str) -> reqwest::Url {
     let base_path = base_url.path().trim_end_matches('/');
     let mut url = base_url.clone();
     if base_path.is_empty() {

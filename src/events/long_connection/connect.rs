@@ -76,11 +76,9 @@ pub(crate) struct Connector {
 }
 
 impl Connector {
-    pub(crate) fn endpoint_url(base: &reqwest::Url) -> Result<reqwest::Url, Error> {
-        let mut url = base.clone();
-        let path = format!("{}{ENDPOINT_PATH}", base.path().trim_end_matches('/'));
-        url.set_path(&path);
-        Ok(url)
+    /// The endpoint's URL under the base URL (whose path, if any, is kept).
+    pub(crate) fn endpoint_url(base: &reqwest::Url) -> reqwest::Url {
+        crate::client_state::joined(base, ENDPOINT_PATH)
     }
 
     /// Asks the endpoint for a connection URL.

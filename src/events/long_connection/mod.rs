@@ -452,7 +452,7 @@ impl LongConnectionBuilder {
         Ok(LongConnection {
             connector: Connector {
                 http,
-                endpoint: Connector::endpoint_url(&base)?,
+                endpoint: Connector::endpoint_url(&base),
                 app_id,
                 app_secret,
                 allow_insecure: self.allow_insecure_http,

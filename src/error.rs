@@ -218,13 +218,21 @@ impl Error {
     }
 
     #[cfg(feature = "long-connection")]
-    pub(crate) fn connection(
+    pub(crate) fn connection(reason: impl Into<Cow<'static, str>>) -> Self {
+        Error::Connection {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    #[cfg(feature = "long-connection")]
+    pub(crate) fn connection_because(
         reason: impl Into<Cow<'static, str>>,
-        source: Option<impl std::error::Error + Send + Sync + 'static>,
+        source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
         Error::Connection {
             reason: reason.into(),
-            source: source.map(|source| Arc::new(source) as SharedError),
+            source: Some(Arc::new(source)),
         }
     }
 

@@ -104,24 +104,23 @@ impl Connector {
             .await
             .map_err(|e| Failure::Retry(Error::transport(e, Some(status))))?;
         if status != 200 {
-            return Err(Failure::Retry(Error::connection(
-                format!("the endpoint answered HTTP {status}"),
-                None::<Error>,
-            )));
+            return Err(Failure::Retry(Error::connection(format!(
+                "the endpoint answered HTTP {status}"
+            ))));
         }
         let answer: Answer = serde_json::from_slice(&bytes).map_err(|e| {
-            Failure::Retry(Error::connection(
+            Failure::Retry(Error::connection_because(
                 "the endpoint's answer is not its JSON",
-                Some(e),
+                e,
             ))
         })?;
         match answer.code {
             0 => {}
             BUSY | INTERNAL_ERROR => {
-                return Err(Failure::Retry(Error::connection(
-                    format!("the endpoint answered code {}: {}", answer.code, answer.msg),
-                    None::<Error>,
-                )))
+                return Err(Failure::Retry(Error::connection(format!(
+                    "the endpoint answered code {}: {}",
+                    answer.code, answer.msg
+                ))))
             }
             code => {
                 return Err(Failure::Terminal(Error::ConnectionRefused {
@@ -138,7 +137,7 @@ impl Connector {
         let url = data
             .url
             .filter(|url| !url.is_empty())
-            .ok_or_else(|| Failure::Retry(Error::connection("the endpoint gave no URL", None::<Error>)))?;
+            .ok_or_else(|| Failure::Retry(Error::connection("the endpoint gave no URL")))?;
         Ok(Endpoint {
             url: Secret::new(url),
             config: data.config.unwrap_or_default(),
@@ -151,7 +150,7 @@ impl Connector {
         let opening = async {
             let tcp = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
                 .await
-                .map_err(|e| Failure::Retry(Error::connection("cannot connect", Some(e))))?;
+                .map_err(|e| Failure::Retry(Error::connection_because("cannot connect", e)))?;
             let _ = tcp.set_nodelay(true);
             let stream: Pin<Box<dyn Stream>> = if target.secure {
                 self.tls.wrap(&target.host, tcp).await?
@@ -169,10 +168,7 @@ impl Connector {
         match tokio::time::timeout(self.timeout, opening).await {
             Ok(Ok(socket)) => Ok((socket, target)),
             Ok(Err(failure)) => Err(failure),
-            Err(_) => Err(Failure::Retry(Error::connection(
-                "the handshake timed out",
-                None::<Error>,
-            ))),
+            Err(_) => Err(Failure::Retry(Error::connection("the handshake timed out"))),
         }
     }
 }
@@ -191,7 +187,7 @@ pub(crate) struct Target {
 
 impl Target {
     fn parse(raw: &str, allow_insecure: bool) -> Result<Target, Failure> {
-        let bad = |reason: &'static str| Failure::Retry(Error::connection(reason, None::<Error>));
+        let bad = |reason: &'static str| Failure::Retry(Error::connection(reason));
         let url = url::Url::parse(raw).map_err(|_| bad("the endpoint's URL does not parse"))?;
         let host = url.host().ok_or_else(|| bad("the endpoint's URL has no host"))?;
         let secure = match url.scheme() {
@@ -235,7 +231,7 @@ impl Target {
 /// retrying can mend it.
 fn refusal(error: tungstenite::Error) -> Failure {
     let tungstenite::Error::Http(response) = &error else {
-        return Failure::Retry(Error::connection("the WebSocket handshake failed", Some(error)));
+        return Failure::Retry(Error::connection_because("the WebSocket handshake failed", error));
     };
     let header = |name: &str| {
         response
@@ -261,13 +257,10 @@ fn refusal(error: tungstenite::Error) -> Failure {
             http_status: Some(status),
             msg: format!("the app has as many connections as the platform allows: {msg}"),
         }),
-        _ => Failure::Retry(Error::connection(
-            format!(
-                "the handshake was refused: status {status}, code {}: {msg}",
-                auth_code.map_or_else(|| "none".to_owned(), |c| c.to_string())
-            ),
-            None::<Error>,
-        )),
+        _ => Failure::Retry(Error::connection(format!(
+            "the handshake was refused: status {status}, code {}: {msg}",
+            auth_code.map_or_else(|| "none".to_owned(), |c| c.to_string())
+        ))),
     }
 }
 
@@ -322,12 +315,12 @@ impl Tls {
             #[cfg(all(feature = "rustls", not(feature = "native-tls")))]
             Tls::Rustls(connector) => {
                 let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|e| {
-                    Failure::Retry(Error::connection("the endpoint's host is not a TLS name", Some(e)))
+                    Failure::Retry(Error::connection_because("the endpoint's host is not a TLS name", e))
                 })?;
                 let stream = connector
                     .connect(name, tcp)
                     .await
-                    .map_err(|e| Failure::Retry(Error::connection("the TLS handshake failed", Some(e))))?;
+                    .map_err(|e| Failure::Retry(Error::connection_because("the TLS handshake failed", e)))?;
                 Ok(Box::pin(stream))
             }
             #[cfg(feature = "native-tls")]
@@ -335,7 +328,7 @@ impl Tls {
                 let stream = connector
                     .connect(host, tcp)
                     .await
-                    .map_err(|e| Failure::Retry(Error::connection("the TLS handshake failed", Some(e))))?;
+                    .map_err(|e| Failure::Retry(Error::connection_because("the TLS handshake failed", e)))?;
                 Ok(Box::pin(stream))
             }
             Tls::None => Err(Failure::Terminal(Error::invalid_input(

@@ -175,7 +175,7 @@ impl LongConnection {
                 // grace and acknowledged what finished; what is left is stopped here.
                 Ok(End::Shutdown) if opened => return Ok(()),
                 Ok(End::Shutdown) => break,
-                Ok(End::Lost(reason)) => Error::connection(reason, None::<Error>),
+                Ok(End::Lost(reason)) => Error::connection(reason),
                 Err(Failure::Terminal(error)) => return Err(error),
                 Err(Failure::Retry(error)) => error,
             };

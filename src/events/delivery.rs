@@ -55,7 +55,7 @@ impl Outcome {
 }
 
 /// The settings of a [`Delivery`], as the builders collect them.
-#[derive(Default, Debug, Clone)]
+#[derive(Default, Debug)]
 pub(crate) struct DeliverySettings {
     pub(crate) dedupe_store: Option<Arc<dyn DedupeStore>>,
     pub(crate) handler_deadline: Option<Duration>,

@@ -26,7 +26,7 @@ use self::config::{Overrides, Timings};
 use self::connect::{Connector, Failure, Tls};
 use self::session::{End, Shared, Tasks};
 use super::dedupe::DedupeStore;
-use super::delivery::DeliverySettings;
+use super::delivery::{Delivery, DeliverySettings};
 use super::HelpdeskEvent;
 use crate::error::Error;
 use crate::secret::Secret;
@@ -76,7 +76,7 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// ([`Error::ReconnectsExhausted`]). Dropping its future stops everything it started.
 pub struct LongConnection {
     connector: Connector,
-    delivery: DeliverySettings,
+    delivery: Arc<Delivery>,
     overrides: Overrides,
     pong_timeout: Duration,
     max_in_flight: usize,
@@ -142,7 +142,7 @@ impl LongConnection {
         E: fmt::Display + Send + 'static,
     {
         let shared = Arc::new(Shared {
-            delivery: self.delivery.clone().build()?,
+            delivery: Arc::clone(&self.delivery),
             handler,
             permits: Arc::new(Semaphore::new(self.max_in_flight)),
             overrides: self.overrides,
@@ -441,8 +441,8 @@ impl LongConnectionBuilder {
         if self.max_in_flight == Some(0) {
             return Err(Error::invalid_input("max_in_flight", "must be at least 1"));
         }
-        // The delivery settings are checked now, so that `run` fails only on the platform.
-        self.delivery.clone().build()?;
+        // Built (and checked) now, so that `run` fails only on the platform.
+        let delivery = Arc::new(self.delivery.build()?);
         let http = match self.http_client {
             Some(client) => client,
             None => crate::tls::http_client_builder()?
@@ -459,7 +459,7 @@ impl LongConnectionBuilder {
                 timeout: self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
                 tls: Tls::new()?,
             },
-            delivery: self.delivery,
+            delivery,
             overrides: self.overrides,
             pong_timeout: self.pong_timeout.unwrap_or(DEFAULT_PONG_TIMEOUT),
             max_in_flight: self.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT),

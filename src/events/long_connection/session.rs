@@ -31,7 +31,7 @@ const FRAGMENT_BYTES: usize = 8 * 1024 * 1024;
 
 /// What one session needs from its connection.
 pub(crate) struct Shared<H> {
-    pub(crate) delivery: Delivery,
+    pub(crate) delivery: Arc<Delivery>,
     pub(crate) handler: H,
     pub(crate) permits: Arc<Semaphore>,
     pub(crate) overrides: Overrides,

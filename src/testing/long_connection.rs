@@ -574,7 +574,10 @@ impl MockLongConnection {
 
     async fn attempt(&self, event: &PushEvent, started: Instant) -> LongConnectionAttempt {
         let sent_at = started.elapsed();
-        let payload = push::envelope(event, "", &self.inner.app_id, push::TENANT_KEY, None);
+        let create_time = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis());
+        let payload = push::envelope(event, "", &self.inner.app_id, push::TENANT_KEY, create_time, None);
         let message_id = fresh_message_id();
         let (acked, ack) = oneshot::channel();
         let (connection, deadline) = {

@@ -246,8 +246,11 @@ impl EventPusher {
             Fault::WrongToken => "v-not-the-verification-token",
             _ => &self.verification_token,
         };
+        let create_time = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
         let padding = (fault == Fault::Oversized).then(|| " ".repeat(1024 * 1024 + 1));
-        let plaintext = envelope(event, token, &self.app_id, &self.tenant_key, padding);
+        let plaintext = envelope(event, token, &self.app_id, &self.tenant_key, create_time, padding);
         let Some(key) = &self.encrypt_key else {
             return (plaintext, Vec::new());
         };
@@ -302,18 +305,16 @@ impl EventPusher {
 /// The tenant key in the events the stand-in pushes.
 pub(super) const TENANT_KEY: &str = "736588c9260f175d";
 
-/// The 2.0 envelope of `event` as the platform writes it, created now, its fields in the
-/// platform's order, `padding` (spaces, to make it oversized) inside if given.
+/// The 2.0 envelope of `event` as the platform writes it, its fields in the platform's order,
+/// `padding` (spaces, to make it oversized) inside if given.
 pub(super) fn envelope(
     event: &PushEvent,
     token: &str,
     app_id: &str,
     tenant_key: &str,
+    create_time_ms: u128,
     padding: Option<String>,
 ) -> Vec<u8> {
-    let create_time_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
     // Fields in the platform's order (a `json!` map would sort them: `event` first).
     #[derive(serde::Serialize)]
     struct Envelope<'a> {

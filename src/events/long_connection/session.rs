@@ -68,7 +68,8 @@ where
 {
     let (mut sink, mut stream) = socket.split();
     let mut fragments = Fragments::new(FRAGMENT_TTL, FRAGMENT_BYTES);
-    let mut ping = ping_timer(timings.ping_interval);
+    // The first ping at once, as the official SDKs do.
+    let mut ping = ping_timer(Instant::now(), timings.ping_interval);
     // Set when a ping goes out with none outstanding; any frame from the platform clears it.
     let mut pong_due: Option<Instant> = None;
     let write_timeout = shared.pong_timeout;
@@ -144,7 +145,7 @@ where
                         timings.apply(&server, &shared.overrides);
                         if timings.ping_interval != before {
                             tracing::debug!(ping_interval_ms = timings.ping_interval.as_millis() as u64, "the platform changed the ping interval");
-                            ping = ping_timer_after(timings.ping_interval);
+                            ping = ping_timer(Instant::now() + timings.ping_interval, timings.ping_interval);
                         }
                     }
                     Kind::Event => {
@@ -285,16 +286,9 @@ where
     }
 }
 
-/// Pings at `interval`, the first at once (as the official SDKs do).
-fn ping_timer(interval: Duration) -> tokio::time::Interval {
-    let mut timer = tokio::time::interval(interval);
-    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    timer
-}
-
-/// Pings at `interval`, the first after one interval.
-fn ping_timer_after(interval: Duration) -> tokio::time::Interval {
-    let mut timer = tokio::time::interval_at(Instant::now() + interval, interval);
+/// Pings every `interval`, the first at `first`.
+fn ping_timer(first: Instant, interval: Duration) -> tokio::time::Interval {
+    let mut timer = tokio::time::interval_at(first, interval);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     timer
 }

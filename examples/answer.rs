@@ -105,7 +105,7 @@ async fn answer(client: &Client, event: HelpdeskEvent) -> Result<(), Error> {
             sent.message_id.as_deref().unwrap_or("(no id)")
         ),
         // The reply may have been sent: acknowledge the push rather than risk a second reply.
-        Err(err @ Error::OutcomeUnknown { .. }) => {
+        Err(err) if err.is_outcome_unknown() => {
             println!("[app]   create_ticket_message: {err}; not retried")
         }
         Err(err) => return Err(err),

@@ -8,7 +8,7 @@ use futures_util::TryStreamExt as _;
 use progenitor_client::{ByteStream, Error as GeneratedError, ResponseValue};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 
-use crate::error::Error;
+use crate::error::{Attempts, Error};
 use crate::generated::types::ErrorResponse;
 use crate::operation::{Download, Envelope};
 use crate::token_cache::CachedToken;
@@ -174,6 +174,7 @@ pub(crate) fn settle<T: Envelope>(
                 let log_id = notes.log_id();
                 // The platform reports some failures as HTTP 200 with a non-zero code.
                 Ok(Error::Api {
+                    attempts: Attempts::ONE,
                     code,
                     msg,
                     http_status,
@@ -254,6 +255,7 @@ fn settle_error(err: GeneratedError<ErrorResponse>, notes: &AttemptNotes) -> Res
         GeneratedError::ErrorResponse(value) => {
             let answer = ErrorAnswer::new(value, notes);
             Ok(Error::Api {
+                attempts: Attempts::ONE,
                 code: answer.code,
                 msg: answer.msg,
                 http_status: answer.http_status,
@@ -279,6 +281,7 @@ async fn json_instead_of_bytes(value: ResponseValue<ByteStream>, notes: &Attempt
     }
     match serde_json::from_slice::<ErrorResponse>(&body) {
         Ok(envelope) => Error::Api {
+            attempts: Attempts::ONE,
             code: envelope.code,
             msg: envelope.msg,
             http_status,
@@ -287,6 +290,7 @@ async fn json_instead_of_bytes(value: ResponseValue<ByteStream>, notes: &Attempt
                 .or_else(|| envelope.error.and_then(|detail| detail.log_id)),
         },
         Err(source) => Error::UnexpectedResponse {
+            attempts: Attempts::ONE,
             http_status,
             log_id: notes.log_id(),
             body_excerpt: excerpt(&body),
@@ -331,6 +335,7 @@ pub(crate) async fn unexpected_or_transport<E>(err: GeneratedError<E>, notes: At
                 .or_else(|| notes.log_id());
             match read_excerpt(response).await {
                 Ok(body_excerpt) => Error::UnexpectedResponse {
+                    attempts: Attempts::ONE,
                     http_status,
                     log_id,
                     body_excerpt,
@@ -340,6 +345,7 @@ pub(crate) async fn unexpected_or_transport<E>(err: GeneratedError<E>, notes: At
             }
         }
         GeneratedError::InvalidResponsePayload(body, source) => Error::UnexpectedResponse {
+            attempts: Attempts::ONE,
             http_status: notes.http_status.unwrap_or_default(),
             log_id: notes.log_id(),
             body_excerpt: excerpt(&body),
@@ -349,6 +355,7 @@ pub(crate) async fn unexpected_or_transport<E>(err: GeneratedError<E>, notes: At
             if crate::body_limit::is_too_large(&source) =>
         {
             Error::ResponseTooLarge {
+                attempts: Attempts::ONE,
                 http_status: notes.http_status.unwrap_or_default(),
                 log_id: notes.log_id(),
                 limit: crate::body_limit::MAX_BODY_BYTES,

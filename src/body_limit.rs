@@ -100,6 +100,7 @@ pub(crate) fn is_too_large(err: &(dyn std::error::Error + 'static)) -> bool {
 pub(crate) fn download_error(source: reqwest::Error, http_status: u16) -> crate::error::Error {
     if is_too_large(&source) {
         crate::error::Error::ResponseTooLarge {
+            attempts: crate::error::Attempts::ONE,
             http_status,
             log_id: None,
             limit: MAX_DOWNLOAD_BYTES,

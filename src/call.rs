@@ -10,9 +10,10 @@ use tracing::Instrument as _;
 
 use crate::attempt::{settle, settle_download, Answered, AttemptNotes, Failure, NoteSlot};
 use crate::client_state::{ClientState, TokenSource};
-use crate::error::{Error, RATE_LIMITED};
+use crate::error::{Attempts, Error};
 use crate::generated::{self, types::ErrorResponse};
 use crate::operation::{Dispatch, Download, Envelope};
+use crate::retry::{decide, Decision, Failed, History};
 
 impl Dispatch for generated::Client {
     type ErrorBody = ErrorResponse;
@@ -97,11 +98,11 @@ where
     // Recording into a disabled span still costs; skip it when nobody listens.
     let traced = !span.is_disabled();
     let started = traced.then(tokio::time::Instant::now);
-    let mut attempts = Attempts::default();
+    let mut history = History::default();
     let outcome = loop {
-        attempts.sent += 1;
+        history.sent += 1;
         if traced {
-            span.record("attempt", attempts.sent);
+            span.record("attempt", history.sent);
         }
         // Entering a span nobody listens to, on every poll, is not free either.
         let result = if traced {
@@ -126,7 +127,7 @@ where
         };
         // Boxed: failures are rare, and their handling would otherwise enlarge every call's
         // future.
-        match Box::pin(after_failure(state, operation, &span, failure, &mut attempts)).await {
+        match Box::pin(after_failure(state, operation, &span, failure, &mut history)).await {
             Some(err) => break Err(err),
             None => continue,
         }
@@ -141,25 +142,14 @@ where
     outcome.map(|(answered, output)| finish(answered, output))
 }
 
-/// What a call's attempts have come to so far.
-#[derive(Default)]
-struct Attempts {
-    /// Requests sent.
-    sent: u32,
-    /// Retries after retryable failures.
-    retries: u32,
-    /// Whether the token was replaced after the platform rejected it.
-    token_renewed: bool,
-}
-
-/// Decides, after a failed attempt, whether to send the call again (`None`, after replacing
-/// a rejected token or waiting out the backoff) or to fail with the error.
+/// Carries out the decision after a failed attempt: `None` to send the call again (after
+/// replacing a rejected token or waiting out the delay), or the error that ends it.
 async fn after_failure(
     state: &ClientState,
     operation: &'static str,
     span: &tracing::Span,
     failure: Box<Failure>,
-    attempts: &mut Attempts,
+    history: &mut History,
 ) -> Option<Error> {
     let (used, reset, sent) = (
         failure.notes.token_used.clone(),
@@ -174,83 +164,37 @@ async fn after_failure(
         TokenSource::App(manager) => Some(manager),
         TokenSource::Fixed(_) => None,
     });
-    if let (Some(manager), Some(used), false) = (manager, used, attempts.token_renewed) {
-        // Sent once more, with a new token, after the platform rejected this one: a
-        // rejected request was not acted on.
-        if manager
-            .forget_if_rejected(&err, &used)
-            .instrument(span.clone())
-            .await
-        {
-            attempts.token_renewed = true;
-            return None;
-        }
-    }
-    let idempotent = generated::find_operation(operation).is_none_or(|op| op.idempotent);
-    if !idempotent && sent && !surely_not_acted_on(&err) {
-        // Sending it again could do twice what the platform may have done once.
-        let err = if outcome_unknown(&err) {
-            Error::OutcomeUnknown {
-                operation,
-                source: Box::new(err),
+    let failed = Failed {
+        error: &err,
+        sent,
+        idempotent: generated::find_operation(operation).is_none_or(|op| op.idempotent),
+        renewable_token: manager.is_some() && used.is_some(),
+        rate_limit_reset: reset,
+    };
+    match decide(&state.retry, failed, *history, fastrand::f64()) {
+        Decision::RenewToken => {
+            if let (Some(manager), Some(used)) = (manager, used) {
+                manager.forget(&used).instrument(span.clone()).await;
             }
-        } else {
-            err
-        };
-        return Some(after_retries(err, attempts));
-    }
-    match state.retry.delay(attempts.retries, &err, reset) {
-        Some(delay) => {
+            history.token_renewed = true;
+            None
+        }
+        Decision::Retry(delay) => {
             tracing::warn!(
                 parent: span,
-                attempt = attempts.sent,
+                attempt = history.sent,
                 delay_ms = delay.as_millis() as u64,
                 error = %err,
                 "retrying"
             );
-            attempts.retries += 1;
+            history.retries += 1;
             tokio::time::sleep(delay).await;
             None
         }
-        None => Some(after_retries(err, attempts)),
-    }
-}
-
-/// `err`, or, after more than one attempt, [`Error::AfterRetries`] around it.
-fn after_retries(err: Error, attempts: &Attempts) -> Error {
-    if attempts.sent > 1 {
-        Error::AfterRetries {
-            attempts: attempts.sent,
-            last: Box::new(err),
-        }
-    } else {
-        err
-    }
-}
-
-/// Whether the platform surely did not act on a request that failed so: the connection
-/// was never made, or the platform refused it for its rate limit.
-fn surely_not_acted_on(err: &Error) -> bool {
-    match err {
-        Error::Transport { source, .. } => source.is_connect(),
-        Error::Api {
-            code, http_status, ..
-        } => *code == RATE_LIMITED || *http_status == 429,
-        _ => false,
-    }
-}
-
-/// Whether a failure leaves open whether the platform acted: the request may have reached
-/// it and no answer says it was refused.
-fn outcome_unknown(err: &Error) -> bool {
-    match err {
-        Error::Timeout { .. } | Error::Transport { .. } | Error::ResponseTooLarge { .. } => true,
-        // A success the client could not read may well have been carried out.
-        Error::UnexpectedResponse { http_status, .. } => {
-            *http_status == 0 || (200..300).contains(http_status) || *http_status >= 500
-        }
-        Error::Api { http_status, .. } => *http_status >= 500,
-        _ => false,
+        Decision::Fail { outcome_unknown } => Some(err.after(Attempts {
+            sent: history.sent,
+            outcome_unknown,
+        })),
     }
 }
 

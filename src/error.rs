@@ -6,10 +6,14 @@ use std::sync::Arc;
 /// A shared error kept as the [`source`](std::error::Error::source) of an [`Error`].
 type SharedError = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
-/// The result code the platform uses for rate limiting.
-pub(crate) const RATE_LIMITED: i64 = 99991400;
-
 /// Everything that can go wrong when building a client or calling the platform.
+///
+/// Each variant is what went wrong, also after retries or a token renewal: a `match` on
+/// `Error::Api { code: 154003, .. }` catches a 154003 that followed a 503. What the call
+/// had done by then (how many requests it sent, whether the platform may have carried out
+/// the last one) is on the error too, in the [`Attempts`] of the variants that come from
+/// sending a request, and through [`attempts`](Error::attempts) and
+/// [`is_outcome_unknown`](Error::is_outcome_unknown).
 ///
 /// `Display` says what happened in one line and does not repeat the underlying cause,
 /// which is reachable through [`source`](std::error::Error::source). No variant ever
@@ -32,7 +36,7 @@ pub enum Error {
     },
 
     /// The platform answered with a non-zero `code`, on HTTP 200 or an error status.
-    #[error("the platform answered code {code} (HTTP {http_status}): {msg}")]
+    #[error("the platform answered code {code} (HTTP {http_status}): {msg}{attempts}")]
     #[non_exhaustive]
     Api {
         /// The platform's result code, such as 154000.
@@ -43,11 +47,14 @@ pub enum Error {
         http_status: u16,
         /// The platform's log id for the request (`X-Tt-Logid`).
         log_id: Option<String>,
+        /// How many requests the call sent, and whether the platform may have carried out
+        /// the last one.
+        attempts: Attempts,
     },
 
     /// The answer was not the platform's JSON envelope (an HTML page from a gateway, an
     /// empty body, a status the API does not document).
-    #[error("unexpected answer with HTTP {http_status}")]
+    #[error("unexpected answer with HTTP {http_status}{attempts}")]
     #[non_exhaustive]
     UnexpectedResponse {
         /// The HTTP status of the answer.
@@ -60,11 +67,14 @@ pub enum Error {
         /// Why the body could not be decoded, when it was expected to be the envelope.
         #[source]
         source: Option<Arc<serde_json::Error>>,
+        /// How many requests the call sent, and whether the platform may have carried out
+        /// the last one.
+        attempts: Attempts,
     },
 
     /// The answer's body was larger than [`MAX_BODY_BYTES`](crate::MAX_BODY_BYTES); the
     /// rest was not read.
-    #[error("the answer's body (HTTP {http_status}) is larger than {limit} bytes")]
+    #[error("the answer's body (HTTP {http_status}) is larger than {limit} bytes{attempts}")]
     #[non_exhaustive]
     ResponseTooLarge {
         /// The HTTP status of the answer.
@@ -73,19 +83,25 @@ pub enum Error {
         log_id: Option<String>,
         /// The limit that was passed.
         limit: usize,
+        /// How many requests the call sent, and whether the platform may have carried out
+        /// the last one.
+        attempts: Attempts,
     },
 
     /// The request or its answer did not complete within the configured timeout.
-    #[error("the request timed out")]
+    #[error("the request timed out{attempts}")]
     #[non_exhaustive]
     Timeout {
         /// The transport error.
         #[source]
         source: Arc<reqwest::Error>,
+        /// How many requests the call sent, and whether the platform may have carried out
+        /// the last one.
+        attempts: Attempts,
     },
 
     /// The request could not be sent, or its answer could not be received.
-    #[error("the request failed in transport")]
+    #[error("the request failed in transport{attempts}")]
     #[non_exhaustive]
     Transport {
         /// The HTTP status, when the connection failed while reading the body.
@@ -93,10 +109,13 @@ pub enum Error {
         /// The transport error.
         #[source]
         source: Arc<reqwest::Error>,
+        /// How many requests the call sent, and whether the platform may have carried out
+        /// the last one.
+        attempts: Attempts,
     },
 
     /// The platform refused to issue a tenant access token for the app's credentials.
-    #[error("the platform refused a tenant access token for app {app_id}: code {code} (HTTP {http_status}): {msg}")]
+    #[error("the platform refused a tenant access token for app {app_id}: code {code} (HTTP {http_status}): {msg}{attempts}")]
     #[non_exhaustive]
     TokenRefused {
         /// The app id whose credentials were refused (never the secret).
@@ -109,19 +128,9 @@ pub enum Error {
         http_status: u16,
         /// The platform's log id for the request (`X-Tt-Logid`).
         log_id: Option<String>,
-    },
-
-    /// The call failed on every attempt; `last` is the error of the last one. The
-    /// accessors ([`code`](Error::code), [`http_status`](Error::http_status),
-    /// [`log_id`](Error::log_id), [`is_retryable`](Error::is_retryable)) answer for it.
-    #[error("the call failed after {attempts} attempts")]
-    #[non_exhaustive]
-    AfterRetries {
-        /// How many requests were sent.
-        attempts: u32,
-        /// The error of the last attempt.
-        #[source]
-        last: Box<Error>,
+        /// How many requests the call sent, and whether the platform may have carried out
+        /// the last one.
+        attempts: Attempts,
     },
 
     /// The operation acts for a person and takes a user access token, and the client had
@@ -131,20 +140,6 @@ pub enum Error {
     UserTokenRequired {
         /// The operation, such as `update_ticket`.
         operation: &'static str,
-    },
-
-    /// A request that creates or changes something failed in a way that leaves open
-    /// whether the platform carried it out (a timeout, a connection lost after the request
-    /// was written, a server-side failure). It was not sent again, so that nothing is done
-    /// twice: check the platform's state before repeating it.
-    #[error("the outcome of {operation} is unknown: the platform may have carried it out")]
-    #[non_exhaustive]
-    OutcomeUnknown {
-        /// The operation, such as `create_ticket_message`.
-        operation: &'static str,
-        /// The failure.
-        #[source]
-        source: Box<Error>,
     },
 
     /// The platform refused the long connection in a way that retrying cannot mend: the app
@@ -240,48 +235,73 @@ impl Error {
         if source.is_timeout() {
             Error::Timeout {
                 source: Arc::new(source),
+                attempts: Attempts::ONE,
             }
         } else {
             Error::Transport {
                 http_status: http_status.or_else(|| source.status().map(|s| s.as_u16())),
                 source: Arc::new(source),
+                attempts: Attempts::ONE,
             }
         }
     }
 
-    /// How many requests the call sent: more than one after retries, else one (or zero
-    /// for input refused before sending).
+    /// The [`Attempts`] of a variant that comes from sending a request.
+    fn attempts_field(&mut self) -> Option<&mut Attempts> {
+        match self {
+            Error::Api { attempts, .. }
+            | Error::UnexpectedResponse { attempts, .. }
+            | Error::ResponseTooLarge { attempts, .. }
+            | Error::Timeout { attempts, .. }
+            | Error::Transport { attempts, .. }
+            | Error::TokenRefused { attempts, .. } => Some(attempts),
+            _ => None,
+        }
+    }
+
+    /// This error, as the end of a call that made `attempts`.
+    pub(crate) fn after(mut self, attempts: Attempts) -> Self {
+        if let Some(field) = self.attempts_field() {
+            *field = attempts;
+        }
+        self
+    }
+
+    /// How many requests the call sent: more than one after retries, zero for input
+    /// refused before sending, else one.
     pub fn attempts(&self) -> u32 {
         match self {
-            Error::AfterRetries { attempts, .. } => *attempts,
+            Error::Api { attempts, .. }
+            | Error::UnexpectedResponse { attempts, .. }
+            | Error::ResponseTooLarge { attempts, .. }
+            | Error::Timeout { attempts, .. }
+            | Error::Transport { attempts, .. }
+            | Error::TokenRefused { attempts, .. } => attempts.sent,
             Error::InvalidInput { .. } | Error::UserTokenRequired { .. } => 0,
             _ => 1,
         }
     }
 
-    /// The error itself or, after retries, the error of the last attempt (for
-    /// [`Error::OutcomeUnknown`], the failure it wraps).
-    pub fn last(&self) -> &Error {
-        match self {
-            Error::AfterRetries { last, .. } => last.last(),
-            Error::OutcomeUnknown { source, .. } => source.last(),
-            other => other,
-        }
-    }
-
-    /// Whether this is, or wraps, [`Error::OutcomeUnknown`]: the platform may have carried
-    /// the request out.
+    /// Whether the platform may have carried out the request: an operation that creates or
+    /// changes something failed in a way that leaves it open (a timeout, a connection lost
+    /// after the request was written, a server-side failure). It was not sent again, so
+    /// that nothing is done twice: check the platform's state before repeating it.
     pub fn is_outcome_unknown(&self) -> bool {
         match self {
-            Error::OutcomeUnknown { .. } => true,
-            Error::AfterRetries { last, .. } => last.is_outcome_unknown(),
+            Error::Api { attempts, .. }
+            | Error::UnexpectedResponse { attempts, .. }
+            | Error::ResponseTooLarge { attempts, .. }
+            | Error::Timeout { attempts, .. }
+            | Error::Transport { attempts, .. }
+            | Error::TokenRefused { attempts, .. } => attempts.outcome_unknown,
             _ => false,
         }
     }
 
-    /// The platform's result code, for [`Error::Api`] and [`Error::TokenRefused`].
+    /// The platform's result code, for [`Error::Api`], [`Error::TokenRefused`] and
+    /// [`Error::ConnectionRefused`].
     pub fn code(&self) -> Option<i64> {
-        match self.last() {
+        match self {
             Error::Api { code, .. } | Error::TokenRefused { code, .. } => Some(*code),
             Error::ConnectionRefused { code, .. } => *code,
             _ => None,
@@ -290,7 +310,7 @@ impl Error {
 
     /// The HTTP status of the platform's answer, when there was one.
     pub fn http_status(&self) -> Option<u16> {
-        match self.last() {
+        match self {
             Error::Api { http_status, .. }
             | Error::TokenRefused { http_status, .. }
             | Error::ResponseTooLarge { http_status, .. }
@@ -305,7 +325,7 @@ impl Error {
     /// The platform's log id for the request (the `X-Tt-Logid` header), to quote when
     /// asking the platform for support.
     pub fn log_id(&self) -> Option<&str> {
-        match self.last() {
+        match self {
             Error::Api { log_id, .. }
             | Error::TokenRefused { log_id, .. }
             | Error::ResponseTooLarge { log_id, .. }
@@ -313,36 +333,40 @@ impl Error {
             _ => None,
         }
     }
-
-    /// Whether the same request may succeed if sent again: timeouts, transport failures,
-    /// rate limiting, and server-side (5xx) failures. Input and business errors (such as
-    /// 154000 and 154003) are not retryable.
-    pub fn is_retryable(&self) -> bool {
-        // Sending a request whose outcome is unknown again could do it twice.
-        if self.is_outcome_unknown() {
-            return false;
-        }
-        match self.last() {
-            Error::Timeout { .. } | Error::Transport { .. } | Error::Connection { .. } => true,
-            Error::Api {
-                code, http_status, ..
-            }
-            | Error::TokenRefused {
-                code, http_status, ..
-            } => *code == RATE_LIMITED || is_retryable_status(*http_status),
-            Error::UnexpectedResponse { http_status, .. } => is_retryable_status(*http_status),
-            Error::InvalidInput { .. }
-            | Error::ResponseTooLarge { .. }
-            | Error::Internal { .. }
-            | Error::UserTokenRequired { .. }
-            | Error::OutcomeUnknown { .. }
-            | Error::AfterRetries { .. }
-            | Error::ConnectionRefused { .. }
-            | Error::ReconnectsExhausted { .. } => false,
-        }
-    }
 }
 
-fn is_retryable_status(status: u16) -> bool {
-    matches!(status, 408 | 429) || (500..=599).contains(&status)
+/// What a call had done when it failed: on every variant of [`Error`] that comes from
+/// sending a request.
+///
+/// `Display` adds to the error's message only what is worth saying: nothing for one
+/// attempt, how many there were after retries, and that the outcome is unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Attempts {
+    /// How many requests the call sent (those refused for the rate limit or an expired
+    /// token included).
+    pub sent: u32,
+    /// Whether the platform may have carried out the last one: see
+    /// [`Error::is_outcome_unknown`].
+    pub outcome_unknown: bool,
+}
+
+impl Attempts {
+    /// One request, whose outcome is known (the platform answered, or surely did not act).
+    pub const ONE: Attempts = Attempts {
+        sent: 1,
+        outcome_unknown: false,
+    };
+}
+
+impl std::fmt::Display for Attempts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.sent > 1 {
+            write!(f, " (after {} attempts)", self.sent)?;
+        }
+        if self.outcome_unknown {
+            f.write_str("; the outcome is unknown: the platform may have carried it out")?;
+        }
+        Ok(())
+    }
 }

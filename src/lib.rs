@@ -5,12 +5,14 @@
 // Where each behaviour lives, in the order a call runs through it (each module uses only
 // those above it in this list):
 //
+// codes                      the platform's result codes the library acts on
 // error, secret, body_limit  the one error type; secrets kept out of Debug; the answer-size bounds
 // tls                        the TLS of the library's own HTTP clients (reqwest's own set-up)
 // credentials                the two header values: `Bearer <token>` and base64(id:token)
 // token_cache                the public cache API: TokenCache, CachedToken, the in-memory cache
 // token_manager              token reuse, one fetch for all callers, renewal after a rejection
-// retry                      when and how long to wait before a retry
+// retry                      the one decision after a failed attempt: renew the token, retry
+//                            after a delay, or fail (and whether the outcome is unknown)
 // client_state               what every request of a client shares (credentials, retry policy, URLs)
 // operation                  the operations as the generated code sees them: what each takes,
 //                            the answer's envelope, the seam to the call machinery, page streams
@@ -35,6 +37,7 @@ mod body_limit;
 mod call;
 mod client;
 mod client_state;
+mod codes;
 mod credentials;
 mod error;
 mod event;
@@ -66,7 +69,7 @@ pub use attempt::Receipt;
 pub use body_limit::{MAX_BODY_BYTES, MAX_DOWNLOAD_BYTES};
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, FEISHU_BASE_URL, LARK_BASE_URL};
 pub use credentials::HELPDESK_AUTHORIZATION;
-pub use error::Error;
+pub use error::{Attempts, Error};
 pub use event::Event;
 pub use generated::operations;
 pub use operation::{Download, Operation, Paging, TokenKind};

@@ -8,7 +8,7 @@ use progenitor_client::{Error as GeneratedError, ResponseValue};
 use tokio::time::Instant;
 
 use crate::attempt::{unexpected_or_transport, AttemptNotes, ErrorAnswer};
-use crate::error::Error;
+use crate::error::{Attempts, Error};
 use crate::generated::{self, types, ClientAuthExt as _};
 use crate::secret::Secret;
 use crate::token_cache::{BoxFuture, CachedToken};
@@ -44,6 +44,7 @@ impl PlatformTokenEndpoint {
             Err(_) => AttemptNotes::default(),
         };
         let refused = |answer: ErrorAnswer| Error::TokenRefused {
+            attempts: Attempts::ONE,
             app_id: app_id.to_owned(),
             code: answer.code,
             msg: answer.msg,

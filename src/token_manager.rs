@@ -20,10 +20,6 @@ pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// 30 minutes of its life remain, so refreshing earlier gains nothing.
 pub const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(30 * 60);
 
-/// The result codes with which the platform rejects a tenant access token as invalid or
-/// expired.
-const INVALID_TOKEN: [i64; 4] = [99991661, 99991663, 99991664, 99991671];
-
 /// How long a fetch lock in a shared cache lives if its holder dies.
 const FETCH_LOCK_TTL: Duration = Duration::from_secs(10);
 /// How long a caller waits for another process's fetch before fetching itself.
@@ -157,19 +153,9 @@ impl TokenManager {
         result
     }
 
-    /// Whether `err` is the platform rejecting the token `used` as invalid or expired; if
-    /// so, forgets that token (here and in the cache), so that the next call fetches a new one.
-    pub(crate) async fn forget_if_rejected(&self, err: &Error, used: &CachedToken) -> bool {
-        let rejected = matches!(err, Error::Api { code, .. } if INVALID_TOKEN.contains(code));
-        if rejected {
-            tracing::debug!(app_id = %self.app_id, "the platform rejected the tenant access token; fetching a new one");
-            self.invalidate(used).await;
-        }
-        rejected
-    }
-
-    /// Drops `token` from the cache after the platform rejected it.
-    async fn invalidate(&self, token: &CachedToken) {
+    /// Drops `token` from the cache after the platform rejected it, so that the next
+    /// request fetches a new one.
+    pub(crate) async fn forget(&self, token: &CachedToken) {
         if self.latest().as_ref() == Some(token) {
             self.remember(None);
         }
@@ -266,22 +252,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_rejected_token_is_forgotten_and_replaced() {
+    async fn a_forgotten_token_is_replaced() {
         let (manager, cache, fetches) = manager();
         let first = manager.token().await.unwrap();
-        let api_error = |code, http_status| Error::Api {
-            code,
-            msg: String::new(),
-            http_status,
-            log_id: None,
-        };
-        assert!(!manager.forget_if_rejected(&api_error(154000, 400), &first).await);
         assert!(manager.fresh().is_some());
-        assert!(
-            manager
-                .forget_if_rejected(&api_error(99991663, 401), &first)
-                .await
-        );
+        manager.forget(&first).await;
         assert!(manager.fresh().is_none());
         assert_eq!(cache.get(&manager.key).await, None);
         assert_eq!(manager.token().await.unwrap().secret(), "t-2");

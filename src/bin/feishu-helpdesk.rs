@@ -138,7 +138,7 @@ enum Failure {
 
 impl From<Error> for Failure {
     fn from(err: Error) -> Self {
-        match err.last() {
+        match &err {
             Error::InvalidInput { .. } => Failure::Config(err.to_string()),
             Error::UserTokenRequired { .. } => {
                 Failure::Config(format!("{err}: set FEISHU_USER_ACCESS_TOKEN"))

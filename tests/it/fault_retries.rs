@@ -23,9 +23,9 @@ async fn with_retries_every_fault_ends_within_the_retry_budget() {
             "{fault:?} took {elapsed:?}"
         );
         let (expected_kind, status, _) = expected(fault);
-        assert_eq!(kind(err.last()), expected_kind, "{fault:?}: {err:?}");
+        assert_eq!(kind(&err), expected_kind, "{fault:?}: {err:?}");
         assert_eq!(err.http_status(), status, "{fault:?}");
-        let attempts = if err.last().is_retryable() { 3 } else { 1 };
+        let attempts = if err.is_retryable() { 3 } else { 1 };
         assert_eq!(err.attempts(), attempts, "{fault:?}: {err:?}");
         assert_eq!(
             server.requests.load(std::sync::atomic::Ordering::SeqCst),

@@ -19,7 +19,7 @@ const IN_FLIGHT: usize = 64;
 fn outcome(result: &Result<feishu_helpdesk::Receipt, Error>) -> String {
     match result {
         Ok(_) => "succeeded".into(),
-        Err(err) => format!("failed: {} after {} attempts", kind(err.last()), err.attempts()),
+        Err(err) => format!("failed: {} after {} attempts", kind(err), err.attempts()),
     }
 }
 

@@ -55,8 +55,6 @@ pub fn kind(err: &Error) -> &'static str {
         Error::UnexpectedResponse { .. } => "UnexpectedResponse",
         Error::Api { .. } => "Api",
         Error::TokenRefused { .. } => "TokenRefused",
-        Error::AfterRetries { .. } => "AfterRetries",
-        Error::OutcomeUnknown { .. } => "OutcomeUnknown",
         _ => "other",
     }
 }

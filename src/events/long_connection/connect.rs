@@ -11,17 +11,12 @@ use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::WebSocketStream;
 
 use super::config::ServerConfig;
+use crate::codes::{ENDPOINT_BUSY, ENDPOINT_INTERNAL_ERROR, TOO_MANY_CONNECTIONS};
 use crate::error::Error;
 use crate::secret::Secret;
 
 /// The endpoint's path under the base URL.
 const ENDPOINT_PATH: &str = "/callback/ws/endpoint";
-
-/// The endpoint's codes that retrying may mend: busy, and an internal error.
-const BUSY: i64 = 1;
-const INTERNAL_ERROR: i64 = 1000040343;
-/// The handshake's auth error code for "too many connections".
-const TOO_MANY_CONNECTIONS: i64 = 1000040350;
 
 /// The largest frame the client reads: an event's body (or fragment) and its headers.
 const MAX_MESSAGE_BYTES: usize = 2 * 1024 * 1024;
@@ -116,7 +111,7 @@ impl Connector {
         })?;
         match answer.code {
             0 => {}
-            BUSY | INTERNAL_ERROR => {
+            ENDPOINT_BUSY | ENDPOINT_INTERNAL_ERROR => {
                 return Err(Failure::Retry(Error::connection(format!(
                     "the endpoint answered code {}: {}",
                     answer.code, answer.msg

@@ -1,0 +1,294 @@
+//! The pass routing each builder's `send` through the client's call machinery, and
+//! `through_exchange`, which sends its one attempt through `Dispatch::exchange`.
+
+use crate::operations::OperationMeta;
+use crate::pages::page_stream;
+use crate::syntax::{
+    generic_argument, module, module_mut, option_inner, qualified, success_type, type_name, without_option,
+};
+
+/// Runs every operation's `send` through the client's call machinery.
+///
+/// progenitor's `send` on each builder (in `mod builder`) makes one attempt and returns
+/// progenitor's result. It becomes `send_once`, and a new `send` hands a closure making one
+/// attempt to `crate::operation::Dispatch` (implemented in `src/call.rs`): token renewal,
+/// retries, the tracing span and the mapping of the envelope to its `data` or an `Error`,
+/// the same for every operation. The envelope types of the answers gain
+/// `crate::operation::Envelope`, which takes them apart. The edit is the same for every
+/// builder; one that does not have progenitor's shape fails the build.
+pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationMeta]) -> Result<(), String> {
+    use quote::quote;
+
+    // The fields of each struct of `mod types`, and the `data` type of each envelope.
+    let mut structs = std::collections::HashMap::new();
+    let types = module(file, "types").ok_or("progenitor's output changed: no `mod types`")?;
+    for item in types {
+        let syn::Item::Struct(item) = item else { continue };
+        let fields: Vec<(String, syn::Type)> = item
+            .fields
+            .iter()
+            .filter_map(|f| Some((f.ident.as_ref()?.to_string(), f.ty.clone())))
+            .collect();
+        structs.insert(item.ident.to_string(), fields);
+    }
+    let field = |name: &str, field: &str| -> Option<syn::Type> {
+        structs
+            .get(name)?
+            .iter()
+            .find(|(n, _)| n == field)
+            .map(|(_, ty)| ty.clone())
+    };
+    let mut data_fields = std::collections::HashMap::new();
+    for name in structs.keys() {
+        if let (Some(_), Some(_), Some(data)) = (field(name, "code"), field(name, "msg"), field(name, "data"))
+        {
+            data_fields.insert(name.clone(), data);
+        }
+    }
+    let mut streams: Vec<syn::Item> = Vec::new();
+    // The body type of each builder that takes one (`body: Result<types::builder::X, String>`).
+    let mut body_types = std::collections::HashMap::new();
+    if let Some(items) = module(file, "builder") {
+        for item in items {
+            let syn::Item::Struct(item) = item else { continue };
+            let body = item
+                .fields
+                .iter()
+                .find(|f| f.ident.as_ref().is_some_and(|i| i == "body"));
+            let name = body
+                .and_then(|f| generic_argument(&f.ty, "Result"))
+                .and_then(|ty| match ty {
+                    syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.clone()),
+                    _ => None,
+                });
+            if let Some(name) = name {
+                body_types.insert(item.ident.to_string(), name);
+            }
+        }
+    }
+    let mut body_checks: Vec<proc_macro2::TokenStream> = Vec::new();
+
+    let builder = module_mut(file, "builder").ok_or("progenitor's output changed: no `mod builder`")?;
+    let mut envelopes: Vec<String> = Vec::new();
+    let mut edited = 0;
+    for item in builder.iter_mut() {
+        let syn::Item::Impl(block) = item else { continue };
+        let Some(position) = block
+            .items
+            .iter()
+            .position(|i| matches!(i, syn::ImplItem::Fn(f) if f.sig.ident == "send"))
+        else {
+            continue;
+        };
+        let syn::ImplItem::Fn(send) = &mut block.items[position] else {
+            unreachable!()
+        };
+        let answer = success_type(&send.sig.output).ok_or_else(|| {
+            format!(
+                "progenitor's output changed: a `send` returns {}",
+                quote!(#send.sig.output)
+            )
+        })?;
+        let operation =
+            operation_id(&send.block).ok_or("progenitor's output changed: a `send` names no operation_id")?;
+        let answer_name = answer
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        if answer_name != "ByteStream" && !data_fields.contains_key(&answer_name) {
+            // Not the `{code, msg, data}` envelope (the token operation answers at the top
+            // level): progenitor's `send` stays, for the token endpoint.
+            continue;
+        }
+        let doc = send.attrs.iter().find(|a| a.path().is_ident("doc")).cloned();
+        through_exchange(send, &operation)?;
+        send.sig.ident = syn::Ident::new("send_once", send.sig.ident.span());
+        send.vis = syn::parse_quote!(pub(crate));
+        send.attrs.retain(|a| !a.path().is_ident("doc"));
+        send.attrs
+            .push(syn::parse_quote!(#[doc = " One attempt, as progenitor makes it."]));
+        let new_send: syn::ImplItem = if answer_name == "ByteStream" {
+            syn::parse_quote! {
+                #doc
+                ///
+                /// With the client's call machinery: both credentials, token renewal, retries
+                /// (never repeating a side effect), a tracing span named by the operation. The
+                /// answer's bytes come as a stream, bounded in size; a JSON error answer is an
+                /// [`Error`](crate::Error).
+                pub async fn send(self) -> Result<crate::operation::Download, crate::Error> {
+                    let client = self.client;
+                    let notes = <super::Client as crate::operation::Dispatch>::Notes::default();
+                    crate::operation::Dispatch::download(client, #operation, &notes, || self.clone().send_once(&notes)).await
+                }
+            }
+        } else {
+            let data = data_fields.get(&answer_name).ok_or_else(|| {
+                format!("the answer type {answer_name} of {operation} is not an envelope (code, msg, data)")
+            })?;
+            let data = qualified(without_option(data));
+            if !envelopes.contains(&answer_name) {
+                envelopes.push(answer_name.clone());
+            }
+            syn::parse_quote! {
+                #doc
+                ///
+                /// With the client's call machinery: both credentials, token renewal, retries
+                /// (never repeating a side effect), a tracing span named by the operation. Gives
+                /// the answer's `data` (its default if the platform left it out); a non-zero
+                /// `code` is an [`Error::Api`](crate::Error::Api).
+                pub async fn send(self) -> Result<#data, crate::Error> {
+                    let client = self.client;
+                    let notes = <super::Client as crate::operation::Dispatch>::Notes::default();
+                    crate::operation::Dispatch::dispatch(client, #operation, &notes, || self.clone().send_once(&notes)).await
+                }
+            }
+        };
+        block.items.insert(position, new_send);
+        edited += 1;
+        let builder_name = type_name(&block.self_ty);
+        if let Some(body) = body_types.get(&builder_name) {
+            body_checks.push(quote! {
+                #operation => ::serde_json::from_slice::<types::#body>(body).map(drop).map_err(|e| e.to_string()),
+            });
+        }
+        if let Some(paging) = operations
+            .iter()
+            .find(|op| op.id == operation)
+            .and_then(|op| op.paging.as_ref())
+        {
+            streams.push(page_stream(block, &answer_name, paging, &data_fields, &field)?);
+        }
+    }
+    if edited == 0 {
+        return Err("progenitor's output changed: no builder has a `send`; review build.rs".into());
+    }
+    builder.extend(streams);
+    file.items.push(syn::parse_quote! {
+        /// Whether `body` is a valid body of `operation` (it decodes into the operation's body
+        /// type); `None` for an operation without a body.
+        pub(crate) fn check_body(operation: &str, body: &[u8]) -> Option<Result<(), String>> {
+            Some(match operation {
+                #(#body_checks)*
+                _ => return None,
+            })
+        }
+    });
+    let types = module_mut(file, "types").ok_or("progenitor's output changed: no `mod types`")?;
+    for name in envelopes {
+        let ident = quote::format_ident!("{}", name);
+        let data = &data_fields[&name];
+        let (data_type, parts) = match option_inner(data) {
+            Some(inner) => (inner.clone(), quote!(self.data)),
+            None => (data.clone(), quote!(Some(self.data))),
+        };
+        types.push(syn::parse_quote! {
+            impl crate::operation::Envelope for #ident {
+                type Data = #data_type;
+                fn into_parts(self) -> (i64, ::std::string::String, Option<Self::Data>) {
+                    (self.code, self.msg, #parts)
+                }
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Sends an attempt through `crate::operation::Dispatch::exchange` instead of progenitor's
+/// hooks, with the call's notes as a parameter.
+///
+/// progenitor's `send` ends with `let info = OperationInfo {..}; client.pre(..).await?;
+/// let result = client.exec(..).await; client.post(..).await?; let response = result?;`
+/// and then maps the status. Those statements become one
+/// `let response = Dispatch::exchange(client, request, "<operation>", notes).await?;`: the
+/// notes reach the hook by reference (no task-local moved in and out on every poll), the
+/// operation is looked up once, and the attempt's future holds one small future where it
+/// held the request beside each hook's. The answers are decoded by `crate::operation::decode`
+/// instead of `ResponseValue::from_response`. A `send` of another shape fails the build.
+pub(crate) fn through_exchange(send: &mut syn::ImplItemFn, operation: &str) -> Result<(), String> {
+    let text = |stmt: &syn::Stmt| quote::quote!(#stmt).to_string().replace(' ', "");
+    let stmts = &mut send.block.stmts;
+    let start = stmts
+        .iter()
+        .position(|s| text(s).starts_with("letinfo=OperationInfo{"));
+    let end = stmts.iter().position(|s| text(s) == "letresponse=result?;");
+    let (Some(start), Some(end)) = (start, end) else {
+        return Err(format!(
+            "progenitor's output changed: the `send` of {operation} has no hook calls to replace"
+        ));
+    };
+    let replaced: Vec<String> = stmts[start..=end].iter().map(text).collect();
+    let expected = [
+        "letinfo=OperationInfo{",
+        "client.pre(&mutrequest,&info).await?;",
+        "letresult=client.exec(request,&info).await;",
+        "client.post(&result,&info).await?;",
+        "letresponse=result?;",
+    ];
+    if replaced.len() != expected.len() || !replaced.iter().zip(expected).all(|(s, e)| s.starts_with(e)) {
+        return Err(format!(
+            "progenitor's output changed: the hook calls of {operation} are {replaced:?}; review build.rs"
+        ));
+    }
+    stmts.splice(
+        start..=end,
+        [syn::parse_quote! {
+            let response = crate::operation::Dispatch::exchange(client, request, #operation, notes).await?;
+        }],
+    );
+    // The answers are decoded by `crate::operation::decode`, which moves the headers where
+    // `ResponseValue::from_response` copies them, and keeps less in the attempt's future.
+    struct Decode(usize);
+    impl syn::visit_mut::VisitMut for Decode {
+        fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+            if let syn::Expr::Path(func) = &*call.func {
+                let names: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                if names == ["ResponseValue", "from_response"] {
+                    *call.func = syn::parse_quote!(crate::operation::decode);
+                    self.0 += 1;
+                }
+            }
+            syn::visit_mut::visit_expr_call_mut(self, call);
+        }
+    }
+    let mut decode = Decode(0);
+    syn::visit_mut::VisitMut::visit_block_mut(&mut decode, &mut send.block);
+    if decode.0 == 0
+        && !quote::quote!(#send)
+            .to_string()
+            .contains("ResponseValue :: stream")
+    {
+        return Err(format!("progenitor's output changed: the `send` of {operation} decodes no answer with ResponseValue::from_response"));
+    }
+    send.sig
+        .inputs
+        .push(syn::parse_quote!(notes: &<super::Client as crate::operation::Dispatch>::Notes));
+    Ok(())
+}
+
+/// The `operation_id: "..."` of the `OperationInfo` a `send` builds.
+pub(crate) fn operation_id(block: &syn::Block) -> Option<String> {
+    use syn::visit::{self, Visit};
+    #[derive(Default)]
+    struct Find(Option<String>);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_field_value(&mut self, field: &'ast syn::FieldValue) {
+            if let (
+                syn::Member::Named(name),
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }),
+            ) = (&field.member, &field.expr)
+            {
+                if name == "operation_id" {
+                    self.0 = Some(s.value());
+                }
+            }
+            visit::visit_field_value(self, field);
+        }
+    }
+    let mut find = Find::default();
+    find.visit_block(block);
+    find.0
+}

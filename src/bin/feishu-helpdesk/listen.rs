@@ -1,0 +1,108 @@
+//! `listen`: events received over HTTP or over the long connection, each printed as it
+//! comes, until Ctrl-C or SIGTERM.
+
+use std::sync::Arc;
+
+use feishu_helpdesk::events::{DedupeStore, HelpdeskEvent, LongConnection, Receiver, RedisDedupeStore};
+use feishu_helpdesk::Error;
+
+use crate::config::{base_url, env, required};
+use crate::failure::Failure;
+use crate::output::{note, print_event};
+use crate::Cli;
+
+/// `listen`: the platform's pushes to the request URL, served on `addr` at `path`.
+pub(crate) async fn http(addr: &str, path: &str) -> Result<(), Failure> {
+    let mut builder = Receiver::builder().verification_token(required(
+        env("FEISHU_VERIFICATION_TOKEN"),
+        "FEISHU_VERIFICATION_TOKEN",
+    )?);
+    if let Some(key) = env("FEISHU_ENCRYPT_KEY") {
+        builder = builder.encrypt_key(key);
+    }
+    if let Some(store) = redis_dedupe()? {
+        builder = builder.dedupe_store(store);
+    }
+    let receiver = builder.build()?;
+    let app = axum::Router::new().route(
+        path,
+        receiver.into_service(|event: HelpdeskEvent| async move { print_event(&event) }),
+    );
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Failure::Config(format!("cannot listen on {addr}: {e}")))?;
+    // The address bound, not the one asked: port 0 asks for any free port.
+    let local = listener
+        .local_addr()
+        .map_err(|e| Failure::Config(e.to_string()))?;
+    note(&format!("listening on http://{local}{path}"));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stopped())
+        .await
+        .map_err(|e| Failure::Config(format!("the server stopped: {e}")))?;
+    note("stopped");
+    Ok(())
+}
+
+/// `listen --long-connection`: events over the connection this command opens.
+pub(crate) async fn long_connection(cli: &Cli) -> Result<(), Failure> {
+    let app_id = required(cli.app_id.clone(), "FEISHU_APP_ID")?;
+    let mut builder = LongConnection::builder()
+        .base_url(base_url(cli))
+        .app_credentials(&app_id, required(env("FEISHU_APP_SECRET"), "FEISHU_APP_SECRET")?);
+    if let Some(store) = redis_dedupe()? {
+        builder = builder.dedupe_store(store);
+    }
+    let connection = builder.build()?;
+    let shutdown = connection.shutdown_handle();
+    tokio::spawn(async move {
+        stopped().await;
+        shutdown.shutdown();
+    });
+    note(&format!(
+        "receiving events for app {app_id} over the long connection"
+    ));
+    match connection
+        .run(|event: HelpdeskEvent| async move { print_event(&event) })
+        .await
+    {
+        Ok(()) => {
+            note("stopped");
+            Ok(())
+        }
+        // A refused app is a configuration to fix (2), not a network to wait for (3).
+        Err(err @ Error::ConnectionRefused { .. }) => Err(Failure::Config(err.to_string())),
+        Err(err) => Err(Failure::Transport(err)),
+    }
+}
+
+/// The shared dedupe store of FEISHU_REDIS_URL, if set.
+fn redis_dedupe() -> Result<Option<Arc<dyn DedupeStore>>, Failure> {
+    match env("FEISHU_REDIS_URL") {
+        Some(url) => Ok(Some(Arc::new(RedisDedupeStore::new(&url)?))),
+        None => Ok(None),
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn stopped() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    // Where SIGTERM cannot be watched, Ctrl-C alone stops the command.
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,148 @@
+//! `feishu-helpdesk`: call any helpdesk operation, subscribe, unsubscribe and listen to
+//! helpdesk events from a terminal or a deploy script (feature `cli`). This file holds the
+//! command line as clap reads it, `main` and the dispatch to each command's module.
+//!
+//! Configuration comes from the environment; flags override the settings that are not
+//! secret, and secrets are read from the environment only. Exit codes: 0 success; 1 the
+//! platform refused; 2 usage or configuration error; 3 transport failure or timeout.
+
+mod api;
+mod check;
+mod config;
+mod failure;
+mod listen;
+mod output;
+mod subscription;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::failure::Failure;
+
+/// Call every Feishu / Lark helpdesk operation and receive helpdesk events.
+// `about` is left to this doc comment: a bare `about` would show the package's description,
+// which speaks of the library.
+#[derive(Parser)]
+#[command(name = "feishu-helpdesk", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Log what the library does (tracing) to stderr.
+    #[arg(long, short, global = true)]
+    verbose: bool,
+    /// The platform's base URL [default: Feishu].
+    #[arg(long, global = true, env = "FEISHU_BASE_URL")]
+    base_url: Option<String>,
+    /// Use Lark (open.larksuite.com) instead of Feishu.
+    #[arg(long, global = true)]
+    lark: bool,
+    /// The app id (the app secret comes from FEISHU_APP_SECRET).
+    #[arg(long, global = true, env = "FEISHU_APP_ID")]
+    app_id: Option<String>,
+    /// The helpdesk id (the helpdesk token comes from FEISHU_HELPDESK_TOKEN).
+    #[arg(long, global = true, env = "FEISHU_HELPDESK_ID")]
+    helpdesk_id: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Subscribe to events (default: the three ticket events).
+    Subscribe {
+        /// `helpdesk.ticket/ticket.created_v1`, `helpdesk.ticket.created_v1` or `ticket.created_v1`.
+        events: Vec<String>,
+    },
+    /// Unsubscribe from events (default: the three ticket events).
+    Unsubscribe {
+        /// As for `subscribe`.
+        events: Vec<String>,
+    },
+    /// List the known events.
+    Events,
+    /// Obtain a token with the app credentials, and nothing else.
+    Check,
+    /// Call any helpdesk operation by its name and print the answer's data as JSON.
+    ///
+    /// A user access token, for the operations that act for a person, comes from
+    /// FEISHU_USER_ACCESS_TOKEN.
+    Api(api::ApiArgs),
+    /// Receive events and print each as one JSON line on stdout.
+    ///
+    /// Over HTTP (the request URL set in the developer console; FEISHU_VERIFICATION_TOKEN
+    /// and, if set there, FEISHU_ENCRYPT_KEY), or with --long-connection over a connection
+    /// this command opens itself (no public URL; FEISHU_APP_ID and FEISHU_APP_SECRET).
+    /// FEISHU_REDIS_URL shares the handled events between replicas.
+    Listen {
+        /// Where to listen.
+        #[arg(
+            long,
+            default_value = "127.0.0.1:3000",
+            env = "FEISHU_RECEIVER_ADDR",
+            conflicts_with = "long_connection"
+        )]
+        addr: String,
+        /// The path of the request URL.
+        #[arg(long, default_value = "/", conflicts_with = "long_connection")]
+        path: String,
+        /// Receive over the long connection instead of HTTP. Exits 2 when the platform
+        /// refuses the app, 3 when the connection cannot be restored.
+        #[arg(long)]
+        long_connection: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // `--help` and `--version` come here too, and are no usage error.
+            let code = if err.use_stderr() { 2 } else { 0 };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    if cli.verbose {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_max_level(tracing::Level::DEBUG)
+            .init();
+    } else if matches!(cli.command, Command::Listen { .. }) {
+        // Refusals, duplicates and handler failures of `listen` go to stderr.
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_max_level(tracing::Level::INFO)
+            .init();
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            return ExitCode::from(3);
+        }
+    };
+    match runtime.block_on(run(&cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure::report(failure, cli.json),
+    }
+}
+
+async fn run(cli: &Cli) -> Result<(), Failure> {
+    match &cli.command {
+        Command::Events => {
+            subscription::list_events(cli.json);
+            Ok(())
+        }
+        Command::Subscribe { events } => subscription::change(cli, events, true).await,
+        Command::Unsubscribe { events } => subscription::change(cli, events, false).await,
+        Command::Check => check::run(cli).await,
+        Command::Listen {
+            long_connection: true,
+            ..
+        } => listen::long_connection(cli).await,
+        Command::Listen { addr, path, .. } => listen::http(addr, path).await,
+        Command::Api(args) => api::run(cli, args).await,
+    }
+}

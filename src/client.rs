@@ -344,7 +344,7 @@ impl ClientBuilder {
         let timeout_per_request = self.http_client.is_some();
         let http = match self.http_client {
             Some(client) => client,
-            None => own_http_client(timeout)?,
+            None => crate::http_client::library_http_client(timeout)?,
         };
         // The generated client appends paths that start with '/'.
         let base_url_text = base_url.as_str().trim_end_matches('/').to_owned();
@@ -466,18 +466,6 @@ struct AppSetting {
     app_secret: Secret,
     cache: Arc<dyn TokenCache>,
     refresh_margin: Duration,
-}
-
-/// The library's own `reqwest::Client`: the timeout as its default, no redirects (so that
-/// the credentials never go to another host), and the crate's user agent.
-fn own_http_client(timeout: Duration) -> Result<reqwest::Client, Error> {
-    crate::tls::http_client_builder()?
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(timeout)
-        .timeout(timeout)
-        .user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| Error::transport(e, None))
 }
 
 impl fmt::Debug for ClientBuilder {

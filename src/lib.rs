@@ -7,7 +7,8 @@
 //
 // codes                      the platform's result codes the library acts on
 // error, secret, body_limit  the one error type; secrets kept out of Debug; the answer-size bounds
-// tls                        the TLS of the library's own HTTP clients (reqwest's own set-up)
+// http_client                the library's own HTTP clients, built in one function: reqwest's
+//                            TLS set-up, no redirects
 // credentials                the two header values: `Bearer <token>` and base64(id:token)
 // token_cache                the public cache API: TokenCache, CachedToken, the in-memory cache
 // token_manager              token reuse, one fetch for all callers, renewal after a rejection
@@ -44,11 +45,11 @@ mod event;
 pub mod events;
 pub mod generated;
 mod hooks;
+mod http_client;
 mod operation;
 mod raw;
 mod retry;
 mod secret;
-mod tls;
 mod token_cache;
 mod token_endpoint;
 mod token_manager;
@@ -80,7 +81,7 @@ pub use raw::{RawAnswer, RawCall};
 pub mod prelude {
     pub use crate::generated::prelude::*;
 }
+pub use http_client::http_client_builder;
 pub use retry::{DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES, MAX_BACKOFF, MAX_RATE_LIMIT_WAIT};
-pub use tls::http_client_builder;
 pub use token_cache::{BoxFuture, CachedToken, FetchLock, MemoryTokenCache, TokenCache};
 pub use token_manager::{DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN};

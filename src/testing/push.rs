@@ -135,9 +135,7 @@ impl EventPusher {
             app_id: super::APP_ID.to_owned(),
             tenant_key: TENANT_KEY.to_owned(),
             // Without one (TLS could not be set up), every push fails as a lost connection does.
-            http: crate::tls::http_client_builder()
-                .ok()
-                .and_then(|builder| builder.build().ok()),
+            http: crate::http_client::library_http_client(DELIVERY_DEADLINE).ok(),
         }
     }
 

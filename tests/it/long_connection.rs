@@ -895,3 +895,43 @@ async fn no_more_handlers_run_at_once_than_max_in_flight() {
     connection.shutdown_handle().shutdown();
     finished(run).await.unwrap();
 }
+
+#[tokio::test]
+async fn the_endpoint_request_follows_no_redirect_so_the_app_secret_stays_with_the_platform() {
+    // The endpoint request carries the app secret in its body: a redirect to another host
+    // must not take it there.
+    let platform = crate::support::StandIn::start().await;
+    let elsewhere = crate::support::StandIn::start().await;
+    let anything_elsewhere = elsewhere
+        .server
+        .mock_async(|_, then| {
+            then.status(200)
+                .body(r#"{"code":0,"data":{"URL":"ws://127.0.0.1:1/"}}"#);
+        })
+        .await;
+    for status in [301, 302, 307, 308] {
+        let location = format!("{}/callback/ws/endpoint", elsewhere.base_url());
+        let redirect = platform
+            .server
+            .mock_async(|when, then| {
+                when.path("/callback/ws/endpoint");
+                then.status(status).header("location", location);
+            })
+            .await;
+        let connection = LongConnection::builder()
+            .app_credentials(testing::APP_ID, testing::APP_SECRET)
+            .base_url(platform.base_url())
+            .reconnect_count(Some(0))
+            .connect_timeout(Duration::from_millis(500))
+            .build()
+            .unwrap();
+        let error = tokio::time::timeout(SOON, connection.run(|_| async { Ok::<(), String>(()) }))
+            .await
+            .expect("run ends")
+            .unwrap_err();
+        assert_eq!(redirect.calls_async().await, 1, "HTTP {status}");
+        assert!(!format!("{error} {error:?}").contains(testing::APP_SECRET));
+        redirect.delete_async().await;
+    }
+    assert_eq!(anything_elsewhere.calls_async().await, 0);
+}

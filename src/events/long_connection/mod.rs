@@ -324,7 +324,9 @@ impl LongConnectionBuilder {
         self
     }
 
-    /// The HTTP client the endpoint is asked with (the library makes one unless set).
+    /// The HTTP client the endpoint is asked with. The library's own (unless set) follows no
+    /// redirects, so that the app secret never goes to another host; a client given here
+    /// keeps its own policy.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
@@ -443,11 +445,11 @@ impl LongConnectionBuilder {
         }
         // Built (and checked) now, so that `run` fails only on the platform.
         let delivery = Arc::new(self.delivery.build()?);
+        let timeout = self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
         let http = match self.http_client {
             Some(client) => client,
-            None => crate::tls::http_client_builder()?
-                .build()
-                .map_err(|e| Error::invalid_input_because("http_client", "cannot be built", e))?,
+            // The app secret goes in the endpoint request's body: never to another host.
+            None => crate::http_client::library_http_client(timeout)?,
         };
         Ok(LongConnection {
             connector: Connector {
@@ -456,7 +458,7 @@ impl LongConnectionBuilder {
                 app_id,
                 app_secret,
                 allow_insecure: self.allow_insecure_http,
-                timeout: self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+                timeout,
                 tls: Tls::new()?,
             },
             delivery,

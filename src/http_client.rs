@@ -1,10 +1,13 @@
-//! The TLS of the library's own HTTP clients: reqwest's own set-up for the TLS feature the
-//! crate is built with (`rustls`, the default, or `native-tls`).
+//! The library's own HTTP clients, all built by [`library_http_client`]: reqwest's own TLS
+//! set-up for the TLS feature the crate is built with (`rustls`, the default, or
+//! `native-tls`), no redirects, the crate's user agent.
 //!
 //! The library never installs a process-wide rustls crypto provider and never enables
 //! reqwest's `rustls-no-provider`: cargo unifies reqwest's features across the application,
 //! and that feature would leave every other reqwest client of the application without a
 //! provider (reqwest panics when such a client is built).
+
+use std::time::Duration;
 
 use crate::error::Error;
 
@@ -25,4 +28,18 @@ use crate::error::Error;
 /// ```
 pub fn http_client_builder() -> Result<reqwest::ClientBuilder, Error> {
     Ok(reqwest::Client::builder())
+}
+
+/// Every HTTP client the library makes for itself (a [`Client`](crate::Client)'s, the long
+/// connection's): `timeout` as its default for connecting and for each request, and no
+/// redirects, so that the credentials a request carries (a token, the helpdesk header, the
+/// app secret in a body) never go to another host.
+pub(crate) fn library_http_client(timeout: Duration) -> Result<reqwest::Client, Error> {
+    http_client_builder()?
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::invalid_input_because("http_client", "cannot be built", e))
 }

@@ -20,7 +20,8 @@
 //!    `Envelope`; on the way, `pages` adds `stream()` to each paged builder.
 //! 6. `doc_examples`: progenitor's usage sketches in the docs marked as text.
 //! 7. `prelude`: drops `Client` from the generated prelude.
-//! 8. `operation_table`: appends `OPERATIONS` and `OPERATION_DETAILS`.
+//! 8. `constructors`: drops `Client::new`; `Client::new_with_client` only for the crate.
+//! 9. `operation_table`: appends `OPERATIONS` and `OPERATION_DETAILS`.
 //!
 //! `syntax` holds the helpers the passes share, finding modules and types in the tree.
 
@@ -28,6 +29,8 @@
 mod api_version;
 #[path = "build/call_machinery.rs"]
 mod call_machinery;
+#[path = "build/constructors.rs"]
+mod constructors;
 #[path = "build/doc_examples.rs"]
 mod doc_examples;
 #[path = "build/generate.rs"]

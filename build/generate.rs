@@ -2,6 +2,7 @@
 
 use crate::api_version::without_api_version;
 use crate::call_machinery::with_call_machinery;
+use crate::constructors::constructors_in_the_crate;
 use crate::doc_examples::with_examples_as_text;
 use crate::operation_table::operation_table;
 use crate::operations::operations;
@@ -49,6 +50,7 @@ pub(crate) fn generate(text: &str) -> Result<String, String> {
     with_call_machinery(&mut file, &operations)?;
     with_examples_as_text(&mut file);
     without_client_in_prelude(&mut file)?;
+    constructors_in_the_crate(&mut file)?;
     file.items.extend(operation_table(&operations));
     Ok(prettyplease::unparse(&file))
 }

@@ -60,7 +60,7 @@ impl Client {
         let body = request_body(events)?;
         let notes = NoteSlot::default();
         self.send("unsubscribe_events", &notes, || {
-            self.generated()
+            self.api()
                 .unsubscribe_events()
                 .body(body.clone())
                 .send_once(&notes)
@@ -75,10 +75,7 @@ impl Client {
         let body = request_body(events)?;
         let notes = NoteSlot::default();
         self.send("subscribe_events", &notes, || {
-            self.generated()
-                .subscribe_events()
-                .body(body.clone())
-                .send_once(&notes)
+            self.api().subscribe_events().body(body.clone()).send_once(&notes)
         })
         .await
     }
@@ -104,11 +101,6 @@ impl Client {
         &self.inner.generated
     }
 
-    /// The generated client; the same as [`api`](Self::api).
-    pub fn generated(&self) -> &generated::Client {
-        &self.inner.generated
-    }
-
     /// A view of this client that acts for a person: the operations that take a user
     /// access token (such as `update_ticket`, `create_faq`) send `Bearer <user_access_token>`
     /// in `Authorization`; the others keep the tenant token. The helpdesk header goes along
@@ -131,8 +123,8 @@ impl Client {
             credentials.user = Some(user);
         }
         let generated = generated::Client::new_with_client(
-            progenitor_client::ClientInfo::baseurl(self.generated()),
-            progenitor_client::ClientInfo::client(self.generated()).clone(),
+            progenitor_client::ClientInfo::baseurl(self.api()),
+            progenitor_client::ClientInfo::client(self.api()).clone(),
             state,
         );
         Ok(Client {
@@ -165,7 +157,7 @@ impl Client {
 
     /// The base URL requests go to, without a trailing slash.
     pub fn base_url(&self) -> &str {
-        progenitor_client::ClientInfo::baseurl(self.generated())
+        progenitor_client::ClientInfo::baseurl(self.api())
     }
 }
 
@@ -185,7 +177,7 @@ impl Client {
         T: Envelope,
     {
         crate::call::run(
-            &self.generated().inner,
+            &self.api().inner,
             operation,
             notes,
             call,

@@ -1,6 +1,7 @@
 //! The client progenitor generates from `openapi/helpdesk.yaml` at build time (see
-//! `build.rs`), reached through [`Client::generated`](crate::Client::generated). Its request
-//! hook adds the same credentials, content type and timeout as the wrapper's calls.
+//! `build.rs`), reached through [`Client::api`](crate::Client::api): every operation as a
+//! builder whose `send` runs through the crate's call machinery (credentials, token renewal,
+//! retries, tracing, typed errors).
 //!
 //! The types in [`types`] derive `schemars::JsonSchema`, so bodies can be checked against
 //! the schema.
@@ -14,10 +15,4 @@ pub(crate) fn find_operation(id: &str) -> Option<&'static crate::operation::Oper
         .binary_search_by(|op| op.id.cmp(id))
         .ok()
         .map(|at| &OPERATIONS[at])
-}
-
-/// Every operation of `openapi/helpdesk.yaml`, sorted by id: method, path, resource, the
-/// token it takes, whether it is safe to send again, whether it answers bytes, how it pages.
-pub fn operations() -> &'static [crate::operation::Operation] {
-    OPERATIONS
 }

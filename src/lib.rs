@@ -72,7 +72,6 @@ pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, FEISHU_BASE_URL, LARK_B
 pub use credentials::HELPDESK_AUTHORIZATION;
 pub use error::{Attempts, Error};
 pub use event::Event;
-pub use generated::operations;
 pub use operation::{Download, Operation, Paging, TokenKind};
 pub use raw::{RawAnswer, RawCall};
 
@@ -85,3 +84,9 @@ pub use http_client::http_client_builder;
 pub use retry::{DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES, MAX_BACKOFF, MAX_RATE_LIMIT_WAIT};
 pub use token_cache::{BoxFuture, CachedToken, FetchLock, MemoryTokenCache, TokenCache};
 pub use token_manager::{DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN};
+
+/// Every operation of `openapi/helpdesk.yaml`, sorted by id: method, path, resource, the
+/// token it takes, whether it is safe to send again, whether it answers bytes, how it pages.
+pub fn operations() -> &'static [Operation] {
+    generated::OPERATIONS
+}

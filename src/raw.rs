@@ -120,7 +120,7 @@ impl<'a> RawCall<'a> {
     /// retries that never repeat a side effect, tracing) and gives the answer.
     pub async fn send(&self) -> Result<RawAnswer, Error> {
         let request = self.request()?;
-        let client = self.client.generated();
+        let client = self.client.api();
         let notes = NoteSlot::default();
         let (receipt, answer) = run(
             &client.inner,
@@ -146,7 +146,7 @@ impl<'a> RawCall<'a> {
     /// Sends a call of an operation that answers bytes.
     pub async fn download(&self) -> Result<Download, Error> {
         let request = self.request()?;
-        let client = self.client.generated();
+        let client = self.client.api();
         let notes = NoteSlot::default();
         run(
             &client.inner,
@@ -251,7 +251,7 @@ impl<'a> RawCall<'a> {
                 format!("{} has no path parameter {name}", op.id),
             ));
         }
-        let client = self.client.generated();
+        let client = self.client.api();
         let mut url = client.inner.url(&path);
         if !self.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&self.query);
@@ -276,7 +276,7 @@ impl<'a> RawCall<'a> {
         request: &reqwest::Request,
         notes: &NoteSlot,
     ) -> Result<reqwest::Response, GeneratedError<ErrorResponse>> {
-        let client = self.client.generated();
+        let client = self.client.api();
         let request = request
             .try_clone()
             .ok_or_else(|| GeneratedError::InvalidRequest("the body cannot be sent twice".into()))?;

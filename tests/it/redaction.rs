@@ -50,7 +50,7 @@ fn builder_and_client_debug_hide_every_secret() {
         shown.contains(HELPDESK_ID) && shown.contains("open.feishu.cn"),
         "{shown}"
     );
-    assert_no_secret("generated Client", &all_forms(client.generated()));
+    assert_no_secret("generated Client", &all_forms(client.api()));
 }
 
 #[tokio::test]

@@ -29,7 +29,8 @@ pub const LARK_BASE_URL: &str = "https://open.larksuite.com";
 /// How long a call may take, from sending to the end of the answer, unless set otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A client for the helpdesk event-subscription API.
+/// A client for the helpdesk API: every operation through [`api`](Client::api), with both
+/// credentials, token renewal, retries and typed errors.
 ///
 /// Cheap to clone: clones share one connection pool and one set of credentials.
 /// `Debug` shows the base URL, helpdesk id and timeout, never a token.

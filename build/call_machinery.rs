@@ -11,10 +11,10 @@ use crate::syntax::{
 ///
 /// progenitor's `send` on each builder (in `mod builder`) makes one attempt and returns
 /// progenitor's result. It becomes `send_once`, and a new `send` hands a closure making one
-/// attempt to `crate::operation::Dispatch` (implemented in `src/call.rs`): token renewal,
-/// retries, the tracing span and the mapping of the envelope to its `data` or an `Error`,
-/// the same for every operation. The envelope types of the answers gain
-/// `crate::operation::Envelope`, which takes them apart. The edit is the same for every
+/// attempt to `crate::generated_glue::Dispatch` (implemented in `src/call.rs`): token
+/// renewal, retries, the tracing span and the mapping of the envelope to its `data` or an
+/// `Error`, the same for every operation. The envelope types of the answers gain
+/// `crate::generated_glue::Envelope`, which takes them apart. The edit is the same for every
 /// builder; one that does not have progenitor's shape fails the build.
 pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationMeta]) -> Result<(), String> {
     use quote::quote;
@@ -116,10 +116,10 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
                 /// (never repeating a side effect), a tracing span named by the operation. The
                 /// answer's bytes come as a stream, bounded in size; a JSON error answer is an
                 /// [`Error`](crate::Error).
-                pub async fn send(self) -> Result<crate::operation::Download, crate::Error> {
+                pub async fn send(self) -> Result<crate::download::Download, crate::Error> {
                     let client = self.client;
-                    let notes = <super::Client as crate::operation::Dispatch>::Notes::default();
-                    crate::operation::Dispatch::download(client, #operation, &notes, || self.clone().send_once(&notes)).await
+                    let notes = <super::Client as crate::generated_glue::Dispatch>::Notes::default();
+                    crate::generated_glue::Dispatch::download(client, #operation, &notes, || self.clone().send_once(&notes)).await
                 }
             }
         } else {
@@ -139,8 +139,8 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
                 /// `code` is an [`Error::Api`](crate::Error::Api).
                 pub async fn send(self) -> Result<#data, crate::Error> {
                     let client = self.client;
-                    let notes = <super::Client as crate::operation::Dispatch>::Notes::default();
-                    crate::operation::Dispatch::dispatch(client, #operation, &notes, || self.clone().send_once(&notes)).await
+                    let notes = <super::Client as crate::generated_glue::Dispatch>::Notes::default();
+                    crate::generated_glue::Dispatch::dispatch(client, #operation, &notes, || self.clone().send_once(&notes)).await
                 }
             }
         };
@@ -183,7 +183,7 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
             None => (data.clone(), quote!(Some(self.data))),
         };
         types.push(syn::parse_quote! {
-            impl crate::operation::Envelope for #ident {
+            impl crate::generated_glue::Envelope for #ident {
                 type Data = #data_type;
                 fn into_parts(self) -> (i64, ::std::string::String, Option<Self::Data>) {
                     (self.code, self.msg, #parts)
@@ -194,8 +194,8 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
     Ok(())
 }
 
-/// Sends an attempt through `crate::operation::Dispatch::exchange` instead of progenitor's
-/// hooks, with the call's notes as a parameter.
+/// Sends an attempt through `crate::generated_glue::Dispatch::exchange` instead of
+/// progenitor's hooks, with the call's notes as a parameter.
 ///
 /// progenitor's `send` ends with `let info = OperationInfo {..}; client.pre(..).await?;
 /// let result = client.exec(..).await; client.post(..).await?; let response = result?;`
@@ -203,8 +203,8 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
 /// `let response = Dispatch::exchange(client, request, "<operation>", notes).await?;`: the
 /// notes reach the hook by reference (no task-local moved in and out on every poll), the
 /// operation is looked up once, and the attempt's future holds one small future where it
-/// held the request beside each hook's. The answers are decoded by `crate::operation::decode`
-/// instead of `ResponseValue::from_response`. A `send` of another shape fails the build.
+/// held the request beside each hook's. The answers are decoded by
+/// `crate::generated_glue::decode` instead of `ResponseValue::from_response`. A `send` of another shape fails the build.
 pub(crate) fn through_exchange(send: &mut syn::ImplItemFn, operation: &str) -> Result<(), String> {
     let text = |stmt: &syn::Stmt| quote::quote!(#stmt).to_string().replace(' ', "");
     let stmts = &mut send.block.stmts;
@@ -233,18 +233,18 @@ pub(crate) fn through_exchange(send: &mut syn::ImplItemFn, operation: &str) -> R
     stmts.splice(
         start..=end,
         [syn::parse_quote! {
-            let response = crate::operation::Dispatch::exchange(client, request, #operation, notes).await?;
+            let response = crate::generated_glue::Dispatch::exchange(client, request, #operation, notes).await?;
         }],
     );
-    // The answers are decoded by `crate::operation::decode`, which moves the headers where
-    // `ResponseValue::from_response` copies them, and keeps less in the attempt's future.
+    // The answers are decoded by `crate::generated_glue::decode`, which moves the headers
+    // where `ResponseValue::from_response` copies them, and keeps less in the attempt's future.
     struct Decode(usize);
     impl syn::visit_mut::VisitMut for Decode {
         fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
             if let syn::Expr::Path(func) = &*call.func {
                 let names: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
                 if names == ["ResponseValue", "from_response"] {
-                    *call.func = syn::parse_quote!(crate::operation::decode);
+                    *call.func = syn::parse_quote!(crate::generated_glue::decode);
                     self.0 += 1;
                 }
             }
@@ -262,7 +262,7 @@ pub(crate) fn through_exchange(send: &mut syn::ImplItemFn, operation: &str) -> R
     }
     send.sig
         .inputs
-        .push(syn::parse_quote!(notes: &<super::Client as crate::operation::Dispatch>::Notes));
+        .push(syn::parse_quote!(notes: &<super::Client as crate::generated_glue::Dispatch>::Notes));
     Ok(())
 }
 

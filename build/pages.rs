@@ -4,7 +4,7 @@ use crate::operations::PagingMeta;
 use crate::syntax::{generic_argument, qualified, type_name, without_option};
 
 /// `stream()` on a paged operation's builder: every item of every page, fetched a page at a
-/// time through `send` (`crate::operation::pages_by_token` or `pages_by_number`).
+/// time through `send` (`crate::pages::pages_by_token` or `pages_by_number`).
 pub(crate) fn page_stream(
     block: &syn::ItemImpl,
     answer: &str,
@@ -26,7 +26,7 @@ pub(crate) fn page_stream(
         Some(next) => {
             let next = quote::format_ident!("{}", next);
             quote::quote! {
-                crate::operation::pages_by_token(
+                crate::pages::pages_by_token(
                     self,
                     |builder: Self, token: Option<::std::string::String>| match token {
                         Some(token) => builder.page_token(token).send(),
@@ -43,7 +43,7 @@ pub(crate) fn page_stream(
         None => quote::quote! {
             // From the page the caller set, or the first.
             let start = self.page.clone().ok().flatten().unwrap_or(1);
-            crate::operation::pages_by_number(
+            crate::pages::pages_by_number(
                 self,
                 start,
                 |builder: Self, page: i64| builder.page(page).send(),

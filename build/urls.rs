@@ -7,9 +7,9 @@
 /// the whole URL again (host and all). The call becomes `self.inner.url("/path")`
 /// (`ClientState::url` in `src/client_state.rs`), and the file gains `STATIC_PATHS`, the list of
 /// those paths, for the client to join to its base URL once. A path with parameters is
-/// written with each parameter encoded straight into it (`crate::operation::PathParam`, the
-/// encoding of progenitor's `encode_path`) and joined to the parsed base URL
-/// (`self.inner.url_with_path(&format!(..))`). If no operation builds its URL that way any more
+/// written with each parameter encoded straight into it
+/// (`crate::generated_glue::PathParam`, the encoding of progenitor's `encode_path`) and joined
+/// to the parsed base URL (`self.inner.url_with_path(&format!(..))`). If no operation builds its URL that way any more
 /// (a progenitor upgrade), the build says so rather than keep the slower code unnoticed.
 pub(crate) fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
     use syn::visit_mut::{self, VisitMut};
@@ -92,7 +92,7 @@ pub(crate) fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
                     // Written straight into the path, encoded as `encode_path` encodes; the
                     // path joined to the parsed base URL.
                     *expr = syn::parse_quote!(
-                        #owner.inner.url_with_path(&format!(#path, #(crate::operation::PathParam(&#parameters)),*))
+                        #owner.inner.url_with_path(&format!(#path, #(crate::generated_glue::PathParam(&#parameters)),*))
                     );
                     self.with_parameters += 1;
                     return;

@@ -8,9 +8,10 @@ use futures_util::TryStreamExt as _;
 use progenitor_client::{ByteStream, Error as GeneratedError, ResponseValue};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 
+use crate::download::Download;
 use crate::error::{Attempts, Error};
 use crate::generated::types::ErrorResponse;
-use crate::operation::{Download, Envelope};
+use crate::generated_glue::Envelope;
 use crate::token_cache::CachedToken;
 
 /// The header the platform puts its log id in; a constant, so that no call parses it.

@@ -1,7 +1,7 @@
 //! One call of any operation: its loop of attempts (token renewal after a rejection,
 //! retries that never repeat a side effect), its tracing span, and the mapping of the
 //! answer to the operation's `data`, a download, or an `Error`. The generated builders'
-//! `send` reach it through [`Dispatch`](crate::operation::Dispatch).
+//! `send` reach it through [`Dispatch`](crate::generated_glue::Dispatch).
 
 use std::future::Future;
 
@@ -10,9 +10,10 @@ use tracing::Instrument as _;
 
 use crate::attempt::{settle, settle_download, Answered, AttemptNotes, Failure, NoteSlot};
 use crate::client_state::{ClientState, TokenSource};
+use crate::download::Download;
 use crate::error::{Attempts, Error};
 use crate::generated::{self, types::ErrorResponse};
-use crate::operation::{Dispatch, Download, Envelope};
+use crate::generated_glue::{Dispatch, Envelope};
 use crate::retry::{decide, Decision, Failed, History};
 
 impl Dispatch for generated::Client {

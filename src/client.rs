@@ -14,7 +14,7 @@ use crate::credentials::{bearer, helpdesk_authorization};
 use crate::error::Error;
 use crate::event::{request_body, Event};
 use crate::generated::{self, types::ErrorResponse, ClientHelpdeskEventsExt as _};
-use crate::operation::Envelope;
+use crate::generated_glue::Envelope;
 use crate::retry::{RetryPolicy, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES};
 use crate::secret::Secret;
 use crate::token_cache::{MemoryTokenCache, TokenCache};

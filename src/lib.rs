@@ -15,8 +15,11 @@
 // retry                      the one decision after a failed attempt: renew the token, retry
 //                            after a delay, or fail (and whether the outcome is unknown)
 // client_state               what every request of a client shares (credentials, retry policy, URLs)
-// operation                  the operations as the generated code sees them: what each takes,
-//                            the answer's envelope, the seam to the call machinery, page streams
+// operation                  the operation table's types: what each operation takes, how it pages
+// download                   Download: the bytes of a download, bounded, as they arrive
+// pages                      the page streams: every item of a paged operation, page by page
+// generated_glue             what the generated code calls: the answers' decoding, the path
+//                            parameters' encoding, the envelope, the seam to the call machinery
 // generated                  progenitor's client, its builders' `send` run through `Dispatch`
 // event                      events and the subscription request body
 // attempt                    one attempt: what the hooks saw (log id, rate-limit reset, token
@@ -40,13 +43,16 @@ mod client;
 mod client_state;
 mod codes;
 mod credentials;
+mod download;
 mod error;
 mod event;
 pub mod events;
 pub mod generated;
+mod generated_glue;
 mod hooks;
 mod http_client;
 mod operation;
+mod pages;
 mod raw;
 mod retry;
 mod secret;
@@ -70,9 +76,10 @@ pub use attempt::Receipt;
 pub use body_limit::{MAX_BODY_BYTES, MAX_DOWNLOAD_BYTES};
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, FEISHU_BASE_URL, LARK_BASE_URL};
 pub use credentials::HELPDESK_AUTHORIZATION;
+pub use download::Download;
 pub use error::{Attempts, Error};
 pub use event::Event;
-pub use operation::{Download, Operation, Paging, TokenKind};
+pub use operation::{Operation, Paging, TokenKind};
 pub use raw::{RawAnswer, RawCall};
 
 /// The extension traits that put every operation on [`Client::api`], one trait per

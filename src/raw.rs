@@ -10,9 +10,11 @@ use serde_json::Value;
 use crate::attempt::{settle, settle_download, NoteSlot, Receipt};
 use crate::call::run;
 use crate::client::Client;
+use crate::download::Download;
 use crate::error::Error;
 use crate::generated::{self, types::ErrorResponse};
-use crate::operation::{Download, Envelope, Operation, Paging};
+use crate::generated_glue::Envelope;
+use crate::operation::{Operation, Paging};
 
 /// A call of one operation named at run time: [`Client::raw`]. Path parameters and query
 /// parameters are text (a query parameter given twice is sent twice, as arrays are); the
@@ -127,7 +129,7 @@ impl<'a> RawCall<'a> {
             self.operation.id,
             &notes,
             || async {
-                crate::operation::decode::<AnyEnvelope, _>(self.attempt(&request, &notes).await?).await
+                crate::generated_glue::decode::<AnyEnvelope, _>(self.attempt(&request, &notes).await?).await
             },
             settle,
             |answered, answer| (answered.receipt(), answer),
@@ -170,7 +172,7 @@ impl<'a> RawCall<'a> {
             _ => Vec::new(),
         };
         let stream: std::pin::Pin<Box<dyn Stream<Item = Result<Value, Error>> + Send + 'a>> = match paging {
-            Paging::Token { items, next_token } => Box::pin(crate::operation::pages_by_token(
+            Paging::Token { items, next_token } => Box::pin(crate::pages::pages_by_token(
                 self,
                 |call: RawCall<'a>, token: Option<String>| async move {
                     let call = match token {
@@ -192,7 +194,7 @@ impl<'a> RawCall<'a> {
                     .find(|(name, _)| name == "page")
                     .and_then(|(_, value)| value.parse().ok())
                     .unwrap_or(1);
-                Box::pin(crate::operation::pages_by_number(
+                Box::pin(crate::pages::pages_by_number(
                     self,
                     start,
                     |call: RawCall<'a>, page: i64| async move {
@@ -284,7 +286,7 @@ impl<'a> RawCall<'a> {
         match response.status().as_u16() {
             200 => Ok(response),
             400 | 401 | 403 | 429 | 500 => Err(GeneratedError::ErrorResponse(
-                crate::operation::decode(response).await?,
+                crate::generated_glue::decode(response).await?,
             )),
             _ => Err(GeneratedError::UnexpectedResponse(response)),
         }

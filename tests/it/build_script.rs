@@ -101,7 +101,7 @@ fn paths_with_parameters_are_written_encoded_and_joined_to_the_parsed_base_url()
     let compact: String = after.split_whitespace().collect();
     assert!(
         compact.contains(
-            r#"self.inner.url_with_path(&format!("/tickets/{}",crate::operation::PathParam(&ticket_id)),)"#
+            r#"self.inner.url_with_path(&format!("/tickets/{}",crate::generated_glue::PathParam(&ticket_id)),)"#
         ),
         "{after}"
     );

@@ -1,6 +1,6 @@
 //! Paged operations as streams of items: one call per page, fetched as the items are
 //! taken, for both kinds of paging (a page token with `has_more`; page numbers with
-//! `total`). The split of items into pages is property-tested in `src/operation.rs`.
+//! `total`). The split of items into pages is property-tested in `src/pages.rs`.
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use httpmock::Method::GET;

@@ -1,0 +1,146 @@
+//! What the generated code calls (see `build.rs`): the answers' decoding ([`decode`]), the
+//! path parameters' encoding ([`PathParam`]), the envelope of an answer ([`Envelope`]), and
+//! the way a builder's `send` reaches the call machinery ([`Dispatch`], implemented in
+//! `call.rs`, so that the generated code depends on nothing below it).
+
+use std::fmt;
+use std::future::Future;
+
+use futures_util::FutureExt as _;
+use progenitor_client::{ByteStream, ResponseValue};
+
+use crate::download::Download;
+use crate::error::Error;
+
+/// An answer's body decoded as `T`, as progenitor's `ResponseValue::from_response` decodes
+/// it (the same errors), for the generated operations (see `build.rs`), whose request hook
+/// has taken the headers the wrapper reads: the `ResponseValue` has none. Not an `async fn`:
+/// the future is reqwest's body future and the status beside it, nothing more.
+// progenitor's error is what the generated code propagates.
+#[allow(clippy::result_large_err)]
+pub(crate) fn decode<T: serde::de::DeserializeOwned, E>(
+    response: reqwest::Response,
+) -> impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>> {
+    let status = response.status();
+    response.bytes().map(move |full| {
+        let full = full.map_err(progenitor_client::Error::ResponseBodyError)?;
+        let inner = serde_json::from_slice(&full)
+            .map_err(|e| progenitor_client::Error::InvalidResponsePayload(full, e))?;
+        Ok(ResponseValue::new(
+            inner,
+            status,
+            reqwest::header::HeaderMap::new(),
+        ))
+    })
+}
+
+/// What progenitor's `encode_path` percent-encodes in a path parameter (its `PATH_SET`).
+const PATH_SET: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'%');
+
+/// A path parameter as the generated operations write it into their path: its `Display`,
+/// percent-encoded as progenitor's `encode_path` encodes it, written straight into the path
+/// (progenitor made a string of the value, then an encoded copy, then the URL's text).
+pub(crate) struct PathParam<'a, T: ?Sized>(pub(crate) &'a T);
+
+impl<T: fmt::Display + ?Sized> fmt::Display for PathParam<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Encoding<'a, 'b>(&'a mut fmt::Formatter<'b>);
+        impl fmt::Write for Encoding<'_, '_> {
+            fn write_str(&mut self, text: &str) -> fmt::Result {
+                // Whole characters arrive in each piece, so each is encoded as a whole.
+                for piece in percent_encoding::utf8_percent_encode(text, PATH_SET) {
+                    self.0.write_str(piece)?;
+                }
+                Ok(())
+            }
+        }
+        fmt::write(&mut Encoding(f), format_args!("{}", self.0))
+    }
+}
+
+/// The envelope `{code, msg, data}` of an answer, taken apart.
+pub(crate) trait Envelope {
+    /// The type of `data`.
+    type Data;
+    /// `code`, `msg` and `data` (if the answer had it).
+    fn into_parts(self) -> (i64, String, Option<Self::Data>);
+}
+
+/// What a builder's `send` calls: one attempt is `call()`; the implementation (in
+/// `call.rs`) adds the credentials' renewal, retries, tracing and the mapping to `Error`.
+pub(crate) trait Dispatch {
+    /// The body of a documented error answer.
+    type ErrorBody;
+
+    /// What one call's attempts note for the call machinery: made by `send`, written by
+    /// `exchange`, read after each attempt.
+    type Notes: Default + Sync;
+
+    /// Sends one attempt's request of `operation` with the credentials it takes, noting in
+    /// `notes` what the machinery needs of the answer.
+    fn exchange(
+        &self,
+        request: reqwest::Request,
+        operation: &'static str,
+        notes: &Self::Notes,
+    ) -> impl Future<Output = Result<reqwest::Response, progenitor_client::Error<Self::ErrorBody>>> + Send;
+
+    /// Runs a JSON operation and gives its `data`: `call` makes one attempt, with `notes`.
+    fn dispatch<F, Fut, T>(
+        &self,
+        operation: &'static str,
+        notes: &Self::Notes,
+        call: F,
+    ) -> impl Future<Output = Result<T::Data, Error>> + Send
+    where
+        F: Fn() -> Fut + Send + Sync,
+        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<Self::ErrorBody>>> + Send,
+        T: Envelope + Send,
+        T::Data: Default + Send;
+
+    /// Runs an operation that answers bytes.
+    fn download<F, Fut>(
+        &self,
+        operation: &'static str,
+        notes: &Self::Notes,
+        call: F,
+    ) -> impl Future<Output = Result<Download, Error>> + Send
+    where
+        F: Fn() -> Fut + Send + Sync,
+        Fut: Future<Output = Result<ResponseValue<ByteStream>, progenitor_client::Error<Self::ErrorBody>>>
+            + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::PathParam;
+
+    proptest! {
+        /// A path parameter is written exactly as progenitor's `encode_path` encodes it:
+        /// every character, including what must be escaped (`/`, `%`, `?`, spaces, controls)
+        /// and text beyond ASCII.
+        #[test]
+        fn path_parameters_are_encoded_as_progenitor_encodes_them(value in any::<String>()) {
+            prop_assert_eq!(PathParam(&value).to_string(), progenitor_client::encode_path(&value));
+        }
+
+        /// A number (a path parameter of another type) is written as its text.
+        #[test]
+        fn path_parameters_of_other_types_are_their_display(value in any::<i64>()) {
+            prop_assert_eq!(PathParam(&value).to_string(), value.to_string());
+        }
+    }
+}

@@ -2,9 +2,12 @@
 
 use crate::operations::{OperationMeta, PagingMeta};
 
-/// `OPERATIONS`: the operations as `crate::operation::Operation`, sorted by id, and
-/// `OPERATION_DETAILS` beside them.
+/// `OPERATIONS`: the operations that take a token, as `crate::operation::Operation`, sorted
+/// by id, and `OPERATION_DETAILS` beside them.
 pub(crate) fn operation_table(operations: &[OperationMeta]) -> Vec<syn::Item> {
+    // The helpdesk's operations: the token endpoint, which takes no token, is the client's
+    // own business, called through its generated builder alone.
+    let operations: Vec<&OperationMeta> = operations.iter().filter(|op| op.token != "None").collect();
     let rows = operations.iter().map(|op| {
         let OperationMeta {
             id,
@@ -63,7 +66,7 @@ pub(crate) fn operation_table(operations: &[OperationMeta]) -> Vec<syn::Item> {
     });
     vec![
         syn::parse_quote! {
-            /// Every operation of the spec, sorted by id.
+            /// Every helpdesk operation of the spec, sorted by id.
             pub(crate) const OPERATIONS: &[crate::operation::Operation] = &[#(#rows),*];
         },
         syn::parse_quote! {

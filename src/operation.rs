@@ -14,8 +14,6 @@ pub enum TokenKind {
     /// Either: the user's token on a [`Client::as_user`](crate::Client::as_user) view, the
     /// tenant token otherwise.
     TenantOrUser,
-    /// None (obtaining a tenant access token).
-    None,
 }
 
 /// How a paged operation pages.

@@ -76,14 +76,12 @@ impl Client {
     /// # }
     /// ```
     pub fn raw(&self, operation: &str) -> Result<RawCall<'_>, Error> {
-        let operation = generated::find_operation(operation)
-            .filter(|op| op.token != crate::operation::TokenKind::None)
-            .ok_or_else(|| {
-                Error::invalid_input(
-                    "operation",
-                    format!("no helpdesk operation is named {operation:?}"),
-                )
-            })?;
+        let operation = generated::find_operation(operation).ok_or_else(|| {
+            Error::invalid_input(
+                "operation",
+                format!("no helpdesk operation is named {operation:?}"),
+            )
+        })?;
         Ok(RawCall {
             client: self,
             operation,

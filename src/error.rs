@@ -1,4 +1,5 @@
-//! The one error type of the library.
+//! The error type of the calls and of every builder (the long connection's `run` has its own,
+//! `events::LongConnectionError`).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -142,43 +143,6 @@ pub enum Error {
         operation: &'static str,
     },
 
-    /// The platform refused the long connection in a way that retrying cannot mend: the app
-    /// credentials were refused, the app is banned (403), or it has as many connections as
-    /// the platform allows (1000040350). Nothing was retried.
-    #[error("the platform refused the long connection: {msg}")]
-    #[non_exhaustive]
-    ConnectionRefused {
-        /// The platform's code: the endpoint's `code`, or the handshake's auth error code.
-        code: Option<i64>,
-        /// The HTTP status (or the handshake's `Handshake-Status`), when there was one.
-        http_status: Option<u16>,
-        /// What the platform said, or what was refused.
-        msg: String,
-    },
-
-    /// The long connection failed (its endpoint, handshake or socket); it is retried.
-    #[error("the long connection failed: {reason}")]
-    #[non_exhaustive]
-    Connection {
-        /// What failed.
-        reason: Cow<'static, str>,
-        /// The underlying error, if any.
-        #[source]
-        source: Option<SharedError>,
-    },
-
-    /// The long connection was lost and every reconnect the settings allow failed; `last` is
-    /// the failure of the last one.
-    #[error("the long connection was not restored after {attempts} reconnects")]
-    #[non_exhaustive]
-    ReconnectsExhausted {
-        /// How many reconnects were tried.
-        attempts: u32,
-        /// The failure of the last one.
-        #[source]
-        last: Box<Error>,
-    },
-
     /// The library could not build or process the request: a bug, please report it.
     #[error("internal error: {message}")]
     #[non_exhaustive]
@@ -207,25 +171,6 @@ impl Error {
     ) -> Self {
         Error::InvalidInput {
             field,
-            reason: reason.into(),
-            source: Some(Arc::new(source)),
-        }
-    }
-
-    #[cfg(feature = "long-connection")]
-    pub(crate) fn connection(reason: impl Into<Cow<'static, str>>) -> Self {
-        Error::Connection {
-            reason: reason.into(),
-            source: None,
-        }
-    }
-
-    #[cfg(feature = "long-connection")]
-    pub(crate) fn connection_because(
-        reason: impl Into<Cow<'static, str>>,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
-        Error::Connection {
             reason: reason.into(),
             source: Some(Arc::new(source)),
         }
@@ -298,12 +243,10 @@ impl Error {
         }
     }
 
-    /// The platform's result code, for [`Error::Api`], [`Error::TokenRefused`] and
-    /// [`Error::ConnectionRefused`].
+    /// The platform's result code, for [`Error::Api`] and [`Error::TokenRefused`].
     pub fn code(&self) -> Option<i64> {
         match self {
             Error::Api { code, .. } | Error::TokenRefused { code, .. } => Some(*code),
-            Error::ConnectionRefused { code, .. } => *code,
             _ => None,
         }
     }
@@ -315,9 +258,7 @@ impl Error {
             | Error::TokenRefused { http_status, .. }
             | Error::ResponseTooLarge { http_status, .. }
             | Error::UnexpectedResponse { http_status, .. } => Some(*http_status),
-            Error::Transport { http_status, .. } | Error::ConnectionRefused { http_status, .. } => {
-                *http_status
-            }
+            Error::Transport { http_status, .. } => *http_status,
             _ => None,
         }
     }

@@ -6,7 +6,7 @@
 // those above it in this list):
 //
 // codes                      the platform's result codes the library acts on
-// error, secret, body_limit  the one error type; secrets kept out of Debug; the answer-size bounds
+// error, secret, body_limit  the calls' error type; secrets kept out of Debug; the answer-size bounds
 // http_client                the library's own HTTP clients, built in one function: reqwest's
 //                            TLS set-up, no redirects
 // credentials                the two header values: `Bearer <token>` and base64(id:token)
@@ -33,7 +33,8 @@
 // raw                        any operation called by name, parameters as text, JSON in and out
 // redis_connection           optional: one shared Redis connection with timeouts
 // events                     receiving pushed events: checks, decryption, types, exactly once;
-//                            and over the long connection (feature `long-connection`)
+//                            and over the long connection (feature `long-connection`), which
+//                            has an error type of its own
 // redis_cache, testing       optional: the Redis token cache, the stand-in for users' tests
 
 mod attempt;

@@ -110,7 +110,7 @@ fn token_rejected(err: &Error) -> bool {
 /// limiting, and server-side (5xx, 408, 429) failures.
 fn transient(err: &Error) -> bool {
     match err {
-        Error::Timeout { .. } | Error::Transport { .. } | Error::Connection { .. } => true,
+        Error::Timeout { .. } | Error::Transport { .. } => true,
         Error::Api {
             code, http_status, ..
         }

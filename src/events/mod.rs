@@ -10,7 +10,7 @@
 //!   `redis`);
 //! - `delivery`: the exactly-once hand-over to the handler, shared by both ways in;
 //! - `long_connection` (feature `long-connection`): `LongConnection`, events over a
-//!   WebSocket the app opens itself, without a public URL;
+//!   WebSocket the app opens itself, without a public URL, and `LongConnectionError`;
 //! - `axum` (feature `axum`): `Receiver::into_service`, the receiver as an axum route.
 
 #[cfg(feature = "axum")]
@@ -31,8 +31,8 @@ pub use event::{EventHeader, HelpdeskEvent};
 #[cfg(feature = "long-connection")]
 #[cfg_attr(docsrs, doc(cfg(feature = "long-connection")))]
 pub use long_connection::{
-    LongConnection, LongConnectionBuilder, ShutdownHandle, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_IN_FLIGHT,
-    DEFAULT_PONG_TIMEOUT, DEFAULT_SHUTDOWN_GRACE,
+    LongConnection, LongConnectionBuilder, LongConnectionError, ShutdownHandle, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_IN_FLIGHT, DEFAULT_PONG_TIMEOUT, DEFAULT_SHUTDOWN_GRACE,
 };
 pub use receiver::{Receiver, ReceiverBuilder, MAX_EVENT_BODY_BYTES};
 #[cfg(feature = "redis")]

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use feishu_helpdesk::events::{
-    DedupeStore, HelpdeskEvent, LongConnection, LongConnectionBuilder, MemoryDedupeStore,
+    DedupeStore, HelpdeskEvent, LongConnection, LongConnectionBuilder, LongConnectionError, MemoryDedupeStore,
 };
 use feishu_helpdesk::testing::{
     self, ClientConfig, EndpointFault, HandshakeRefusal, Injected, MockLongConnection, MockPlatform,
@@ -55,7 +55,10 @@ impl Seen {
 }
 
 /// Runs `connection` with `handler` in a task of its own.
-fn spawn_run<H, Fut>(connection: &Arc<LongConnection>, handler: H) -> JoinHandle<Result<(), Error>>
+fn spawn_run<H, Fut>(
+    connection: &Arc<LongConnection>,
+    handler: H,
+) -> JoinHandle<Result<(), LongConnectionError>>
 where
     H: Fn(HelpdeskEvent) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
@@ -65,7 +68,10 @@ where
 }
 
 /// Runs `connection` in a task with a handler that records each event and succeeds.
-fn run_recording(connection: Arc<LongConnection>, seen: &Seen) -> JoinHandle<Result<(), Error>> {
+fn run_recording(
+    connection: Arc<LongConnection>,
+    seen: &Seen,
+) -> JoinHandle<Result<(), LongConnectionError>> {
     let seen = seen.clone();
     spawn_run(&connection, move |event: HelpdeskEvent| {
         let seen = seen.clone();
@@ -83,7 +89,7 @@ async fn live(stand_in: &MockLongConnection, count: usize) {
     );
 }
 
-async fn finished(run: JoinHandle<Result<(), Error>>) -> Result<(), Error> {
+async fn finished(run: JoinHandle<Result<(), LongConnectionError>>) -> Result<(), LongConnectionError> {
     tokio::time::timeout(SOON, run)
         .await
         .expect("run returned in time")
@@ -382,7 +388,7 @@ async fn refusals_retrying_cannot_mend_end_run_with_a_typed_error() {
         let error = finished(run_recording(connection, &Seen::default()))
             .await
             .unwrap_err();
-        assert!(matches!(error, Error::ConnectionRefused { .. }), "{error:?}");
+        assert!(matches!(error, LongConnectionError::Refused { .. }), "{error:?}");
         assert_eq!(error.http_status(), Some(status), "{refusal:?}");
         if code.is_some() {
             assert_eq!(error.code(), code);
@@ -398,7 +404,7 @@ async fn refusals_retrying_cannot_mend_end_run_with_a_typed_error() {
     ))
     .await
     .unwrap_err();
-    assert!(matches!(error, Error::ConnectionRefused { .. }), "{error:?}");
+    assert!(matches!(error, LongConnectionError::Refused { .. }), "{error:?}");
     assert_eq!(error.code(), Some(10014));
     assert_eq!(stand_in.endpoint_calls(), 1);
     assert!(!format!("{error} {error:?}").contains(testing::APP_SECRET));
@@ -444,9 +450,9 @@ async fn reconnects_stop_at_the_count_the_user_set() {
         .await
         .unwrap_err();
     match &error {
-        Error::ReconnectsExhausted { attempts, last, .. } => {
+        LongConnectionError::ReconnectsExhausted { attempts, last, .. } => {
             assert_eq!(*attempts, 3);
-            assert!(matches!(**last, Error::Connection { .. }), "{last:?}");
+            assert!(matches!(**last, LongConnectionError::Failed { .. }), "{last:?}");
         }
         other => panic!("{other:?}"),
     }
@@ -482,7 +488,10 @@ async fn the_platforms_reconnect_count_is_honoured_unless_the_user_set_one() {
         .unwrap()
         .unwrap_err();
     assert!(
-        matches!(error, Error::ReconnectsExhausted { attempts: 1, .. }),
+        matches!(
+            error,
+            LongConnectionError::ReconnectsExhausted { attempts: 1, .. }
+        ),
         "{error:?}"
     );
     assert_eq!(stand_in.refused_handshakes(), 1);
@@ -934,4 +943,104 @@ async fn the_endpoint_request_follows_no_redirect_so_the_app_secret_stays_with_t
         redirect.delete_async().await;
     }
     assert_eq!(anything_elsewhere.calls_async().await, 0);
+}
+
+#[tokio::test]
+async fn errors_of_the_calls_kind_are_kept_whole() {
+    // The endpoint cannot be reached: retried, and the last failure is the call's error.
+    let connection = LongConnection::builder()
+        .app_credentials(testing::APP_ID, testing::APP_SECRET)
+        .base_url(crate::support::unreachable_base_url())
+        .reconnect_count(Some(1))
+        .reconnect_jitter(Duration::from_millis(10))
+        .reconnect_interval(Duration::from_millis(20))
+        .connect_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let error = tokio::time::timeout(SOON, connection.run(|_| async { Ok::<(), String>(()) }))
+        .await
+        .expect("run ends")
+        .unwrap_err();
+    match &error {
+        LongConnectionError::ReconnectsExhausted {
+            attempts: 1, last, ..
+        } => assert!(
+            matches!(
+                **last,
+                LongConnectionError::Call {
+                    error: Error::Transport { .. },
+                    ..
+                }
+            ),
+            "{last:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!((error.code(), error.http_status()), (None, None));
+    assert_eq!(
+        error.to_string(),
+        "the long connection was not restored after 1 reconnects"
+    );
+    // The last failure is the source, shown as the call's error is.
+    let last = std::error::Error::source(&error).expect("the last failure");
+    assert_eq!(last.to_string(), "the request failed in transport");
+    assert!(last.source().is_some(), "the transport error under it");
+    assert_eq!(error.clone().to_string(), error.to_string());
+
+    // A plain ws:// URL to a host that is not loopback: the settings refuse it, not retried.
+    let platform = crate::support::StandIn::start().await;
+    let endpoint = platform
+        .server
+        .mock_async(|when, then| {
+            when.path("/callback/ws/endpoint");
+            then.status(200)
+                .body(r#"{"code":0,"data":{"URL":"ws://example.com/ws?device_id=1"}}"#);
+        })
+        .await;
+    let connection = LongConnection::builder()
+        .app_credentials(testing::APP_ID, testing::APP_SECRET)
+        .base_url(platform.base_url())
+        .connect_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let error = tokio::time::timeout(SOON, connection.run(|_| async { Ok::<(), String>(()) }))
+        .await
+        .expect("run ends at once")
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            LongConnectionError::Call {
+                error: Error::InvalidInput {
+                    field: "base_url",
+                    ..
+                },
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().starts_with("invalid base_url: "), "{error}");
+    assert_eq!(endpoint.calls_async().await, 1);
+
+    // `build`'s error converts: one `?` serves both.
+    async fn connect_and_run() -> Result<(), LongConnectionError> {
+        LongConnection::builder()
+            .build()?
+            .run(|_| async { Ok::<(), String>(()) })
+            .await
+    }
+    assert!(
+        matches!(
+            connect_and_run().await,
+            Err(LongConnectionError::Call {
+                error: Error::InvalidInput {
+                    field: "app_credentials",
+                    ..
+                },
+                ..
+            })
+        ),
+        "build's error"
+    );
 }

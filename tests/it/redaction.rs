@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::support::*;
-use feishu_helpdesk::{Client, Error, Event};
+use feishu_helpdesk::{Client, Event};
 
 /// Every form in which a secret could leak.
 fn secrets() -> [&'static str; 5] {
@@ -26,7 +26,7 @@ fn all_forms(value: &(impl std::fmt::Debug + ?Sized)) -> String {
     format!("{value:?}\n{value:#?}")
 }
 
-fn error_forms(err: &Error) -> String {
+fn error_forms(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = format!("{err}\n{err:#}\n{err:?}\n{err:#?}");
     let mut source = std::error::Error::source(err);
     while let Some(s) = source {
@@ -155,4 +155,96 @@ async fn a_client_holding_a_fetched_token_hides_it() {
         shown.contains(testing::APP_ID) && shown.contains("tokens: 1"),
         "{shown}"
     );
+}
+
+#[cfg(feature = "long-connection")]
+#[tokio::test]
+async fn long_connection_errors_of_every_kind_hide_every_secret() {
+    use feishu_helpdesk::events::{LongConnection, LongConnectionBuilder, LongConnectionError};
+    use feishu_helpdesk::testing::{self, EndpointFault, HandshakeRefusal, MockPlatform};
+
+    fn builder(base_url: &str, (app_id, app_secret): (&str, &str)) -> LongConnectionBuilder {
+        LongConnection::builder()
+            .app_credentials(app_id, app_secret)
+            .base_url(base_url)
+            .reconnect_count(Some(0))
+            .connect_timeout(Duration::from_millis(500))
+    }
+    async fn ended(builder: LongConnectionBuilder) -> LongConnectionError {
+        let connection = builder.build().unwrap();
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            connection.run(|_| async { Ok::<(), String>(()) }),
+        )
+        .await
+        .expect("run ends")
+        .unwrap_err()
+    }
+
+    let mut errors = Vec::new();
+    let platform = MockPlatform::start().await;
+    let stand_in = platform.long_connection();
+    // Refused by the endpoint; by the handshake; a connection that failed and is not restored.
+    stand_in.fail_endpoint(EndpointFault::BadCredentials, 1);
+    stand_in.refuse_handshakes(HandshakeRefusal::Banned, 1);
+    stand_in.refuse_handshakes(HandshakeRefusal::ServerError, 1);
+    for _ in 0..3 {
+        errors.push(
+            ended(builder(
+                platform.base_url(),
+                (testing::APP_ID, testing::APP_SECRET),
+            ))
+            .await,
+        );
+    }
+    // The endpoint unreachable: the call's transport error.
+    errors.push(ended(builder(&unreachable_base_url(), (APP_ID, APP_SECRET))).await);
+    // A socket that cannot be opened, to a URL whose query holds the connection's credentials;
+    // and a URL the settings refuse.
+    let stand_in = StandIn::start().await;
+    for url in [
+        format!(
+            "{}/ws?access_key=secret-key&ticket=secret-ticket",
+            unreachable_base_url()
+        ),
+        "ws://example.com/ws?access_key=secret-key&ticket=secret-ticket".to_owned(),
+    ] {
+        let url = url.replace("http://", "ws://");
+        let endpoint = stand_in
+            .server
+            .mock_async(|when, then| {
+                when.path("/callback/ws/endpoint");
+                then.status(200)
+                    .json_body(serde_json::json!({"code": 0, "data": {"URL": url}}));
+            })
+            .await;
+        errors.push(ended(builder(&stand_in.base_url(), (APP_ID, APP_SECRET))).await);
+        endpoint.delete_async().await;
+    }
+
+    let kinds: Vec<&str> = errors
+        .iter()
+        .map(|err| match err {
+            LongConnectionError::Refused { .. } => "refused",
+            LongConnectionError::ReconnectsExhausted { last, .. } => match **last {
+                LongConnectionError::Failed { .. } => "failed",
+                LongConnectionError::Call { .. } => "call",
+                _ => "other",
+            },
+            LongConnectionError::Call { .. } => "settings",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["refused", "refused", "failed", "call", "failed", "settings"],
+        "{errors:?}"
+    );
+    for err in &errors {
+        let shown = error_forms(err);
+        assert_no_secret("a long connection error", &shown);
+        for secret in [testing::APP_SECRET, "secret-key", "secret-ticket"] {
+            assert!(!shown.contains(secret), "{secret} shows in {shown}");
+        }
+    }
 }

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use feishu_helpdesk::events::{DedupeStore, HelpdeskEvent, LongConnection, Receiver, RedisDedupeStore};
-use feishu_helpdesk::Error;
+use feishu_helpdesk::events::{
+    DedupeStore, HelpdeskEvent, LongConnection, LongConnectionError, Receiver, RedisDedupeStore,
+};
 
 use crate::config::{base_url, env, required};
 use crate::failure::Failure;
@@ -71,8 +72,8 @@ pub(crate) async fn long_connection(cli: &Cli) -> Result<(), Failure> {
             Ok(())
         }
         // A refused app is a configuration to fix (2), not a network to wait for (3).
-        Err(err @ Error::ConnectionRefused { .. }) => Err(Failure::Config(err.to_string())),
-        Err(err) => Err(Failure::Transport(err)),
+        Err(err @ LongConnectionError::Refused { .. }) => Err(Failure::Config(err.to_string())),
+        Err(err) => Err(Failure::Connection(err)),
     }
 }
 

@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::WebSocketStream;
 
 use super::config::ServerConfig;
+use super::error::LongConnectionError;
 use crate::codes::{ENDPOINT_BUSY, ENDPOINT_INTERNAL_ERROR, TOO_MANY_CONNECTIONS};
 use crate::error::Error;
 use crate::secret::Secret;
@@ -29,10 +30,11 @@ pub(crate) type Socket = WebSocketStream<Pin<Box<dyn Stream>>>;
 
 /// Why a connection could not be opened.
 pub(crate) enum Failure {
-    /// Retrying cannot mend it (bad credentials, banned, too many connections).
-    Terminal(Error),
+    /// Retrying cannot mend it (bad credentials, banned, too many connections, a URL the
+    /// settings do not allow).
+    Terminal(LongConnectionError),
     /// It may work next time.
-    Retry(Error),
+    Retry(LongConnectionError),
 }
 
 /// What the endpoint gave: where to connect, and the platform's settings.
@@ -91,20 +93,20 @@ impl Connector {
             .send();
         let response = sent
             .await
-            .map_err(|e| Failure::Retry(Error::transport(e, None)))?;
+            .map_err(|e| Failure::Retry(Error::transport(e, None).into()))?;
         let status = response.status().as_u16();
         let response = crate::body_limit::limit(response, crate::MAX_BODY_BYTES);
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| Failure::Retry(Error::transport(e, Some(status))))?;
+            .map_err(|e| Failure::Retry(Error::transport(e, Some(status)).into()))?;
         if status != 200 {
-            return Err(Failure::Retry(Error::connection(format!(
+            return Err(Failure::Retry(LongConnectionError::failed(format!(
                 "the endpoint answered HTTP {status}"
             ))));
         }
         let answer: Answer = serde_json::from_slice(&bytes).map_err(|e| {
-            Failure::Retry(Error::connection_because(
+            Failure::Retry(LongConnectionError::failed_because(
                 "the endpoint's answer is not its JSON",
                 e,
             ))
@@ -112,13 +114,13 @@ impl Connector {
         match answer.code {
             0 => {}
             ENDPOINT_BUSY | ENDPOINT_INTERNAL_ERROR => {
-                return Err(Failure::Retry(Error::connection(format!(
+                return Err(Failure::Retry(LongConnectionError::failed(format!(
                     "the endpoint answered code {}: {}",
                     answer.code, answer.msg
                 ))))
             }
             code => {
-                return Err(Failure::Terminal(Error::ConnectionRefused {
+                return Err(Failure::Terminal(LongConnectionError::Refused {
                     code: Some(code),
                     http_status: Some(status),
                     msg: format!("the endpoint refused app {}: {}", self.app_id, answer.msg),
@@ -132,7 +134,7 @@ impl Connector {
         let url = data
             .url
             .filter(|url| !url.is_empty())
-            .ok_or_else(|| Failure::Retry(Error::connection("the endpoint gave no URL")))?;
+            .ok_or_else(|| Failure::Retry(LongConnectionError::failed("the endpoint gave no URL")))?;
         Ok(Endpoint {
             url: Secret::new(url),
             config: data.config.unwrap_or_default(),
@@ -145,7 +147,7 @@ impl Connector {
         let opening = async {
             let tcp = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
                 .await
-                .map_err(|e| Failure::Retry(Error::connection_because("cannot connect", e)))?;
+                .map_err(|e| Failure::Retry(LongConnectionError::failed_because("cannot connect", e)))?;
             let _ = tcp.set_nodelay(true);
             let stream: Pin<Box<dyn Stream>> = if target.secure {
                 self.tls.wrap(&target.host, tcp).await?
@@ -163,7 +165,9 @@ impl Connector {
         match tokio::time::timeout(self.timeout, opening).await {
             Ok(Ok(socket)) => Ok((socket, target)),
             Ok(Err(failure)) => Err(failure),
-            Err(_) => Err(Failure::Retry(Error::connection("the handshake timed out"))),
+            Err(_) => Err(Failure::Retry(LongConnectionError::failed(
+                "the handshake timed out",
+            ))),
         }
     }
 }
@@ -182,17 +186,20 @@ pub(crate) struct Target {
 
 impl Target {
     fn parse(raw: &str, allow_insecure: bool) -> Result<Target, Failure> {
-        let bad = |reason: &'static str| Failure::Retry(Error::connection(reason));
+        let bad = |reason: &'static str| Failure::Retry(LongConnectionError::failed(reason));
         let url = url::Url::parse(raw).map_err(|_| bad("the endpoint's URL does not parse"))?;
         let host = url.host().ok_or_else(|| bad("the endpoint's URL has no host"))?;
         let secure = match url.scheme() {
             "wss" => true,
             "ws" if allow_insecure || crate::client::is_loopback(&host) => false,
             "ws" => {
-                return Err(Failure::Terminal(Error::invalid_input(
-                    "base_url",
-                    "the endpoint gave a plain ws:// URL to a host that is not loopback; allow_insecure_http(true) accepts it",
-                )))
+                return Err(Failure::Terminal(
+                    Error::invalid_input(
+                        "base_url",
+                        "the endpoint gave a plain ws:// URL to a host that is not loopback; allow_insecure_http(true) accepts it",
+                    )
+                    .into(),
+                ))
             }
             _ => return Err(bad("the endpoint's URL is not ws:// or wss://")),
         };
@@ -226,7 +233,10 @@ impl Target {
 /// retrying can mend it.
 fn refusal(error: tungstenite::Error) -> Failure {
     let tungstenite::Error::Http(response) = &error else {
-        return Failure::Retry(Error::connection_because("the WebSocket handshake failed", error));
+        return Failure::Retry(LongConnectionError::failed_because(
+            "the WebSocket handshake failed",
+            error,
+        ));
     };
     let header = |name: &str| {
         response
@@ -242,17 +252,17 @@ fn refusal(error: tungstenite::Error) -> Failure {
     let auth_code = header("handshake-autherrcode").and_then(|c| c.parse::<i64>().ok());
     let msg = header("handshake-msg").unwrap_or_default().to_owned();
     match (status, auth_code) {
-        (403, _) => Failure::Terminal(Error::ConnectionRefused {
+        (403, _) => Failure::Terminal(LongConnectionError::Refused {
             code: auth_code,
             http_status: Some(status),
             msg: format!("the app is forbidden to connect (403): {msg}"),
         }),
-        (514, Some(TOO_MANY_CONNECTIONS)) => Failure::Terminal(Error::ConnectionRefused {
+        (514, Some(TOO_MANY_CONNECTIONS)) => Failure::Terminal(LongConnectionError::Refused {
             code: auth_code,
             http_status: Some(status),
             msg: format!("the app has as many connections as the platform allows: {msg}"),
         }),
-        _ => Failure::Retry(Error::connection(format!(
+        _ => Failure::Retry(LongConnectionError::failed(format!(
             "the handshake was refused: status {status}, code {}: {msg}",
             auth_code.map_or_else(|| "none".to_owned(), |c| c.to_string())
         ))),
@@ -310,12 +320,12 @@ impl Tls {
             #[cfg(all(feature = "rustls", not(feature = "native-tls")))]
             Tls::Rustls(connector) => {
                 let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|e| {
-                    Failure::Retry(Error::connection_because("the endpoint's host is not a TLS name", e))
+                    Failure::Retry(LongConnectionError::failed_because("the endpoint's host is not a TLS name", e))
                 })?;
                 let stream = connector
                     .connect(name, tcp)
                     .await
-                    .map_err(|e| Failure::Retry(Error::connection_because("the TLS handshake failed", e)))?;
+                    .map_err(|e| Failure::Retry(LongConnectionError::failed_because("the TLS handshake failed", e)))?;
                 Ok(Box::pin(stream))
             }
             #[cfg(feature = "native-tls")]
@@ -323,13 +333,16 @@ impl Tls {
                 let stream = connector
                     .connect(host, tcp)
                     .await
-                    .map_err(|e| Failure::Retry(Error::connection_because("the TLS handshake failed", e)))?;
+                    .map_err(|e| Failure::Retry(LongConnectionError::failed_because("the TLS handshake failed", e)))?;
                 Ok(Box::pin(stream))
             }
-            Tls::None => Err(Failure::Terminal(Error::invalid_input(
-                "base_url",
-                "the endpoint gave a wss:// URL, and the crate was built without a TLS feature (rustls or native-tls)",
-            ))),
+            Tls::None => Err(Failure::Terminal(
+                Error::invalid_input(
+                    "base_url",
+                    "the endpoint gave a wss:// URL, and the crate was built without a TLS feature (rustls or native-tls)",
+                )
+                .into(),
+            )),
         }
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! - `frame`: the frames (`proto/pbbp2.proto`) as prost types, pings and acknowledgements;
 //! - `config`: the platform's `ClientConfig`, checked, under the user's settings;
+//! - `error`: [`LongConnectionError`], what ends `run` and what each failed connection was;
 //! - `connect`: the endpoint, the handshake (TCP, TLS, WebSocket), refusals sorted;
 //! - `fragments`: split events put back together, within a time limit and a memory bound;
 //! - `session`: one connection: pings, the pong deadline, events in tasks, acknowledgements;
@@ -10,6 +11,7 @@
 
 mod config;
 mod connect;
+mod error;
 mod fragments;
 pub(crate) mod frame;
 mod session;
@@ -24,6 +26,7 @@ use tracing::Instrument as _;
 
 use self::config::{Overrides, Timings};
 use self::connect::{Connector, Failure, Tls};
+pub use self::error::LongConnectionError;
 use self::session::{End, Shared, Tasks};
 use super::dedupe::DedupeStore;
 use super::delivery::{Delivery, DeliverySettings};
@@ -51,7 +54,7 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// each event to one live connection of the app, chosen at random; up to 50 per app).
 ///
 /// ```no_run
-/// # async fn run() -> Result<(), feishu_helpdesk::Error> {
+/// # async fn run() -> Result<(), feishu_helpdesk::events::LongConnectionError> {
 /// use feishu_helpdesk::events::{HelpdeskEvent, LongConnection};
 ///
 /// let connection = LongConnection::builder()
@@ -71,9 +74,12 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// # }
 /// ```
 ///
-/// `run` returns `Ok` after a shutdown, or the error that ended it: the platform refused the
-/// app ([`Error::ConnectionRefused`]) or every reconnect allowed failed
-/// ([`Error::ReconnectsExhausted`]). Dropping its future stops everything it started.
+/// `run` returns `Ok` after a shutdown, or the [`LongConnectionError`] that ended it: the
+/// platform refused the app ([`LongConnectionError::Refused`]) or every reconnect allowed
+/// failed ([`LongConnectionError::ReconnectsExhausted`]). `build` fails with
+/// [`Error::InvalidInput`] (settings are input); `LongConnectionError` converts from
+/// [`Error`], so that one `?` serves both. Dropping `run`'s future stops everything it
+/// started.
 pub struct LongConnection {
     connector: Connector,
     delivery: Arc<Delivery>,
@@ -135,7 +141,12 @@ impl LongConnection {
     /// handler delays neither pings nor other events; it is acknowledged with 200 once the
     /// handler returned `Ok` (or when it was handled before), and with 500 when the handler
     /// failed, panicked or passed its deadline, so that the platform pushes it again.
-    pub async fn run<H, Fut, E>(&self, handler: H) -> Result<(), Error>
+    ///
+    /// Returns `Ok(())` after a shutdown; [`LongConnectionError::Refused`] at once when
+    /// retrying cannot mend a refusal; [`LongConnectionError::ReconnectsExhausted`] when the
+    /// reconnect count in force ran out; [`LongConnectionError::Call`] when the settings do
+    /// not allow the URL the platform gave.
+    pub async fn run<H, Fut, E>(&self, handler: H) -> Result<(), LongConnectionError>
     where
         H: Fn(HelpdeskEvent) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), E>> + Send + 'static,
@@ -175,7 +186,7 @@ impl LongConnection {
                 // grace and acknowledged what finished; what is left is stopped here.
                 Ok(End::Shutdown) if opened => return Ok(()),
                 Ok(End::Shutdown) => break,
-                Ok(End::Lost(reason)) => Error::connection(reason),
+                Ok(End::Lost(reason)) => LongConnectionError::failed(reason),
                 Err(Failure::Terminal(error)) => return Err(error),
                 Err(Failure::Retry(error)) => error,
             };
@@ -183,7 +194,7 @@ impl LongConnection {
                 reconnects = 0;
             }
             if timings.reconnect_count.is_some_and(|count| reconnects >= count) {
-                return Err(Error::ReconnectsExhausted {
+                return Err(LongConnectionError::ReconnectsExhausted {
                     attempts: reconnects,
                     last: Box::new(reason),
                 });
@@ -267,7 +278,7 @@ impl LongConnection {
 }
 
 /// An error and its sources on one line, for the log.
-struct DisplayChain<'a>(&'a Error);
+struct DisplayChain<'a>(&'a LongConnectionError);
 
 impl fmt::Display for DisplayChain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -390,7 +401,7 @@ impl LongConnectionBuilder {
     }
 
     /// How many reconnects in a row to try before `run` gives up with
-    /// [`Error::ReconnectsExhausted`], in place of the platform's `ReconnectCount` (no limit
+    /// [`LongConnectionError::ReconnectsExhausted`], in place of the platform's `ReconnectCount` (no limit
     /// when it is negative). `None`: no limit.
     pub fn reconnect_count(mut self, count: Option<u32>) -> Self {
         self.overrides.reconnect_count = Some(count);

@@ -108,20 +108,32 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
         send.attrs.retain(|a| !a.path().is_ident("doc"));
         send.attrs
             .push(syn::parse_quote!(#[doc = " One attempt, as progenitor makes it."]));
-        let new_send: syn::ImplItem = if answer_name == "ByteStream" {
-            syn::parse_quote! {
-                #doc
-                ///
-                /// With the client's call machinery: both credentials, token renewal, retries
-                /// (never repeating a side effect), a tracing span named by the operation. The
-                /// answer's bytes come as a stream, bounded in size; a JSON error answer is an
-                /// [`Error`](crate::Error).
-                pub async fn send(self) -> Result<crate::download::Download, crate::Error> {
-                    let client = self.client;
-                    let notes = <super::Client as crate::generated_glue::Dispatch>::Notes::default();
-                    crate::generated_glue::Dispatch::download(client, #operation, &notes, || self.clone().send_once(&notes)).await
-                }
-            }
+        let (new_send, new_send_with_receipt): (syn::ImplItem, syn::ImplItem) = if answer_name == "ByteStream"
+        {
+            (
+                syn::parse_quote! {
+                    #doc
+                    ///
+                    /// With the client's call machinery: both credentials, token renewal, retries
+                    /// (never repeating a side effect), a tracing span named by the operation. The
+                    /// answer's bytes come as a stream, bounded in size; a JSON error answer is an
+                    /// [`Error`](crate::Error).
+                    pub async fn send(self) -> Result<crate::download::Download, crate::Error> {
+                        let client = self.client;
+                        let notes = <super::Client as crate::generated_glue::Dispatch>::Notes::default();
+                        crate::generated_glue::Dispatch::download(client, #operation, &notes, || self.clone().send_once(&notes)).await
+                    }
+                },
+                syn::parse_quote! {
+                    /// As [`send`](Self::send), with the platform's [`Receipt`](crate::Receipt) of
+                    /// the call (its HTTP status and log id) beside the bytes.
+                    pub async fn send_with_receipt(self) -> Result<(crate::download::Download, crate::Receipt), crate::Error> {
+                        let client = self.client;
+                        let notes = <super::Client as crate::generated_glue::Dispatch>::Notes::default();
+                        crate::generated_glue::Dispatch::download_with_receipt(client, #operation, &notes, || self.clone().send_once(&notes)).await
+                    }
+                },
+            )
         } else {
             let data = data_fields.get(&answer_name).ok_or_else(|| {
                 format!("the answer type {answer_name} of {operation} is not an envelope (code, msg, data)")
@@ -130,20 +142,32 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
             if !envelopes.contains(&answer_name) {
                 envelopes.push(answer_name.clone());
             }
-            syn::parse_quote! {
-                #doc
-                ///
-                /// With the client's call machinery: both credentials, token renewal, retries
-                /// (never repeating a side effect), a tracing span named by the operation. Gives
-                /// the answer's `data` (its default if the platform left it out); a non-zero
-                /// `code` is an [`Error::Api`](crate::Error::Api).
-                pub async fn send(self) -> Result<#data, crate::Error> {
-                    let client = self.client;
-                    let notes = <super::Client as crate::generated_glue::Dispatch>::Notes::default();
-                    crate::generated_glue::Dispatch::dispatch(client, #operation, &notes, || self.clone().send_once(&notes)).await
-                }
-            }
+            (
+                syn::parse_quote! {
+                    #doc
+                    ///
+                    /// With the client's call machinery: both credentials, token renewal, retries
+                    /// (never repeating a side effect), a tracing span named by the operation. Gives
+                    /// the answer's `data` (its default if the platform left it out); a non-zero
+                    /// `code` is an [`Error::Api`](crate::Error::Api).
+                    pub async fn send(self) -> Result<#data, crate::Error> {
+                        let client = self.client;
+                        let notes = <super::Client as crate::generated_glue::Dispatch>::Notes::default();
+                        crate::generated_glue::Dispatch::dispatch(client, #operation, &notes, || self.clone().send_once(&notes)).await
+                    }
+                },
+                syn::parse_quote! {
+                    /// As [`send`](Self::send), with the platform's [`Receipt`](crate::Receipt) of
+                    /// the call (its HTTP status and log id) beside the answer's `data`.
+                    pub async fn send_with_receipt(self) -> Result<(#data, crate::Receipt), crate::Error> {
+                        let client = self.client;
+                        let notes = <super::Client as crate::generated_glue::Dispatch>::Notes::default();
+                        crate::generated_glue::Dispatch::dispatch_with_receipt(client, #operation, &notes, || self.clone().send_once(&notes)).await
+                    }
+                },
+            )
         };
+        block.items.insert(position, new_send_with_receipt);
         block.items.insert(position, new_send);
         edited += 1;
         let builder_name = type_name(&block.self_ty);

@@ -12,6 +12,7 @@ use crate::download::Download;
 use crate::error::{Attempts, Error};
 use crate::generated::types::ErrorResponse;
 use crate::generated_glue::Envelope;
+use crate::receipt::Receipt;
 use crate::token_cache::CachedToken;
 
 /// The header the platform puts its log id in; a constant, so that no call parses it.
@@ -84,16 +85,6 @@ impl NoteSlot {
 /// The log id in an `X-Tt-Logid` header value, if it is non-empty text.
 fn log_id_text(value: Option<&HeaderValue>) -> Option<&str> {
     value.and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty())
-}
-
-/// The platform's acknowledgement of a successful call.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Receipt {
-    /// The HTTP status of the answer.
-    pub http_status: u16,
-    /// The platform's log id for the request (`X-Tt-Logid`), if the answer had one.
-    pub log_id: Option<String>,
 }
 
 /// A successful attempt's status and log id, as the hooks noted them: the log id is copied

@@ -14,6 +14,7 @@ use crate::download::Download;
 use crate::error::{Attempts, Error};
 use crate::generated::{self, types::ErrorResponse};
 use crate::generated_glue::{Dispatch, Envelope};
+use crate::receipt::Receipt;
 use crate::retry::{decide, Decision, Failed, History};
 
 impl Dispatch for generated::Client {
@@ -47,6 +48,23 @@ impl Dispatch for generated::Client {
         })
     }
 
+    fn dispatch_with_receipt<F, Fut, T>(
+        &self,
+        operation: &'static str,
+        notes: &NoteSlot,
+        call: F,
+    ) -> impl Future<Output = Result<(T::Data, Receipt), Error>> + Send
+    where
+        F: Fn() -> Fut + Send + Sync,
+        Fut: Future<Output = Result<ResponseValue<T>, GeneratedError<ErrorResponse>>> + Send,
+        T: Envelope + Send,
+        T::Data: Default + Send,
+    {
+        run(&self.inner, operation, notes, call, settle, |answered, data| {
+            (data.unwrap_or_default(), answered.receipt())
+        })
+    }
+
     fn download<F, Fut>(
         &self,
         operation: &'static str,
@@ -64,6 +82,26 @@ impl Dispatch for generated::Client {
             call,
             settle_download,
             |_, download| download,
+        )
+    }
+
+    fn download_with_receipt<F, Fut>(
+        &self,
+        operation: &'static str,
+        notes: &NoteSlot,
+        call: F,
+    ) -> impl Future<Output = Result<(Download, Receipt), Error>> + Send
+    where
+        F: Fn() -> Fut + Send + Sync,
+        Fut: Future<Output = Result<ResponseValue<ByteStream>, GeneratedError<ErrorResponse>>> + Send,
+    {
+        run(
+            &self.inner,
+            operation,
+            notes,
+            call,
+            settle_download,
+            |answered, download| (download, answered.receipt()),
         )
     }
 }

@@ -8,13 +8,12 @@ use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 
-use crate::attempt::{settle, NoteSlot, Receipt};
 use crate::client_state::{ClientState, Credentials, TokenSource};
 use crate::credentials::{bearer, helpdesk_authorization};
 use crate::error::Error;
 use crate::event::{request_body, Event};
-use crate::generated::{self, types::ErrorResponse, ClientHelpdeskEventsExt as _};
-use crate::generated_glue::Envelope;
+use crate::generated::{self, ClientHelpdeskEventsExt as _};
+use crate::receipt::Receipt;
 use crate::retry::{RetryPolicy, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES};
 use crate::secret::Secret;
 use crate::token_cache::{MemoryTokenCache, TokenCache};
@@ -59,26 +58,28 @@ impl Client {
     /// [`Error::InvalidInput`] before anything is sent.
     pub async fn unsubscribe(&self, events: &[Event]) -> Result<Receipt, Error> {
         let body = request_body(events)?;
-        let notes = NoteSlot::default();
-        self.send("unsubscribe_events", &notes, || {
-            self.api()
-                .unsubscribe_events()
-                .body(body.clone())
-                .send_once(&notes)
-        })
-        .await
+        let (_, receipt) = self
+            .api()
+            .unsubscribe_events()
+            .body(body)
+            .send_with_receipt()
+            .await?;
+        Ok(receipt)
     }
 
     /// Subscribes to helpdesk events (`POST /open-apis/helpdesk/v1/events/subscribe`).
     ///
-    /// Validated as [`Client::unsubscribe`] is.
+    /// Validated as [`Client::unsubscribe`] is; the same as the `subscribe_events` builder's
+    /// `send_with_receipt` with the checked body.
     pub async fn subscribe(&self, events: &[Event]) -> Result<Receipt, Error> {
         let body = request_body(events)?;
-        let notes = NoteSlot::default();
-        self.send("subscribe_events", &notes, || {
-            self.api().subscribe_events().body(body.clone()).send_once(&notes)
-        })
-        .await
+        let (_, receipt) = self
+            .api()
+            .subscribe_events()
+            .body(body)
+            .send_with_receipt()
+            .await?;
+        Ok(receipt)
     }
 
     /// Every operation of the helpdesk API, as builders: name the parameters, then
@@ -159,33 +160,6 @@ impl Client {
     /// The base URL requests go to, without a trailing slash.
     pub fn base_url(&self) -> &str {
         progenitor_client::ClientInfo::baseurl(self.api())
-    }
-}
-
-impl Client {
-    /// Sends one call of `operation` through the call machinery and gives its receipt.
-    async fn send<F, Fut, T>(
-        &self,
-        operation: &'static str,
-        notes: &NoteSlot,
-        call: F,
-    ) -> Result<Receipt, Error>
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<
-            Output = Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<ErrorResponse>>,
-        >,
-        T: Envelope,
-    {
-        crate::call::run(
-            &self.api().inner,
-            operation,
-            notes,
-            call,
-            settle,
-            |answered, _| answered.receipt(),
-        )
-        .await
     }
 }
 

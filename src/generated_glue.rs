@@ -11,6 +11,7 @@ use progenitor_client::{ByteStream, ResponseValue};
 
 use crate::download::Download;
 use crate::error::Error;
+use crate::receipt::Receipt;
 
 /// An answer's body decoded as `T`, as progenitor's `ResponseValue::from_response` decodes
 /// it (the same errors), for the generated operations (see `build.rs`), whose request hook
@@ -109,6 +110,19 @@ pub(crate) trait Dispatch {
         T: Envelope + Send,
         T::Data: Default + Send;
 
+    /// Runs a JSON operation and gives its `data` and the platform's receipt.
+    fn dispatch_with_receipt<F, Fut, T>(
+        &self,
+        operation: &'static str,
+        notes: &Self::Notes,
+        call: F,
+    ) -> impl Future<Output = Result<(T::Data, Receipt), Error>> + Send
+    where
+        F: Fn() -> Fut + Send + Sync,
+        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<Self::ErrorBody>>> + Send,
+        T: Envelope + Send,
+        T::Data: Default + Send;
+
     /// Runs an operation that answers bytes.
     fn download<F, Fut>(
         &self,
@@ -116,6 +130,18 @@ pub(crate) trait Dispatch {
         notes: &Self::Notes,
         call: F,
     ) -> impl Future<Output = Result<Download, Error>> + Send
+    where
+        F: Fn() -> Fut + Send + Sync,
+        Fut: Future<Output = Result<ResponseValue<ByteStream>, progenitor_client::Error<Self::ErrorBody>>>
+            + Send;
+
+    /// Runs an operation that answers bytes, and gives the platform's receipt beside them.
+    fn download_with_receipt<F, Fut>(
+        &self,
+        operation: &'static str,
+        notes: &Self::Notes,
+        call: F,
+    ) -> impl Future<Output = Result<(Download, Receipt), Error>> + Send
     where
         F: Fn() -> Fut + Send + Sync,
         Fut: Future<Output = Result<ResponseValue<ByteStream>, progenitor_client::Error<Self::ErrorBody>>>

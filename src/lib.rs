@@ -7,6 +7,7 @@
 //
 // codes                      the platform's result codes the library acts on
 // error, secret, body_limit  the calls' error type; secrets kept out of Debug; the answer-size bounds
+// receipt                    the platform's acknowledgement of a successful call
 // http_client                the library's own HTTP clients, built in one function: reqwest's
 //                            TLS set-up, no redirects
 // credentials                the two header values: `Bearer <token>` and base64(id:token)
@@ -55,6 +56,7 @@ mod http_client;
 mod operation;
 mod pages;
 mod raw;
+mod receipt;
 mod retry;
 mod secret;
 mod token_cache;
@@ -73,7 +75,6 @@ pub use redis_cache::RedisTokenCache;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-pub use attempt::Receipt;
 pub use body_limit::{MAX_BODY_BYTES, MAX_DOWNLOAD_BYTES};
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, FEISHU_BASE_URL, LARK_BASE_URL};
 pub use credentials::HELPDESK_AUTHORIZATION;
@@ -82,6 +83,7 @@ pub use error::{Attempts, Error};
 pub use event::Event;
 pub use operation::{Operation, Paging, TokenKind};
 pub use raw::{RawAnswer, RawCall};
+pub use receipt::Receipt;
 
 /// The extension traits that put every operation on [`Client::api`], one trait per
 /// resource (the spec's tags): `use feishu_helpdesk::prelude::*;`.

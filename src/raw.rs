@@ -7,7 +7,7 @@ use progenitor_client::{Error as GeneratedError, ResponseValue};
 use reqwest::header::{HeaderValue, ACCEPT};
 use serde_json::Value;
 
-use crate::attempt::{settle, settle_download, NoteSlot, Receipt};
+use crate::attempt::{settle, settle_download, NoteSlot};
 use crate::call::run;
 use crate::client::Client;
 use crate::download::Download;
@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::generated::{self, types::ErrorResponse};
 use crate::generated_glue::Envelope;
 use crate::operation::{Operation, Paging};
+use crate::receipt::Receipt;
 
 /// A call of one operation named at run time: [`Client::raw`]. Path parameters and query
 /// parameters are text (a query parameter given twice is sent twice, as arrays are); the

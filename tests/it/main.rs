@@ -35,6 +35,7 @@ mod pages;
 #[cfg(feature = "axum")]
 mod pushing;
 mod readme;
+mod receipts;
 mod receiver;
 mod redaction;
 #[cfg(feature = "redis")]

@@ -1,24 +1,31 @@
-//! One attempt: what the hooks saw of it (status, log id, rate-limit reset, the token sent
-//! or why there was none), and the mapping of its outcome to a [`Receipt`] or an [`Error`].
+//! One attempt: its request with the credentials its operation takes, sent ([`exchange`]);
+//! what was seen of it (status, log id, rate-limit reset, the token sent or why there was
+//! none); and the mapping of its outcome to data, a download or an [`Error`] ([`settle`],
+//! [`settle_download`]).
 
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::TryStreamExt as _;
 use progenitor_client::{ByteStream, Error as GeneratedError, ResponseValue};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 
+use crate::body_limit::{MAX_BODY_BYTES, MAX_DOWNLOAD_BYTES};
+use crate::client_state::TokenSource;
+use crate::credentials::HELPDESK_HEADER;
 use crate::download::Download;
 use crate::error::{Attempts, Error};
-use crate::generated::types::ErrorResponse;
+use crate::generated::{self, types::ErrorResponse};
 use crate::generated_glue::Envelope;
+use crate::operation::{Operation, TokenKind};
 use crate::receipt::Receipt;
 use crate::token_cache::CachedToken;
+use crate::token_manager::TokenManager;
 
 /// The header the platform puts its log id in; a constant, so that no call parses it.
 const LOG_ID: HeaderName = HeaderName::from_static("x-tt-logid");
 
-/// What the hooks saw of one attempt. The hook takes the answer's headers (so that
+/// What was seen of one attempt. `exchange` takes the answer's headers (so that
 /// progenitor does not copy them), keeping here what the wrapper reads: the log id, and the
 /// status for when progenitor drops the response (a body that is not the envelope, or one
 /// that fails mid-read).
@@ -61,15 +68,15 @@ impl AttemptNotes {
     }
 }
 
-/// The notes of one call's attempts, which the request hook writes and the call loop reads.
+/// The notes of one call's attempts, which `exchange` writes and the call loop reads.
 ///
-/// Passed by reference from the call loop through the generated `send_once` to the hook:
+/// Passed by reference from the call loop through the generated `send_once` to `exchange`:
 /// no task-local, which would move the notes in and out on every poll of the attempt.
 #[derive(Debug, Default)]
 pub(crate) struct NoteSlot(Mutex<AttemptNotes>);
 
 impl NoteSlot {
-    /// Lets the hook write into the current attempt's notes.
+    /// Lets `exchange` write into the current attempt's notes.
     pub(crate) fn write(&self, write: impl FnOnce(&mut AttemptNotes)) {
         // A panic while the lock was held cannot leave the notes half-written in a way
         // that matters: they are plain values, replaced before each attempt.
@@ -82,12 +89,182 @@ impl NoteSlot {
     }
 }
 
+/// The content type the platform asks for; the generated code sends it without charset.
+const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
+
+/// One attempt of `operation` (an id of `OPERATIONS`): `request` with the credentials the
+/// operation takes, sent; the answer bounded, its status, log id and rate-limit reset noted
+/// in `notes`, its headers dropped (the wrapper has what it needs) except a download's.
+///
+/// Nothing is awaited before sending unless a token must be fetched (boxed, with the
+/// request moved into it), so that the attempt's future holds reqwest's small future rather
+/// than the request beside the hooks' own.
+pub(crate) async fn exchange(
+    client: &generated::Client,
+    request: reqwest::Request,
+    operation: &'static str,
+    notes: &NoteSlot,
+) -> Result<reqwest::Response, GeneratedError<ErrorResponse>> {
+    let op = generated::find_operation(operation);
+    // Bound before the match: a temporary of the match's head would be kept across the
+    // await in its arm (and the error beside it is large).
+    let authorization = authorization(client, operation, op, Some(notes))?;
+    let request = match authorization {
+        Authorization::Ready(value) => prepared(client, request, value),
+        Authorization::Fetch(manager) => {
+            Box::pin(with_fetched_token(client, request, manager, Some(notes))).await?
+        }
+    };
+    let binary = op.is_some_and(|op| op.binary);
+    let pending = client.client.execute(request);
+    let mut response = bounded(pending.await?, binary);
+    notes.write(|notes| notes.answer(response.status(), response.headers()));
+    if !binary {
+        // progenitor would copy every header into the `ResponseValue`, which the wrapper
+        // drops unread; a download keeps them for its content type and length.
+        drop(std::mem::take(response.headers_mut()));
+    }
+    Ok(response)
+}
+
+/// The `Authorization` a request of `operation` carries, where it is known without
+/// awaiting.
+pub(crate) enum Authorization<'a> {
+    /// This value (`None` for a client without credentials, the token endpoint's).
+    Ready(Option<HeaderValue>),
+    /// A tenant token this manager must fetch first.
+    Fetch(&'a TokenManager),
+}
+
+/// Which token `operation` takes, and whether it is at hand. An operation that needs a user
+/// token on a client that has none is refused, with the typed error in `notes` where there
+/// are notes.
+// progenitor's error is what the generated code propagates; refusals are rare.
+#[allow(clippy::result_large_err)]
+pub(crate) fn authorization<'a, E>(
+    client: &'a generated::Client,
+    operation: &'static str,
+    op: Option<&Operation>,
+    notes: Option<&NoteSlot>,
+) -> Result<Authorization<'a>, GeneratedError<E>> {
+    let Some(credentials) = &client.inner.credentials else {
+        return Ok(Authorization::Ready(None));
+    };
+    let token = op.map_or(TokenKind::Tenant, |op| op.token);
+    Ok(Authorization::Ready(Some(match (token, &credentials.user) {
+        (TokenKind::User | TokenKind::TenantOrUser, Some(user)) => user.clone(),
+        (TokenKind::User, None) => {
+            // Refused before sending: the platform would refuse a tenant token.
+            return Err(refused(
+                notes,
+                Error::UserTokenRequired { operation },
+                format!("{operation} needs a user access token"),
+            ));
+        }
+        _ => match &credentials.tenant {
+            TokenSource::Fixed(value) => value.clone(),
+            // A fresh token is found without awaiting.
+            TokenSource::App(manager) => match manager.fresh() {
+                Some(token) => used(token, notes),
+                None => return Ok(Authorization::Fetch(manager)),
+            },
+        },
+    })))
+}
+
+/// `request`, prepared once `manager` has a token.
+async fn with_fetched_token<E>(
+    client: &generated::Client,
+    request: reqwest::Request,
+    manager: &TokenManager,
+    notes: Option<&NoteSlot>,
+) -> Result<reqwest::Request, GeneratedError<E>> {
+    let value = fetched(manager, notes).await?;
+    Ok(prepared(client, request, Some(value)))
+}
+
+/// A token from `manager`, fetched or waited for, as the request's header value.
+pub(crate) async fn fetched<E>(
+    manager: &TokenManager,
+    notes: Option<&NoteSlot>,
+) -> Result<HeaderValue, GeneratedError<E>> {
+    match manager.token().await {
+        Ok(token) => Ok(used(token, notes)),
+        Err(err) => {
+            let message = format!("no tenant access token for app {}", manager.app_id());
+            Err(refused(notes, err, message))
+        }
+    }
+}
+
+/// The header value of `token`, noted as the one the request carries (to forget if the
+/// platform rejects it).
+fn used(token: CachedToken, notes: Option<&NoteSlot>) -> HeaderValue {
+    let value = token.header().clone();
+    if let Some(notes) = notes {
+        notes.write(|n| n.token_used = Some(token));
+    }
+    value
+}
+
+/// The refusal to send a request without a token: `err` noted, progenitor's error returned.
+fn refused<E>(notes: Option<&NoteSlot>, err: Error, message: String) -> GeneratedError<E> {
+    if let Some(notes) = notes {
+        notes.write(|n| n.token_error = Some(Box::new(err)));
+    }
+    GeneratedError::Custom(message)
+}
+
+/// `request`, prepared. By value: a local an async fn has borrowed keeps its place in the
+/// future after it is moved out, and the request is the largest thing an attempt holds.
+fn prepared(
+    client: &generated::Client,
+    mut request: reqwest::Request,
+    authorization: Option<HeaderValue>,
+) -> reqwest::Request {
+    prepare(client, &mut request, authorization);
+    request
+}
+
+/// Adds both credentials (if the client has them), the content type and (for a
+/// caller-supplied `reqwest::Client`) the timeout to `request`.
+pub(crate) fn prepare(
+    client: &generated::Client,
+    request: &mut reqwest::Request,
+    authorization: Option<HeaderValue>,
+) {
+    let state = &client.inner;
+    if let (Some(credentials), Some(authorization)) = (&state.credentials, authorization) {
+        let headers = request.headers_mut();
+        headers.reserve(2);
+        headers.insert(AUTHORIZATION, authorization);
+        headers.insert(HELPDESK_HEADER, credentials.helpdesk.clone());
+    }
+    if request.body().is_some() {
+        request.headers_mut().insert(CONTENT_TYPE, JSON_UTF8);
+    }
+    if state.timeout_per_request {
+        *request.timeout_mut() = Some(state.timeout);
+    }
+}
+
+/// `response` with its body bounded: a download's by [`MAX_DOWNLOAD_BYTES`], any other's by
+/// [`MAX_BODY_BYTES`].
+pub(crate) fn bounded(response: reqwest::Response, binary: bool) -> reqwest::Response {
+    let max = if binary {
+        MAX_DOWNLOAD_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    crate::body_limit::limit(response, max)
+}
+
 /// The log id in an `X-Tt-Logid` header value, if it is non-empty text.
 fn log_id_text(value: Option<&HeaderValue>) -> Option<&str> {
     value.and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty())
 }
 
-/// A successful attempt's status and log id, as the hooks noted them: the log id is copied
+/// A successful attempt's status and log id, as `exchange` noted them: the log id is copied
 /// out only for a [`Receipt`] or a trace, not on every call.
 pub(crate) struct Answered {
     pub(crate) http_status: u16,
@@ -110,7 +287,7 @@ impl Answered {
 }
 
 /// A failed attempt: its error, or the outcome to map into one on the slow path, and what
-/// the hooks saw of it.
+/// `exchange` saw of it.
 pub(crate) struct Failure {
     pub(crate) error: Result<Error, Unread>,
     pub(crate) notes: AttemptNotes,
@@ -139,14 +316,14 @@ impl Failure {
 
 /// Settles one attempt of a JSON operation without awaiting: a receipt and the answer's
 /// `data`, or the failure (boxed, so that the common path moves little). `notes` is what
-/// the hooks saw of the attempt.
+/// `exchange` saw of the attempt.
 #[allow(clippy::type_complexity)]
 pub(crate) fn settle<T: Envelope>(
     result: Result<ResponseValue<T>, GeneratedError<ErrorResponse>>,
     mut notes: AttemptNotes,
 ) -> Result<(Answered, Option<T::Data>), Box<Failure>> {
     let error = match notes.token_error.take() {
-        // The hook could not obtain a token, so nothing was sent.
+        // No token could be obtained, so nothing was sent.
         Some(err) => {
             return Err(Box::new(Failure {
                 error: Ok(*err),
@@ -157,7 +334,7 @@ pub(crate) fn settle<T: Envelope>(
         None => match result {
             Ok(value) => {
                 let http_status = value.status().as_u16();
-                // The hook took the headers; the log id is in `notes`.
+                // `exchange` took the headers; the log id is in `notes`.
                 let (code, msg, data) = value.into_inner().into_parts();
                 if code == 0 {
                     let log_id = notes.log_id_header.take();
@@ -200,7 +377,7 @@ pub(crate) fn settle_download(
     }
     let error = match result {
         Ok(value) => {
-            // The hook leaves a download's headers in place.
+            // `exchange` leaves a download's headers in place.
             let header = |name| value.headers().get(name).and_then(|v| v.to_str().ok());
             let content_type = header(CONTENT_TYPE).map(str::to_owned);
             let content_length = header(CONTENT_LENGTH).and_then(|v| v.parse().ok());
@@ -301,7 +478,7 @@ pub(crate) struct ErrorAnswer {
 }
 
 impl ErrorAnswer {
-    /// The answer in `value`, with the log id the hook noted (it took the headers out of
+    /// The answer in `value`, with the log id `exchange` noted (it took the headers out of
     /// `value`).
     pub(crate) fn new(value: ResponseValue<ErrorResponse>, notes: &AttemptNotes) -> Self {
         let http_status = value.status().as_u16();

@@ -1,7 +1,8 @@
-//! One call of any operation: its loop of attempts (token renewal after a rejection,
-//! retries that never repeat a side effect), its tracing span, and the mapping of the
-//! answer to the operation's `data`, a download, or an `Error`. The generated builders'
-//! `send` reach it through [`Dispatch`](crate::generated_glue::Dispatch).
+//! One call of any operation, in its phases: an attempt (`attempt::exchange` sends it,
+//! `attempt::settle` reads its answer), and after a failure the decision of
+//! `retry::decide` carried out (renew the token, wait and retry, or fail); its tracing span
+//! around them. The generated builders' `send` reach it through
+//! [`Dispatch`](crate::generated_glue::Dispatch). A call's path is these three files.
 
 use std::future::Future;
 
@@ -27,7 +28,7 @@ impl Dispatch for generated::Client {
         operation: &'static str,
         notes: &NoteSlot,
     ) -> impl Future<Output = Result<reqwest::Response, GeneratedError<ErrorResponse>>> + Send {
-        crate::hooks::exchange(self, request, operation, notes)
+        crate::attempt::exchange(self, request, operation, notes)
     }
 
     fn dispatch<F, Fut, T>(
@@ -107,7 +108,7 @@ impl Dispatch for generated::Client {
 }
 
 /// Sends one call of `operation`, in one tracing span: `call` makes an attempt, noting what
-/// the hooks saw in `notes`, `settle` maps its outcome, and `finish` takes what the caller
+/// `attempt::exchange` saw in `notes`, `settle` maps its outcome, and `finish` takes what the caller
 /// wants of a success. Sent again after a rejected token (once, with a new one) and after
 /// retryable failures (up to the retry limit, with backoff); an operation that changes
 /// something only when the platform surely did not act on the failed attempt.

@@ -1,6 +1,6 @@
 //! What every request of one client shares, as the generated client's inner value: where
 //! the tenant token comes from, the helpdesk header, the timeout, the base URL and the
-//! operations' URLs joined to it. The request hook (`crate::hooks`) reads it.
+//! operations' URLs joined to it. Each attempt (`crate::attempt::exchange`) reads it.
 
 use std::fmt;
 use std::sync::Arc;
@@ -32,7 +32,7 @@ pub(crate) enum TokenSource {
     App(Arc<TokenManager>),
 }
 
-/// The state of one generated client, read by its hooks on every request.
+/// The state of one generated client, read by every attempt.
 #[derive(Clone)]
 pub struct ClientState {
     /// `None` for the client that obtains tokens: its operation needs no credentials.

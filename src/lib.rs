@@ -23,11 +23,12 @@
 //                            parameters' encoding, the envelope, the seam to the call machinery
 // generated                  progenitor's client, its builders' `send` run through `Dispatch`
 // event                      events and the subscription request body
-// attempt                    one attempt: what the hooks saw (log id, rate-limit reset, token
-//                            used) and the mapping of its answer to data, a download or an Error
+// attempt                    one attempt: its request with the credentials its operation takes
+//                            (both headers), sent and bounded; what was seen of it (log id,
+//                            rate-limit reset, token used); its answer mapped to data, a
+//                            download or an Error
 // token_endpoint             obtaining a token from the platform (the manager's seam)
-// hooks                      what every request carries and every answer gives: the token each
-//                            operation takes, the helpdesk header, the body bound, the notes
+// hooks                      progenitor's hooks, for the token endpoint's own request only
 // call                       one call of any operation: the loop of attempts (token renewal,
 //                            retries that never repeat a side effect), its tracing span
 // client                     Client and its builder: the configuration checks, user views

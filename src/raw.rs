@@ -281,7 +281,7 @@ impl<'a> RawCall<'a> {
         let request = request
             .try_clone()
             .ok_or_else(|| GeneratedError::InvalidRequest("the body cannot be sent twice".into()))?;
-        let response = crate::hooks::exchange(client, request, self.operation.id, notes).await?;
+        let response = crate::attempt::exchange(client, request, self.operation.id, notes).await?;
         match response.status().as_u16() {
             200 => Ok(response),
             400 | 401 | 403 | 429 | 500 => Err(GeneratedError::ErrorResponse(

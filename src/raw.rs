@@ -30,14 +30,15 @@ pub struct RawCall<'a> {
     body: Option<Value>,
 }
 
-/// The answer of a [`RawCall`]: the whole envelope, and what the call saw of it.
+/// The answer of a [`RawCall`], as a typed builder's `send_with_receipt` gives it: the
+/// envelope's `data` and the call's [`Receipt`], with the envelope's `msg` (its `code` was 0).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct RawAnswer {
     /// The envelope's `data` (`{}` if the platform left it out).
     pub data: Value,
-    /// The whole envelope, `{code, msg, data}`.
-    pub envelope: Value,
+    /// The envelope's `msg`, such as `success`.
+    pub msg: String,
     /// The HTTP status and log id.
     pub receipt: Receipt,
 }
@@ -136,12 +137,7 @@ impl<'a> RawCall<'a> {
         .await?;
         let (msg, data) = answer.unwrap_or_default();
         let data = data.unwrap_or_else(|| Value::Object(Default::default()));
-        let envelope = serde_json::json!({"code": 0, "msg": msg, "data": data});
-        Ok(RawAnswer {
-            data,
-            envelope,
-            receipt,
-        })
+        Ok(RawAnswer { data, msg, receipt })
     }
 
     /// Sends a call of an operation that answers bytes.

@@ -480,6 +480,8 @@ async fn a_bad_body_is_refused_with_400_naming_the_problem() {
         .await
         .unwrap();
     assert_eq!(answer.receipt.log_id.as_deref(), Some(testing::LOG_ID));
+    assert_eq!(answer.msg, "success");
+    assert!(answer.data.get("message_id").is_some(), "{:?}", answer.data);
 }
 
 #[tokio::test]

@@ -95,7 +95,11 @@ pub(crate) async fn run(cli: &Cli, args: &ApiArgs) -> Result<(), Failure> {
     }
     let answer = call.send().await?;
     if cli.json {
-        println!("{}", answer.envelope);
+        // The answer's envelope, one line: its code was 0.
+        println!(
+            "{}",
+            serde_json::json!({"code": 0, "msg": answer.msg, "data": answer.data})
+        );
     } else {
         println!(
             "{}",

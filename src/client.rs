@@ -12,11 +12,11 @@ use crate::attempt::{settle, NoteSlot, Receipt};
 use crate::client_state::{ClientState, Credentials, TokenSource};
 use crate::credentials::{bearer, helpdesk_authorization};
 use crate::error::Error;
-use crate::event::{request_body, Event};
 use crate::generated::{self, types::ErrorResponse, ClientHelpdeskEventsExt as _};
 use crate::generated_glue::Envelope;
 use crate::retry::{RetryPolicy, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES};
 use crate::secret::Secret;
+use crate::subscription::{request_body, EventType};
 use crate::token_cache::{MemoryTokenCache, TokenCache};
 use crate::token_endpoint::PlatformTokenEndpoint;
 use crate::token_manager::{TokenManager, DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN};
@@ -57,7 +57,7 @@ impl Client {
     ///
     /// An empty list, or an event with an empty type or subtype, is refused with
     /// [`Error::InvalidInput`] before anything is sent.
-    pub async fn unsubscribe(&self, events: &[Event]) -> Result<Receipt, Error> {
+    pub async fn unsubscribe(&self, events: &[EventType]) -> Result<Receipt, Error> {
         let body = request_body(events)?;
         let notes = NoteSlot::default();
         self.send("unsubscribe_events", &notes, || {
@@ -72,7 +72,7 @@ impl Client {
     /// Subscribes to helpdesk events (`POST /open-apis/helpdesk/v1/events/subscribe`).
     ///
     /// Validated as [`Client::unsubscribe`] is.
-    pub async fn subscribe(&self, events: &[Event]) -> Result<Receipt, Error> {
+    pub async fn subscribe(&self, events: &[EventType]) -> Result<Receipt, Error> {
         let body = request_body(events)?;
         let notes = NoteSlot::default();
         self.send("subscribe_events", &notes, || {

@@ -32,7 +32,7 @@ use std::time::Duration;
 use feishu_helpdesk::events::{HelpdeskEvent, Receiver};
 use feishu_helpdesk::prelude::*;
 use feishu_helpdesk::testing::{EventPusher, MockPlatform, PushEvent};
-use feishu_helpdesk::{Client, Error, Event};
+use feishu_helpdesk::{Client, Error, EventType};
 
 type Failure = Box<dyn std::error::Error>;
 
@@ -154,8 +154,8 @@ async fn play_against_the_kit() -> Result<(), Failure> {
     let app = app(receiver, client.clone());
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     println!("[app] receiving helpdesk events on {url}");
-    client.subscribe(&[Event::TICKET_MESSAGE_CREATED]).await?;
-    println!("[app] subscribed to {}", Event::TICKET_MESSAGE_CREATED);
+    client.subscribe(&[EventType::TICKET_MESSAGE_CREATED]).await?;
+    println!("[app] subscribed to {}", EventType::TICKET_MESSAGE_CREATED);
     platform.deliver_events_to(&url, EventPusher::new(VERIFICATION_TOKEN).retry_scale(0.001));
 
     for text in [
@@ -284,10 +284,10 @@ async fn serve_the_platform(settings: Settings) -> Result<(), Failure> {
     } = settings;
     println!("Calling the platform: {client:?}");
     let listener = tokio::net::TcpListener::bind(&addr).await?;
-    let receipt = client.subscribe(&[Event::TICKET_MESSAGE_CREATED]).await?;
+    let receipt = client.subscribe(&[EventType::TICKET_MESSAGE_CREATED]).await?;
     println!(
         "[app] subscribed to {} (log id {})",
-        Event::TICKET_MESSAGE_CREATED,
+        EventType::TICKET_MESSAGE_CREATED,
         receipt.log_id.as_deref().unwrap_or("(none)")
     );
     println!("[app] receiving helpdesk events on http://{addr}/; Ctrl-C stops");

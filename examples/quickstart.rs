@@ -12,11 +12,11 @@
 //! ```
 
 use feishu_helpdesk::testing::MockPlatform;
-use feishu_helpdesk::{Client, Event};
+use feishu_helpdesk::{Client, EventType};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let events = [Event::TICKET_MESSAGE_CREATED];
+    let events = [EventType::TICKET_MESSAGE_CREATED];
     if let Some(builder) = real_platform()? {
         let client = builder.build()?;
         println!("Calling the platform: {client:?}");

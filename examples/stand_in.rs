@@ -12,7 +12,7 @@
 //! ```
 
 use feishu_helpdesk::testing::{MockCredentials, MockPlatform};
-use feishu_helpdesk::Event;
+use feishu_helpdesk::EventType;
 use tokio::io::AsyncReadExt;
 
 #[tokio::main]
@@ -45,7 +45,7 @@ async fn main() -> std::process::ExitCode {
         && platform
             .subscribed()
             .into_iter()
-            .eq([Event::TICKET_MESSAGE_CREATED])
+            .eq([EventType::TICKET_MESSAGE_CREATED])
     {
         println!("both calls met the contract");
         std::process::ExitCode::SUCCESS

@@ -11,11 +11,11 @@ use reqwest::header::HeaderValue;
 use crate::client_state::{ClientState, Credentials, TokenSource};
 use crate::credentials::{bearer, helpdesk_authorization};
 use crate::error::Error;
-use crate::event::{request_body, Event};
 use crate::generated::{self, ClientHelpdeskEventsExt as _};
 use crate::receipt::Receipt;
 use crate::retry::{RetryPolicy, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES};
 use crate::secret::Secret;
+use crate::subscription::{request_body, EventType};
 use crate::token_cache::{MemoryTokenCache, TokenCache};
 use crate::token_endpoint::PlatformTokenEndpoint;
 use crate::token_manager::{TokenManager, DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN};
@@ -56,7 +56,7 @@ impl Client {
     ///
     /// An empty list, or an event with an empty type or subtype, is refused with
     /// [`Error::InvalidInput`] before anything is sent.
-    pub async fn unsubscribe(&self, events: &[Event]) -> Result<Receipt, Error> {
+    pub async fn unsubscribe(&self, events: &[EventType]) -> Result<Receipt, Error> {
         let body = request_body(events)?;
         let (_, receipt) = self
             .api()
@@ -71,7 +71,7 @@ impl Client {
     ///
     /// Validated as [`Client::unsubscribe`] is; the same as the `subscribe_events` builder's
     /// `send_with_receipt` with the checked body.
-    pub async fn subscribe(&self, events: &[Event]) -> Result<Receipt, Error> {
+    pub async fn subscribe(&self, events: &[EventType]) -> Result<Receipt, Error> {
         let body = request_body(events)?;
         let (_, receipt) = self
             .api()

@@ -22,7 +22,8 @@
 // generated_glue             what the generated code calls: the answers' decoding, the path
 //                            parameters' encoding, the envelope, the seam to the call machinery
 // generated                  progenitor's client, its builders' `send` run through `Dispatch`
-// event                      events and the subscription request body
+// subscription               what one subscribes to: EventType, the table of the known events
+//                            (EventType::KNOWN), the subscription request body
 // attempt                    one attempt: its request with the credentials its operation takes
 //                            (both headers), sent and bounded; what was seen of it (log id,
 //                            rate-limit reset, token used); its answer mapped to data, a
@@ -48,7 +49,6 @@ mod codes;
 mod credentials;
 mod download;
 mod error;
-mod event;
 pub mod events;
 pub mod generated;
 mod generated_glue;
@@ -60,6 +60,7 @@ mod raw;
 mod receipt;
 mod retry;
 mod secret;
+mod subscription;
 mod token_cache;
 mod token_endpoint;
 mod token_manager;
@@ -81,7 +82,11 @@ pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, FEISHU_BASE_URL, LARK_B
 pub use credentials::HELPDESK_AUTHORIZATION;
 pub use download::Download;
 pub use error::{Attempts, Error};
-pub use event::Event;
+pub use subscription::{EventType, KnownEvent};
+
+/// The old name of [`EventType`].
+#[deprecated(since = "0.3.0", note = "renamed EventType")]
+pub type Event = EventType;
 pub use operation::{Operation, Paging, TokenKind};
 pub use raw::{RawAnswer, RawCall};
 pub use receipt::Receipt;

@@ -39,7 +39,7 @@ use std::time::Instant;
 use std::future::Future;
 
 use feishu_helpdesk::prelude::*;
-use feishu_helpdesk::{Client, Event};
+use feishu_helpdesk::{Client, EventType};
 use futures_util::StreamExt as _;
 use stats::process_cpu_ns;
 use variants::{app_client, fixed_token_client, Baseline, TICKET_ID};
@@ -144,7 +144,7 @@ impl Call for GetByHand {
 impl Call for Unsubscribe {
     async fn call(&self) {
         self.0
-            .unsubscribe(&[Event::TICKET_MESSAGE_CREATED])
+            .unsubscribe(&[EventType::TICKET_MESSAGE_CREATED])
             .await
             .unwrap();
     }

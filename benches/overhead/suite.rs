@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use feishu_helpdesk::Event;
+use feishu_helpdesk::EventType;
 use reqwest::header::HeaderValue;
 
 use crate::alloc::allocation_counters;
@@ -168,7 +168,7 @@ pub(crate) fn run() {
 
             let started = Instant::now();
             app_client(base_url)
-                .unsubscribe(&[Event::TICKET_MESSAGE_CREATED])
+                .unsubscribe(&[EventType::TICKET_MESSAGE_CREATED])
                 .await
                 .unwrap();
             cold_client.push(started.elapsed().as_secs_f64() * 1e3);

@@ -1,7 +1,7 @@
 //! What is measured: hand-written `reqwest` calls (the baseline) and the client.
 
 use feishu_helpdesk::prelude::*;
-use feishu_helpdesk::{Client, Event};
+use feishu_helpdesk::{Client, EventType};
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 
 /// The fields in the order the generated type writes them.
@@ -129,7 +129,7 @@ impl Variant {
             Variant::Baseline(baseline) => baseline.call().await,
             Variant::Client(client) => {
                 client
-                    .unsubscribe(&[Event::TICKET_MESSAGE_CREATED])
+                    .unsubscribe(&[EventType::TICKET_MESSAGE_CREATED])
                     .await
                     .unwrap();
             }

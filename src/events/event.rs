@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::generated::types;
+use crate::subscription::EventType;
 
 /// The common header of a pushed event, without the verification token (which the receiver
 /// has checked).
@@ -29,9 +30,9 @@ pub struct EventHeader {
 
 /// A pushed helpdesk event, as the receiver hands it to a handler.
 ///
-/// The four documented events have typed payloads (the spec's types, in
+/// The known events ([`EventType::KNOWN`]) have typed payloads (the spec's types, in
 /// [`generated::types`](crate::generated::types)); any other event type arrives as
-/// [`Other`](HelpdeskEvent::Other) with its raw JSON, as does a documented event whose payload
+/// [`Other`](HelpdeskEvent::Other) with its raw JSON, as does a known event whose payload
 /// does not decode as the spec says (a field with a value the spec does not know yet): an
 /// event is never lost to its payload.
 #[derive(Clone, Debug, PartialEq)]
@@ -131,9 +132,10 @@ enum Typed {
     NotificationApprove(types::NotificationApprovePayload),
 }
 
-/// A documented event type: the one table of the types whose payloads are typed, and the
-/// reading of such a payload, both while the envelope is read and from a raw payload.
-#[derive(Clone, Copy)]
+/// A documented event type, one whose payload is typed: which entry of the table of known
+/// events ([`EventType::KNOWN`]) each is, and the reading of such a payload, both while the
+/// envelope is read and from a raw payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Documented {
     TicketCreated,
     TicketUpdated,
@@ -142,14 +144,31 @@ enum Documented {
 }
 
 impl Documented {
-    fn of(event_type: &str) -> Option<Self> {
-        match event_type {
-            "helpdesk.ticket.created_v1" => Some(Documented::TicketCreated),
-            "helpdesk.ticket.updated_v1" => Some(Documented::TicketUpdated),
-            "helpdesk.ticket_message.created_v1" => Some(Documented::TicketMessageCreated),
-            "helpdesk.notification.approve_v1" => Some(Documented::NotificationApprove),
-            _ => None,
+    const ALL: [Documented; 4] = [
+        Documented::TicketCreated,
+        Documented::TicketUpdated,
+        Documented::TicketMessageCreated,
+        Documented::NotificationApprove,
+    ];
+
+    /// What one subscribes to for it; the table has its pushed name.
+    const fn subscribed_as(self) -> EventType {
+        match self {
+            Documented::TicketCreated => EventType::TICKET_CREATED,
+            Documented::TicketUpdated => EventType::TICKET_UPDATED,
+            Documented::TicketMessageCreated => EventType::TICKET_MESSAGE_CREATED,
+            Documented::NotificationApprove => EventType::NOTIFICATION_APPROVE,
         }
+    }
+
+    /// The documented event pushed as `event_type`, if it is one.
+    fn of(event_type: &str) -> Option<Self> {
+        let known = EventType::KNOWN
+            .iter()
+            .find(|known| known.pushed_name == event_type)?;
+        Self::ALL
+            .into_iter()
+            .find(|documented| documented.subscribed_as() == known.to_event_type())
     }
 }
 
@@ -444,5 +463,66 @@ fn other(raw: &str, header: EventHeader) -> HelpdeskEvent {
     HelpdeskEvent::Other {
         event: serde_json::from_str(raw).unwrap_or(serde_json::Value::Null),
         header,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What one subscribes to for each variant, `None` for `Other`: a match without a
+    /// wildcard, so that a new variant does not compile until it is named here.
+    fn subscribed_as(event: &HelpdeskEvent) -> Option<EventType> {
+        match event {
+            HelpdeskEvent::TicketCreated { .. } => Some(EventType::TICKET_CREATED),
+            HelpdeskEvent::TicketUpdated { .. } => Some(EventType::TICKET_UPDATED),
+            HelpdeskEvent::TicketMessageCreated { .. } => Some(EventType::TICKET_MESSAGE_CREATED),
+            HelpdeskEvent::NotificationApprove { .. } => Some(EventType::NOTIFICATION_APPROVE),
+            HelpdeskEvent::Other { .. } => None,
+        }
+    }
+
+    /// Every known event arrives as its variant (its sample, `tests/fixtures/events/<subtype>.json`,
+    /// read both as a receiver reads it and from a raw payload), and back: every typed variant
+    /// is a known event's, and no two known events share one.
+    #[test]
+    fn the_table_of_known_events_and_the_variants_agree() {
+        let mut variants = std::collections::HashSet::new();
+        for known in EventType::KNOWN {
+            let path = format!(
+                "{}/tests/fixtures/events/{}.json",
+                env!("CARGO_MANIFEST_DIR"),
+                known.subtype
+            );
+            let sample = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
+            for typed in [true, false] {
+                let mut body =
+                    Body::parse_with(&sample, typed).unwrap_or_else(|error| panic!("{path}: {error}"));
+                let header = body.take_header().expect("a 2.0 envelope");
+                assert_eq!(header.event_type, known.pushed_name, "{path}");
+                let event = body.into_event(header);
+                assert_eq!(
+                    subscribed_as(&event),
+                    Some(known.to_event_type()),
+                    "{} arrives as {event:?}",
+                    known.pushed_name
+                );
+                variants.insert(std::mem::discriminant(&event));
+            }
+        }
+        assert_eq!(
+            variants.len(),
+            EventType::KNOWN.len(),
+            "two known events share a variant"
+        );
+
+        for documented in Documented::ALL {
+            let known = EventType::KNOWN
+                .iter()
+                .find(|known| known.to_event_type() == documented.subscribed_as());
+            let known = known.unwrap_or_else(|| panic!("{documented:?} is not in EventType::KNOWN"));
+            assert_eq!(Documented::of(known.pushed_name), Some(documented));
+        }
+        assert_eq!(Documented::of("helpdesk.agent.created_v9"), None);
     }
 }

@@ -18,19 +18,19 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! use feishu_helpdesk::testing::{MockPlatform, Scripted};
-//! use feishu_helpdesk::Event;
+//! use feishu_helpdesk::EventType;
 //!
 //! let platform = MockPlatform::start().await;
 //! let client = platform.client_builder().build().unwrap();
 //!
-//! client.subscribe(&[Event::TICKET_CREATED, Event::TICKET_UPDATED]).await.unwrap();
-//! client.unsubscribe(&[Event::TICKET_UPDATED]).await.unwrap();
-//! platform.assert_subscribed(&[Event::TICKET_CREATED]);
+//! client.subscribe(&[EventType::TICKET_CREATED, EventType::TICKET_UPDATED]).await.unwrap();
+//! client.unsubscribe(&[EventType::TICKET_UPDATED]).await.unwrap();
+//! platform.assert_subscribed(&[EventType::TICKET_CREATED]);
 //! assert_eq!(platform.token_fetches(), 1);
 //!
 //! // The next call is rate limited once, then goes through on the client's retry.
 //! platform.push(Scripted::RateLimited { reset_seconds: 0 });
-//! client.subscribe(&[Event::TICKET_MESSAGE_CREATED]).await.unwrap();
+//! client.subscribe(&[EventType::TICKET_MESSAGE_CREATED]).await.unwrap();
 //! assert_eq!(platform.requests().len(), 5); // a token fetch and four helpdesk calls
 //! # }
 //! ```
@@ -48,7 +48,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
-use crate::{Client, ClientBuilder, Event};
+use crate::{Client, ClientBuilder, EventType};
 
 mod api;
 #[cfg(feature = "long-connection")]
@@ -422,12 +422,12 @@ impl MockPlatform {
     }
 
     /// The events subscribed now.
-    pub fn subscribed(&self) -> BTreeSet<Event> {
+    pub fn subscribed(&self) -> BTreeSet<EventType> {
         self.shared
             .state()
             .subscribed
             .iter()
-            .map(|(event_type, subtype)| Event::new(event_type.clone(), subtype.clone()))
+            .map(|(event_type, subtype)| EventType::new(event_type.clone(), subtype.clone()))
             .collect()
     }
 
@@ -437,8 +437,8 @@ impl MockPlatform {
     ///
     /// If the subscribed events differ, listing both sets.
     #[track_caller]
-    pub fn assert_subscribed(&self, events: &[Event]) {
-        let expected: BTreeSet<Event> = events.iter().cloned().collect();
+    pub fn assert_subscribed(&self, events: &[EventType]) {
+        let expected: BTreeSet<EventType> = events.iter().cloned().collect();
         let actual = self.subscribed();
         assert_eq!(actual, expected, "the subscribed events differ");
     }

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use feishu_helpdesk::events::{HelpdeskEvent, Receiver};
 use feishu_helpdesk::prelude::*;
 use feishu_helpdesk::testing::{self, EventPusher, Fault, MockPlatform, PushEvent};
-use feishu_helpdesk::{Client, Error, Event};
+use feishu_helpdesk::{Client, Error, EventType};
 
 const TICKET: &str = "T1";
 const VERIFICATION_TOKEN: &str = "v-answer-loop";
@@ -93,7 +93,10 @@ async fn world() -> World {
     let url = format!("http://{}/events", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, axum::Router::new().route("/events", route)).await });
 
-    client.subscribe(&[Event::TICKET_MESSAGE_CREATED]).await.unwrap();
+    client
+        .subscribe(&[EventType::TICKET_MESSAGE_CREATED])
+        .await
+        .unwrap();
     let pusher = EventPusher::new(VERIFICATION_TOKEN).retry_scale(0.001);
     platform.deliver_events_to(&url, pusher.clone());
     World {

@@ -1,17 +1,20 @@
 //! The request body of both operations, as the reference page gives it.
 
 use feishu_helpdesk::testing::MockPlatform;
-use feishu_helpdesk::Event;
+use feishu_helpdesk::EventType;
 use serde_json::json;
 
 #[tokio::test]
 async fn unsubscribe_body_matches_the_reference_example() {
     let platform = MockPlatform::start().await;
     let client = platform.client_builder().build().unwrap();
-    client.subscribe(&[Event::TICKET_MESSAGE_CREATED]).await.unwrap();
+    client
+        .subscribe(&[EventType::TICKET_MESSAGE_CREATED])
+        .await
+        .unwrap();
 
     client
-        .unsubscribe(&[Event::TICKET_MESSAGE_CREATED])
+        .unsubscribe(&[EventType::TICKET_MESSAGE_CREATED])
         .await
         .unwrap();
 
@@ -40,13 +43,13 @@ async fn unsubscribe_body_matches_the_reference_example() {
 async fn subscribe_sends_every_event_in_order() {
     let platform = MockPlatform::start().await;
     let client = platform.client_builder().build().unwrap();
-    let custom = Event::new("helpdesk.custom", String::from("custom.\u{4e8b}\u{4ef6}_v1"));
+    let custom = EventType::new("helpdesk.custom", String::from("custom.\u{4e8b}\u{4ef6}_v1"));
 
     client
         .subscribe(&[
-            Event::TICKET_CREATED,
-            Event::TICKET_UPDATED,
-            Event::TICKET_MESSAGE_CREATED,
+            EventType::TICKET_CREATED,
+            EventType::TICKET_UPDATED,
+            EventType::TICKET_MESSAGE_CREATED,
             custom.clone(),
         ])
         .await
@@ -64,9 +67,9 @@ async fn subscribe_sends_every_event_in_order() {
         ]})
     );
     platform.assert_subscribed(&[
-        Event::TICKET_CREATED,
-        Event::TICKET_UPDATED,
-        Event::TICKET_MESSAGE_CREATED,
+        EventType::TICKET_CREATED,
+        EventType::TICKET_UPDATED,
+        EventType::TICKET_MESSAGE_CREATED,
         custom,
     ]);
 }
@@ -77,7 +80,7 @@ async fn body_is_compact_utf8_json() {
     let client = platform.client_builder().build().unwrap();
 
     client
-        .subscribe(&[Event::new("helpdesk.ticket", "\u{4e8b}\u{4ef6}")])
+        .subscribe(&[EventType::new("helpdesk.ticket", "\u{4e8b}\u{4ef6}")])
         .await
         .unwrap();
 
@@ -112,4 +115,12 @@ fn the_generated_types_carry_a_json_schema() {
         event["properties"]["type"]["description"],
         json!("The event type (事件类型).")
     );
+}
+
+/// `Event`, the old name of `EventType`, still names it (with a deprecation warning).
+#[test]
+#[allow(deprecated)]
+fn the_old_name_still_names_the_event_type() {
+    let old: feishu_helpdesk::Event = feishu_helpdesk::Event::TICKET_CREATED;
+    assert_eq!(old, EventType::TICKET_CREATED);
 }

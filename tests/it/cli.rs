@@ -4,7 +4,7 @@
 use std::process::{Command, Output, Stdio};
 
 use feishu_helpdesk::testing::{self, EventPusher, MockPlatform, PushEvent};
-use feishu_helpdesk::Event;
+use feishu_helpdesk::EventType;
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_feishu-helpdesk");
 
@@ -60,9 +60,9 @@ async fn subscribe_and_unsubscribe_by_any_name_then_the_defaults() {
         "{stdout}"
     );
     platform.assert_subscribed(&[
-        Event::TICKET_CREATED,
-        Event::TICKET_UPDATED,
-        Event::TICKET_MESSAGE_CREATED,
+        EventType::TICKET_CREATED,
+        EventType::TICKET_UPDATED,
+        EventType::TICKET_MESSAGE_CREATED,
     ]);
 
     let out = run(&["unsubscribe", "ticket.updated_v1", "--json"], &borrowed(&env)).await;
@@ -70,7 +70,7 @@ async fn subscribe_and_unsubscribe_by_any_name_then_the_defaults() {
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(answer["result"], "unsubscribed");
     assert_eq!(answer["events"][0]["subtype"], "ticket.updated_v1");
-    platform.assert_subscribed(&[Event::TICKET_CREATED, Event::TICKET_MESSAGE_CREATED]);
+    platform.assert_subscribed(&[EventType::TICKET_CREATED, EventType::TICKET_MESSAGE_CREATED]);
 
     // No event named: the three ticket events.
     assert_eq!(

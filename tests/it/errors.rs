@@ -5,7 +5,7 @@ use std::error::Error as _;
 use std::time::Duration;
 
 use crate::support::*;
-use feishu_helpdesk::{Client, Error, Event};
+use feishu_helpdesk::{Client, Error, EventType};
 
 async fn unsubscribe_answered(status: u16, content_type: &str, body: &str) -> Error {
     let stand_in = StandIn::start().await;
@@ -14,7 +14,7 @@ async fn unsubscribe_answered(status: u16, content_type: &str, body: &str) -> Er
         .await;
     let client = stand_in.builder().max_retries(0).build().unwrap();
     let err = client
-        .unsubscribe(&[Event::TICKET_MESSAGE_CREATED])
+        .unsubscribe(&[EventType::TICKET_MESSAGE_CREATED])
         .await
         .unwrap_err();
     mock.assert_async().await;
@@ -83,7 +83,7 @@ async fn log_id_falls_back_to_the_body() {
         .await;
     let err = stand_in
         .client()
-        .unsubscribe(&[Event::TICKET_CREATED])
+        .unsubscribe(&[EventType::TICKET_CREATED])
         .await
         .unwrap_err();
     assert_eq!(err.log_id(), Some("from-body"));
@@ -178,7 +178,10 @@ async fn connection_refused_is_a_transport_error() {
         .build()
         .unwrap();
 
-    let err = client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap_err();
+    let err = client
+        .unsubscribe(&[EventType::TICKET_CREATED])
+        .await
+        .unwrap_err();
 
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert!(err.is_retryable());
@@ -208,7 +211,7 @@ async fn call_a_slow_stand_in(http_client: Option<reqwest::Client>) -> Error {
     builder
         .build()
         .unwrap()
-        .subscribe(&[Event::TICKET_CREATED])
+        .subscribe(&[EventType::TICKET_CREATED])
         .await
         .unwrap_err()
 }

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::support::faulty::{client, expected, kind, Fault, FaultyServer, TIMEOUT};
-use feishu_helpdesk::Event;
+use feishu_helpdesk::EventType;
 
 #[tokio::test]
 async fn with_retries_every_fault_ends_within_the_retry_budget() {
@@ -14,7 +14,7 @@ async fn with_retries_every_fault_ends_within_the_retry_budget() {
         let server = FaultyServer::start(move |_| fault).await;
         let started = Instant::now();
         let err = client(&server.base_url, 2)
-            .unsubscribe(&[Event::TICKET_MESSAGE_CREATED])
+            .unsubscribe(&[EventType::TICKET_MESSAGE_CREATED])
             .await
             .unwrap_err();
         let elapsed = started.elapsed();

@@ -3,7 +3,7 @@
 //! them; the recorded header names prove that nothing else was sent.
 
 use feishu_helpdesk::testing::{MockCredentials, MockPlatform};
-use feishu_helpdesk::{Client, Event};
+use feishu_helpdesk::{Client, EventType};
 
 /// Every header a helpdesk request carries; anything else is stray.
 const EXPECTED_HEADERS: [&str; 7] = [
@@ -46,9 +46,12 @@ async fn both_operations_send_exactly_the_contract_headers() {
     let platform = MockPlatform::start_with(reference_platform()).await;
     let client = reference_client(&platform);
 
-    let receipt = client.subscribe(&[Event::TICKET_MESSAGE_CREATED]).await.unwrap();
+    let receipt = client
+        .subscribe(&[EventType::TICKET_MESSAGE_CREATED])
+        .await
+        .unwrap();
     client
-        .unsubscribe(&[Event::TICKET_MESSAGE_CREATED])
+        .unsubscribe(&[EventType::TICKET_MESSAGE_CREATED])
         .await
         .unwrap();
 
@@ -80,7 +83,7 @@ async fn a_helpdesk_header_off_by_one_byte_is_refused() {
         .build()
         .unwrap();
 
-    let err = client.subscribe(&[Event::TICKET_CREATED]).await.unwrap_err();
+    let err = client.subscribe(&[EventType::TICKET_CREATED]).await.unwrap_err();
 
     assert_eq!((err.code(), err.http_status()), (Some(154003), Some(403)));
 }
@@ -105,7 +108,7 @@ async fn helpdesk_header_is_standard_padded_base64_of_id_colon_token() {
         .build()
         .unwrap();
 
-    client.unsubscribe(&[Event::TICKET_UPDATED]).await.unwrap();
+    client.unsubscribe(&[EventType::TICKET_UPDATED]).await.unwrap();
 
     exact.assert_async().await;
 }
@@ -117,7 +120,7 @@ async fn clones_share_the_credentials_and_base_url() {
     let clone = client.clone();
     drop(client);
 
-    let handle = tokio::spawn(async move { clone.unsubscribe(&[Event::TICKET_MESSAGE_CREATED]).await });
+    let handle = tokio::spawn(async move { clone.unsubscribe(&[EventType::TICKET_MESSAGE_CREATED]).await });
     handle.await.unwrap().unwrap();
 
     assert_eq!(platform.requests().len(), 1);
@@ -141,7 +144,7 @@ async fn generated_builders_carry_the_same_headers() {
 
     assert!(data.is_empty(), "{data:?}");
     assert_eq!(header_names(&platform.requests()[0]), EXPECTED_HEADERS);
-    platform.assert_subscribed(&[Event::TICKET_UPDATED]);
+    platform.assert_subscribed(&[EventType::TICKET_UPDATED]);
 }
 
 #[test]
@@ -177,7 +180,7 @@ async fn a_base_url_with_a_path_prefixes_every_operation() {
         .build()
         .unwrap();
 
-    client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap();
+    client.unsubscribe(&[EventType::TICKET_CREATED]).await.unwrap();
 
     token.assert_async().await;
     unsubscribe.assert_async().await;

@@ -4,7 +4,7 @@
 
 use crate::support::faulty::RawServer;
 use crate::support::*;
-use feishu_helpdesk::{Client, Error, Event};
+use feishu_helpdesk::{Client, Error, EventType};
 use proptest::prelude::*;
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -70,7 +70,7 @@ fn arbitrary_event_names_are_sent_or_refused() {
     }));
     let client = stand_in.client();
     proptest!(ProptestConfig::with_cases(64), |(event_type in any_string(), subtype in any_string())| {
-        let events = [Event::new(event_type.clone(), subtype.clone())];
+        let events = [EventType::new(event_type.clone(), subtype.clone())];
         match rt.block_on(client.unsubscribe(&events)) {
             Ok(_) => prop_assert!(!event_type.is_empty() && !subtype.is_empty()),
             Err(Error::InvalidInput { field: "events", .. }) => prop_assert!(event_type.is_empty() || subtype.is_empty()),
@@ -121,7 +121,7 @@ fn arbitrary_answers_end_in_a_receipt_or_a_typed_error() {
         }
         answer.extend_from_slice(&body);
         server.answer_with(answer);
-        match rt.block_on(client.unsubscribe(&[Event::TICKET_CREATED])) {
+        match rt.block_on(client.unsubscribe(&[EventType::TICKET_CREATED])) {
             Ok(receipt) => prop_assert_eq!(receipt.http_status, 200),
             Err(Error::Internal { message, .. }) => prop_assert!(false, "internal error: {}", message),
             Err(err) => {

@@ -4,7 +4,7 @@ use std::error::Error as _;
 use std::time::Duration;
 
 use crate::support::*;
-use feishu_helpdesk::{Client, ClientBuilder, Error, Event};
+use feishu_helpdesk::{Client, ClientBuilder, Error, EventType};
 
 fn valid() -> ClientBuilder {
     Client::builder()
@@ -143,18 +143,18 @@ async fn bad_event_lists_are_refused_before_sending() {
         .await;
     let client = stand_in.client();
 
-    let cases: [(&[Event], &str); 4] = [
+    let cases: [(&[EventType], &str); 4] = [
         (&[], "invalid events: the list is empty; name at least one event"),
         (
-            &[Event::TICKET_CREATED, Event::new("", "ticket.created_v1")],
+            &[EventType::TICKET_CREATED, EventType::new("", "ticket.created_v1")],
             "invalid events: event 1 has an empty type",
         ),
         (
-            &[Event::new("helpdesk.ticket", "")],
+            &[EventType::new("helpdesk.ticket", "")],
             "invalid events: event 0 has an empty subtype",
         ),
         (
-            &[Event::new(String::new(), String::new())],
+            &[EventType::new(String::new(), String::new())],
             "invalid events: event 0 has an empty type",
         ),
     ];

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::faulty::{kind, Fault, FaultyServer};
 use crate::support::*;
-use feishu_helpdesk::{Client, Error, Event};
+use feishu_helpdesk::{Client, Error, EventType};
 
 const CALLS: usize = 2_000;
 const IN_FLIGHT: usize = 64;
@@ -56,7 +56,7 @@ async fn two_thousand_calls_through_random_faults() {
         let (client, next, outcomes) = (client.clone(), Arc::clone(&next), Arc::clone(&outcomes));
         workers.spawn(async move {
             while next.fetch_add(1, Ordering::SeqCst) < CALLS {
-                let result = client.unsubscribe(&[Event::TICKET_MESSAGE_CREATED]).await;
+                let result = client.unsubscribe(&[EventType::TICKET_MESSAGE_CREATED]).await;
                 *outcomes.lock().unwrap().entry(outcome(&result)).or_default() += 1;
             }
         });

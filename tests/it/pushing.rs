@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use feishu_helpdesk::events::{HelpdeskEvent, MemoryDedupeStore, Receiver};
 use feishu_helpdesk::testing::{EventPusher, Fault, MockPlatform, PushEvent};
-use feishu_helpdesk::Event;
+use feishu_helpdesk::EventType;
 
 const TOKEN: &str = "v-test-token";
 const KEY: &str = "test-encrypt-key";
@@ -183,7 +183,7 @@ async fn the_mock_platform_pushes_only_subscribed_events() {
     let (url, calls) = receiver_app(encrypted_receiver(), 0).await;
     platform.deliver_events_to(url, EventPusher::new(TOKEN).encrypt_key(KEY));
     let client = platform.client_builder().build().unwrap();
-    client.subscribe(&[Event::TICKET_CREATED]).await.unwrap();
+    client.subscribe(&[EventType::TICKET_CREATED]).await.unwrap();
 
     let delivery = platform
         .emit(&ticket_created())
@@ -197,7 +197,7 @@ async fn the_mock_platform_pushes_only_subscribed_events() {
     assert_eq!(platform.emit(&message).await, None, "not subscribed: not pushed");
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 
-    client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap();
+    client.unsubscribe(&[EventType::TICKET_CREATED]).await.unwrap();
     assert_eq!(platform.emit(&ticket_created()).await, None);
 }
 

@@ -5,7 +5,7 @@
 use httpmock::Method::GET;
 
 use feishu_helpdesk::prelude::*;
-use feishu_helpdesk::{Event, Receipt};
+use feishu_helpdesk::{EventType, Receipt};
 
 use crate::support::{StandIn, LOG_ID};
 
@@ -91,7 +91,7 @@ async fn a_receipt_without_a_log_id_says_none_and_subscribe_gives_the_builders_r
         .await;
     let client = stand_in.client();
 
-    let receipt = client.subscribe(&[Event::TICKET_CREATED]).await.unwrap();
+    let receipt = client.subscribe(&[EventType::TICKET_CREATED]).await.unwrap();
     let (_, from_builder) = client
         .api()
         .subscribe_events()

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::support::*;
-use feishu_helpdesk::{Client, Event};
+use feishu_helpdesk::{Client, EventType};
 
 /// Every form in which a secret could leak.
 fn secrets() -> [&'static str; 5] {
@@ -68,7 +68,12 @@ async fn errors_of_every_kind_hide_every_secret() {
         let mock = stand_in
             .answer(UNSUBSCRIBE_PATH, status, "text/plain", body)
             .await;
-        errors.push(client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap_err());
+        errors.push(
+            client
+                .unsubscribe(&[EventType::TICKET_CREATED])
+                .await
+                .unwrap_err(),
+        );
         mock.delete_async().await;
     }
     errors.push(client.unsubscribe(&[]).await.unwrap_err());
@@ -86,7 +91,12 @@ async fn errors_of_every_kind_hide_every_secret() {
         .timeout(Duration::from_millis(100))
         .build()
         .unwrap();
-    errors.push(impatient.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap_err());
+    errors.push(
+        impatient
+            .unsubscribe(&[EventType::TICKET_CREATED])
+            .await
+            .unwrap_err(),
+    );
     slow.delete_async().await;
 
     let unreachable = Client::builder()
@@ -97,7 +107,7 @@ async fn errors_of_every_kind_hide_every_secret() {
         .unwrap();
     errors.push(
         unreachable
-            .unsubscribe(&[Event::TICKET_CREATED])
+            .unsubscribe(&[EventType::TICKET_CREATED])
             .await
             .unwrap_err(),
     );
@@ -134,7 +144,7 @@ async fn a_client_holding_a_fetched_token_hides_it() {
     let builder = platform.client_builder();
     let client = builder.clone().build().unwrap();
 
-    client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap();
+    client.unsubscribe(&[EventType::TICKET_CREATED]).await.unwrap();
 
     let shown = format!(
         "{}\n{}\n{:?}",

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use feishu_helpdesk::testing::{self, MockPlatform};
-use feishu_helpdesk::{Client, Event, RedisTokenCache};
+use feishu_helpdesk::{Client, EventType, RedisTokenCache};
 
 const WORKER: &str = "FEISHU_HELPDESK_REDIS_WORKER";
 
@@ -33,7 +33,7 @@ async fn keys_name_the_platform_and_app_and_live_as_long_as_the_token() {
     let platform = MockPlatform::start().await;
 
     client(platform.base_url(), &redis_server.url)
-        .subscribe(&[Event::TICKET_CREATED])
+        .subscribe(&[EventType::TICKET_CREATED])
         .await
         .unwrap();
 
@@ -108,7 +108,7 @@ async fn four_processes_of_100_cold_calls_make_one_token_fetch() {
         platform.token_fetches()
     );
     assert_eq!(platform.token_fetches(), 1);
-    platform.assert_subscribed(&[Event::TICKET_CREATED]);
+    platform.assert_subscribed(&[EventType::TICKET_CREATED]);
     assert_eq!(platform.requests().len(), 401);
 }
 
@@ -132,7 +132,7 @@ fn worker() {
         let calls: Vec<_> = (0..100)
             .map(|_| {
                 let client = client.clone();
-                tokio::spawn(async move { client.subscribe(&[Event::TICKET_CREATED]).await })
+                tokio::spawn(async move { client.subscribe(&[EventType::TICKET_CREATED]).await })
             })
             .collect();
         let mut succeeded = 0;
@@ -152,11 +152,11 @@ async fn calls_keep_working_when_redis_stops() {
     let mut redis_server = RedisServer::start();
     let platform = MockPlatform::start().await;
     let client = client(platform.base_url(), &redis_server.url);
-    client.subscribe(&[Event::TICKET_CREATED]).await.unwrap();
+    client.subscribe(&[EventType::TICKET_CREATED]).await.unwrap();
 
     redis_server.stop();
     for _ in 0..5 {
-        client.subscribe(&[Event::TICKET_UPDATED]).await.unwrap();
+        client.subscribe(&[EventType::TICKET_UPDATED]).await.unwrap();
     }
     // A new client of the same process, with Redis gone from the start.
     let fresh = Client::builder()
@@ -166,9 +166,9 @@ async fn calls_keep_working_when_redis_stops() {
         .token_cache(Arc::new(RedisTokenCache::new(&redis_server.url).unwrap()))
         .build()
         .unwrap();
-    fresh.unsubscribe(&[Event::TICKET_UPDATED]).await.unwrap();
+    fresh.unsubscribe(&[EventType::TICKET_UPDATED]).await.unwrap();
 
-    platform.assert_subscribed(&[Event::TICKET_CREATED]);
+    platform.assert_subscribed(&[EventType::TICKET_CREATED]);
     // The first client kept its token in memory; the fresh one fetched its own.
     assert_eq!(platform.token_fetches(), 2);
 }
@@ -196,7 +196,7 @@ async fn a_fetch_lock_whose_holder_died_expires() {
     let started = Instant::now();
 
     client(platform.base_url(), &redis_server.url)
-        .subscribe(&[Event::TICKET_CREATED])
+        .subscribe(&[EventType::TICKET_CREATED])
         .await
         .unwrap();
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::support::*;
-use feishu_helpdesk::{Attempts, Client, Error, Event};
+use feishu_helpdesk::{Attempts, Client, Error, EventType};
 use httpmock::HttpMockResponse;
 
 const SUCCESS: &str = r#"{"code":0,"msg":"success","data":{}}"#;
@@ -56,7 +56,7 @@ async fn rate_limits_are_retried_after_the_reset_header() {
         let started = Instant::now();
 
         fast(&stand_in)
-            .unsubscribe(&[Event::TICKET_CREATED])
+            .unsubscribe(&[EventType::TICKET_CREATED])
             .await
             .unwrap();
 
@@ -82,7 +82,7 @@ async fn server_errors_are_retried() {
         let calls = failing_then_ok(&stand_in, 2, failure).await;
 
         fast(&stand_in)
-            .unsubscribe(&[Event::TICKET_CREATED])
+            .unsubscribe(&[EventType::TICKET_CREATED])
             .await
             .unwrap();
 
@@ -119,7 +119,7 @@ async fn dropped_connections_are_retried() {
         .build()
         .unwrap();
 
-    client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap();
+    client.unsubscribe(&[EventType::TICKET_CREATED]).await.unwrap();
     server.await.unwrap();
 }
 
@@ -134,7 +134,7 @@ async fn business_errors_are_not_retried() {
         let calls = failing_then_ok(&stand_in, 1, failure).await;
 
         let err = fast(&stand_in)
-            .unsubscribe(&[Event::TICKET_CREATED])
+            .unsubscribe(&[EventType::TICKET_CREATED])
             .await
             .unwrap_err();
 
@@ -150,7 +150,10 @@ async fn max_retries_zero_turns_retries_off() {
     let calls = failing_then_ok(&stand_in, 1, HttpMockResponse::builder().status(502).build()).await;
 
     let client = stand_in.builder().max_retries(0).build().unwrap();
-    let err = client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap_err();
+    let err = client
+        .unsubscribe(&[EventType::TICKET_CREATED])
+        .await
+        .unwrap_err();
 
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert!(
@@ -175,7 +178,10 @@ async fn the_last_error_says_how_many_attempts_were_made() {
         .initial_backoff(Duration::from_millis(1))
         .build()
         .unwrap();
-    let err = client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap_err();
+    let err = client
+        .unsubscribe(&[EventType::TICKET_CREATED])
+        .await
+        .unwrap_err();
 
     assert_eq!(calls.load(Ordering::SeqCst), 4);
     // The error is the last attempt's, matched as it is; the attempts are on it.

@@ -175,7 +175,7 @@ async fn subscriptions_are_idempotent_and_retried() {
     let client = client(&server.base_url, 2);
 
     client
-        .subscribe(&[feishu_helpdesk::Event::TICKET_CREATED])
+        .subscribe(&[feishu_helpdesk::EventType::TICKET_CREATED])
         .await
         .unwrap();
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use feishu_helpdesk::testing::{MockCredentials, MockPlatform, Scripted};
-use feishu_helpdesk::{Client, Error, Event};
+use feishu_helpdesk::{Client, Error, EventType};
 
 #[tokio::test]
 async fn subscribe_unsubscribe_and_assert_the_state() {
@@ -12,15 +12,15 @@ async fn subscribe_unsubscribe_and_assert_the_state() {
 
     client
         .subscribe(&[
-            Event::TICKET_CREATED,
-            Event::TICKET_UPDATED,
-            Event::TICKET_MESSAGE_CREATED,
+            EventType::TICKET_CREATED,
+            EventType::TICKET_UPDATED,
+            EventType::TICKET_MESSAGE_CREATED,
         ])
         .await
         .unwrap();
-    client.unsubscribe(&[Event::TICKET_UPDATED]).await.unwrap();
+    client.unsubscribe(&[EventType::TICKET_UPDATED]).await.unwrap();
 
-    platform.assert_subscribed(&[Event::TICKET_CREATED, Event::TICKET_MESSAGE_CREATED]);
+    platform.assert_subscribed(&[EventType::TICKET_CREATED, EventType::TICKET_MESSAGE_CREATED]);
     assert_eq!(platform.token_fetches(), 1);
     let requests = platform.requests();
     assert_eq!(requests.len(), 3);
@@ -45,21 +45,21 @@ async fn a_scripted_rate_limit_is_retried_by_the_client() {
     let client = platform.client_builder().build().unwrap();
     platform.push(Scripted::RateLimited { reset_seconds: 0 });
 
-    client.subscribe(&[Event::TICKET_CREATED]).await.unwrap();
+    client.subscribe(&[EventType::TICKET_CREATED]).await.unwrap();
 
     let answered: Vec<u16> = platform.requests().iter().map(|r| r.answered).collect();
     assert_eq!(answered, [200, 429, 200]);
-    platform.assert_subscribed(&[Event::TICKET_CREATED]);
+    platform.assert_subscribed(&[EventType::TICKET_CREATED]);
 }
 
 #[tokio::test]
 async fn a_scripted_invalid_token_makes_the_client_fetch_a_new_one() {
     let platform = MockPlatform::start().await;
     let client = platform.client_builder().build().unwrap();
-    client.subscribe(&[Event::TICKET_CREATED]).await.unwrap();
+    client.subscribe(&[EventType::TICKET_CREATED]).await.unwrap();
     platform.push(Scripted::InvalidToken);
 
-    client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap();
+    client.unsubscribe(&[EventType::TICKET_CREATED]).await.unwrap();
 
     assert_eq!(platform.token_fetches(), 2);
     platform.assert_subscribed(&[]);
@@ -80,18 +80,18 @@ async fn scripted_errors_delays_and_gateway_pages() {
         code: 154003,
         msg: "no access".into(),
     });
-    let err = client.subscribe(&[Event::TICKET_CREATED]).await.unwrap_err();
+    let err = client.subscribe(&[EventType::TICKET_CREATED]).await.unwrap_err();
     assert_eq!((err.code(), err.http_status()), (Some(154003), Some(403)));
 
     platform.push(Scripted::Html { http_status: 502 });
-    let err = client.subscribe(&[Event::TICKET_CREATED]).await.unwrap_err();
+    let err = client.subscribe(&[EventType::TICKET_CREATED]).await.unwrap_err();
     assert!(
         matches!(err, Error::UnexpectedResponse { http_status: 502, .. }),
         "{err:?}"
     );
 
     platform.push(Scripted::Delay(Duration::from_secs(2)));
-    let err = client.subscribe(&[Event::TICKET_CREATED]).await.unwrap_err();
+    let err = client.subscribe(&[EventType::TICKET_CREATED]).await.unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
 
     platform.assert_subscribed(&[]);
@@ -115,11 +115,11 @@ async fn contract_violations_are_answered_as_the_platform_does() {
     };
 
     client("t-fixed", feishu_helpdesk::testing::HELPDESK_TOKEN)
-        .subscribe(&[Event::TICKET_CREATED])
+        .subscribe(&[EventType::TICKET_CREATED])
         .await
         .unwrap();
     let wrong_helpdesk = client("t-fixed", "ht-wrong")
-        .subscribe(&[Event::TICKET_UPDATED])
+        .subscribe(&[EventType::TICKET_UPDATED])
         .await
         .unwrap_err();
     assert_eq!(
@@ -127,7 +127,7 @@ async fn contract_violations_are_answered_as_the_platform_does() {
         (Some(154003), Some(403))
     );
     let unknown_token = client("t-unknown", feishu_helpdesk::testing::HELPDESK_TOKEN)
-        .subscribe(&[Event::TICKET_UPDATED])
+        .subscribe(&[EventType::TICKET_UPDATED])
         .await
         .unwrap_err();
     assert_eq!(
@@ -145,7 +145,7 @@ async fn contract_violations_are_answered_as_the_platform_does() {
         .max_retries(0)
         .build()
         .unwrap();
-    let refused = bad_app.subscribe(&[Event::TICKET_UPDATED]).await.unwrap_err();
+    let refused = bad_app.subscribe(&[EventType::TICKET_UPDATED]).await.unwrap_err();
     assert!(
         matches!(refused, Error::TokenRefused { code: 10014, .. }),
         "{refused:?}"
@@ -173,7 +173,7 @@ async fn contract_violations_are_answered_as_the_platform_does() {
     assert_eq!(raw.status(), 400);
     assert!(raw.text().await.unwrap().contains("154000"));
 
-    platform.assert_subscribed(&[Event::TICKET_CREATED]);
+    platform.assert_subscribed(&[EventType::TICKET_CREATED]);
 }
 
 /// The README's "Testing your code" example, run.
@@ -185,11 +185,11 @@ async fn the_readme_example_holds() {
     platform.push(Scripted::RateLimited { reset_seconds: 0 });
     platform.push(Scripted::InvalidToken);
     client
-        .subscribe(&[Event::TICKET_CREATED, Event::TICKET_MESSAGE_CREATED])
+        .subscribe(&[EventType::TICKET_CREATED, EventType::TICKET_MESSAGE_CREATED])
         .await
         .unwrap();
 
-    platform.assert_subscribed(&[Event::TICKET_CREATED, Event::TICKET_MESSAGE_CREATED]);
+    platform.assert_subscribed(&[EventType::TICKET_CREATED, EventType::TICKET_MESSAGE_CREATED]);
     assert_eq!(platform.token_fetches(), 2);
     let answered: Vec<u16> = platform.requests().iter().map(|r| r.answered).collect();
     assert_eq!(answered, [200, 429, 401, 200, 200]);
@@ -199,10 +199,10 @@ async fn the_readme_example_holds() {
 async fn expired_tokens_are_replaced_by_the_client() {
     let platform = MockPlatform::start().await;
     let client = platform.client_builder().build().unwrap();
-    client.subscribe(&[Event::TICKET_CREATED]).await.unwrap();
+    client.subscribe(&[EventType::TICKET_CREATED]).await.unwrap();
 
     platform.expire_tokens();
-    client.subscribe(&[Event::TICKET_UPDATED]).await.unwrap();
+    client.subscribe(&[EventType::TICKET_UPDATED]).await.unwrap();
 
     assert_eq!(platform.token_fetches(), 2);
     let answered: Vec<u16> = platform.requests().iter().map(|r| r.answered).collect();

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::support::*;
-use feishu_helpdesk::{Client, Error, Event};
+use feishu_helpdesk::{Client, Error, EventType};
 use httpmock::prelude::*;
 use httpmock::HttpMockResponse;
 
@@ -70,7 +70,7 @@ async fn concurrent_cold_calls_share_one_token_fetch() {
     let calls: Vec<_> = (0..500)
         .map(|_| {
             let client = client.clone();
-            tokio::spawn(async move { client.unsubscribe(&[Event::TICKET_CREATED]).await })
+            tokio::spawn(async move { client.unsubscribe(&[EventType::TICKET_CREATED]).await })
         })
         .collect();
     for call in calls {
@@ -88,7 +88,7 @@ async fn a_token_is_reused_until_the_refresh_margin() {
     helpdesk_accepting(&stand_in, "t-1").await;
     let client = app_client(&stand_in);
     for _ in 0..3 {
-        client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap();
+        client.unsubscribe(&[EventType::TICKET_CREATED]).await.unwrap();
     }
     assert_eq!(fetches.load(Ordering::SeqCst), 1);
 }
@@ -102,8 +102,8 @@ async fn a_token_inside_the_refresh_margin_is_replaced() {
     let second = helpdesk_accepting(&stand_in, "t-2").await;
     let client = app_client(&stand_in);
 
-    client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap();
-    client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap();
+    client.unsubscribe(&[EventType::TICKET_CREATED]).await.unwrap();
+    client.unsubscribe(&[EventType::TICKET_CREATED]).await.unwrap();
 
     assert_eq!(fetches.load(Ordering::SeqCst), 2);
     assert_eq!((first.calls_async().await, second.calls_async().await), (1, 1));
@@ -119,8 +119,8 @@ async fn a_token_inside_the_refresh_margin_is_replaced() {
         .token_refresh_margin(std::time::Duration::from_secs(60))
         .build()
         .unwrap();
-    client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap();
-    client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap();
+    client.unsubscribe(&[EventType::TICKET_CREATED]).await.unwrap();
+    client.unsubscribe(&[EventType::TICKET_CREATED]).await.unwrap();
     assert_eq!(fetches.load(Ordering::SeqCst), 1);
 }
 
@@ -141,7 +141,7 @@ async fn a_rejected_token_is_replaced_and_the_call_retried_once_with_the_new_one
             let accepted = helpdesk_accepting(&stand_in, "t-2").await;
 
             app_client(&stand_in)
-                .unsubscribe(&[Event::TICKET_CREATED])
+                .unsubscribe(&[EventType::TICKET_CREATED])
                 .await
                 .unwrap_or_else(|e| panic!("code {code} on HTTP {status}: {e:?}"));
 
@@ -166,7 +166,7 @@ async fn a_token_rejected_twice_is_an_error_after_one_retry() {
         .await;
 
     let err = app_client(&stand_in)
-        .unsubscribe(&[Event::TICKET_CREATED])
+        .unsubscribe(&[EventType::TICKET_CREATED])
         .await
         .unwrap_err();
 
@@ -189,7 +189,7 @@ async fn a_fixed_token_that_is_rejected_is_returned_as_is() {
 
     let err = stand_in
         .client()
-        .unsubscribe(&[Event::TICKET_CREATED])
+        .unsubscribe(&[EventType::TICKET_CREATED])
         .await
         .unwrap_err();
 
@@ -212,7 +212,7 @@ async fn refused_app_credentials_name_the_app_never_the_secret() {
     let helpdesk = helpdesk_accepting(&stand_in, "t-1").await;
 
     let err = app_client(&stand_in)
-        .unsubscribe(&[Event::TICKET_CREATED])
+        .unsubscribe(&[EventType::TICKET_CREATED])
         .await
         .unwrap_err();
 
@@ -252,7 +252,10 @@ async fn a_failed_fetch_is_not_cached() {
         .build()
         .unwrap();
 
-    let err = client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap_err();
+    let err = client
+        .unsubscribe(&[EventType::TICKET_CREATED])
+        .await
+        .unwrap_err();
     let refused = matches!(
         err,
         Error::TokenRefused {
@@ -269,7 +272,7 @@ async fn a_failed_fetch_is_not_cached() {
     failing.delete_async().await;
     let fetches = token_endpoint(&stand_in, 7200).await;
     helpdesk_accepting(&stand_in, "t-1").await;
-    client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap();
+    client.unsubscribe(&[EventType::TICKET_CREATED]).await.unwrap();
     assert_eq!(fetches.load(Ordering::SeqCst), 1);
 }
 
@@ -282,7 +285,7 @@ async fn an_unreachable_token_endpoint_is_a_transport_error() {
         .build()
         .unwrap();
 
-    let err = client.subscribe(&[Event::TICKET_CREATED]).await.unwrap_err();
+    let err = client.subscribe(&[EventType::TICKET_CREATED]).await.unwrap_err();
 
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
 }

@@ -2,7 +2,7 @@
 //! never turned off, and no redirect that could carry the credentials elsewhere.
 
 use crate::support::*;
-use feishu_helpdesk::{Client, Event};
+use feishu_helpdesk::{Client, EventType};
 
 fn builder() -> feishu_helpdesk::ClientBuilder {
     Client::builder()
@@ -71,7 +71,7 @@ async fn a_redirect_to_another_host_carries_no_credentials() {
 
         let err = stand_in
             .client()
-            .unsubscribe(&[Event::TICKET_CREATED])
+            .unsubscribe(&[EventType::TICKET_CREATED])
             .await
             .unwrap_err();
 
@@ -104,7 +104,10 @@ async fn the_client_speaks_tls_naming_the_host_and_offering_h2_and_http1() {
         .max_retries(0)
         .build()
         .unwrap();
-    let err = client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap_err();
+    let err = client
+        .unsubscribe(&[EventType::TICKET_CREATED])
+        .await
+        .unwrap_err();
     let hello = hello.await.unwrap();
     let has = |needle: &[u8]| hello.windows(needle.len()).any(|w| w == needle);
     assert_eq!(hello.first(), Some(&0x16), "not a TLS handshake: {hello:?}");

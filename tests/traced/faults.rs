@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::faulty::{client, expected, kind, Fault, FaultyServer, TIMEOUT};
 use crate::support::*;
-use feishu_helpdesk::{Error, Event, MAX_BODY_BYTES};
+use feishu_helpdesk::{Error, EventType, MAX_BODY_BYTES};
 
 fn assert_no_secret(what: &str, text: &str) {
     let base64_token = "NzE4MDAwMDAwMDAwMDAwMDAwMTpodC1leGFtcGxl";
@@ -34,8 +34,8 @@ async fn every_fault_against_both_operations() {
         for operation in ["unsubscribe", "subscribe"] {
             let started = Instant::now();
             let result = match operation {
-                "unsubscribe" => client.unsubscribe(&[Event::TICKET_CREATED]).await,
-                _ => client.subscribe(&[Event::TICKET_CREATED]).await,
+                "unsubscribe" => client.unsubscribe(&[EventType::TICKET_CREATED]).await,
+                _ => client.subscribe(&[EventType::TICKET_CREATED]).await,
             };
             let elapsed = started.elapsed();
             let err = result.expect_err("a fault must be an error");
@@ -74,7 +74,7 @@ async fn every_fault_against_both_operations() {
 
     let refused = {
         client(&unreachable_base_url(), 0)
-            .unsubscribe(&[Event::TICKET_CREATED])
+            .unsubscribe(&[EventType::TICKET_CREATED])
             .await
             .unwrap_err()
     };

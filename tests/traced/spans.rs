@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::support::*;
-use feishu_helpdesk::{Client, Event};
+use feishu_helpdesk::{Client, EventType};
 use httpmock::HttpMockResponse;
 
 const ISSUED_TOKEN: &str = "t-issued0123456789abcdef";
@@ -53,7 +53,7 @@ async fn a_call_has_one_span_with_its_outcome_and_no_secret() {
         .build()
         .unwrap();
 
-    client.unsubscribe(&[Event::TICKET_CREATED]).await.unwrap();
+    client.unsubscribe(&[EventType::TICKET_CREATED]).await.unwrap();
     let _ = client.subscribe(&[]).await;
 
     let text = captured.text();

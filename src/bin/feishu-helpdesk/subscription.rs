@@ -1,59 +1,52 @@
 //! `subscribe`, `unsubscribe` and `events`: the events the app receives, named on the
 //! command line the ways the platform names them.
 
-use feishu_helpdesk::Event;
+use feishu_helpdesk::{EventType, KnownEvent};
 use serde_json::json;
 
 use crate::config::client;
 use crate::failure::Failure;
 use crate::Cli;
 
-/// The known events: subscribe type and subtype, and what each is.
-const KNOWN: [(&str, &str, &str); 4] = [
-    ("helpdesk.ticket", "ticket.created_v1", "a ticket was created"),
-    ("helpdesk.ticket", "ticket.updated_v1", "a ticket was updated"),
-    (
-        "helpdesk.ticket_message",
-        "ticket_message.created_v1",
-        "a ticket message was created",
-    ),
-    (
-        "helpdesk.notification",
-        "notification.approve_v1",
-        "a push notification's approval changed",
-    ),
-];
-
 /// `events`: each known event with its pushed name and what it is.
 pub(crate) fn list_events(as_json: bool) {
-    for (event_type, subtype, what) in KNOWN {
-        let pushed = pushed_name(event_type, subtype);
+    for known in EventType::KNOWN {
+        let KnownEvent {
+            event_type,
+            subtype,
+            pushed_name,
+            description,
+            ..
+        } = known;
         if as_json {
             println!(
                 "{}",
-                json!({"type": event_type, "subtype": subtype, "event_type": pushed, "description": what})
+                json!({"type": event_type, "subtype": subtype, "event_type": pushed_name, "description": description})
             );
         } else {
-            println!("{event_type}/{subtype}  ({pushed}): {what}");
+            println!("{event_type}/{subtype}  ({pushed_name}): {description}");
         }
     }
 }
 
-/// `helpdesk.ticket` + `ticket.created_v1` is pushed as `helpdesk.ticket.created_v1`.
-fn pushed_name(event_type: &str, subtype: &str) -> String {
-    let product = event_type.split('.').next().unwrap_or_default();
-    format!("{product}.{subtype}")
-}
-
-/// An event as named on the command line: `type/subtype`, the pushed name, or the short one.
-fn parse_event(name: &str) -> Result<Event, Failure> {
+/// An event as named on the command line: `type/subtype`, the pushed name, or the short one
+/// (the subtype); a known event as the table has it, any other read from its name.
+fn parse_event(name: &str) -> Result<EventType, Failure> {
+    let known = EventType::KNOWN.iter().find(|known| {
+        name == known.pushed_name
+            || name == known.subtype
+            || name.split_once('/') == Some((known.event_type, known.subtype))
+    });
+    if let Some(known) = known {
+        return Ok(known.to_event_type());
+    }
     if let Some((event_type, subtype)) = name.split_once('/') {
         if event_type.is_empty() || subtype.is_empty() {
             return Err(Failure::Config(format!(
                 "event {name:?}: type and subtype must not be empty"
             )));
         }
-        return Ok(Event::new(event_type.to_owned(), subtype.to_owned()));
+        return Ok(EventType::new(event_type.to_owned(), subtype.to_owned()));
     }
     let full = if name.starts_with("helpdesk.") {
         name.to_owned()
@@ -64,7 +57,7 @@ fn parse_event(name: &str) -> Result<Event, Failure> {
     let mut parts = full.splitn(3, '.');
     match (parts.next(), parts.next(), parts.next()) {
         (Some(product), Some(object), Some(action)) if !object.is_empty() && !action.is_empty() => {
-            Ok(Event::new(format!("{product}.{object}"), format!("{object}.{action}")))
+            Ok(EventType::new(format!("{product}.{object}"), format!("{object}.{action}")))
         }
         _ => Err(Failure::Config(format!(
             "event {name:?} is not `type/subtype`, `helpdesk.<object>.<action>` or `<object>.<action>`; see `feishu-helpdesk events`"
@@ -74,11 +67,11 @@ fn parse_event(name: &str) -> Result<Event, Failure> {
 
 /// `subscribe` (`subscribe` true) or `unsubscribe`: the named events, or the three ticket ones.
 pub(crate) async fn change(cli: &Cli, names: &[String], subscribe: bool) -> Result<(), Failure> {
-    let events: Vec<Event> = if names.is_empty() {
+    let events: Vec<EventType> = if names.is_empty() {
         vec![
-            Event::TICKET_CREATED,
-            Event::TICKET_UPDATED,
-            Event::TICKET_MESSAGE_CREATED,
+            EventType::TICKET_CREATED,
+            EventType::TICKET_UPDATED,
+            EventType::TICKET_MESSAGE_CREATED,
         ]
     } else {
         names

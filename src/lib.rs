@@ -9,6 +9,8 @@
 // error, secret, body_limit  the calls' error type; secrets kept out of Debug; the answer-size bounds
 // http_client                the library's own HTTP clients, built in one function: reqwest's
 //                            TLS set-up, no redirects
+// platform                   what a client and the long connection both take, checked once: the
+//                            app's credentials; the base URL, plain http and the HTTP client
 // credentials                the two header values: `Bearer <token>` and base64(id:token)
 // token_cache                the public cache API: TokenCache, CachedToken, the in-memory cache
 // token_manager              token reuse, one fetch for all callers, renewal after a rejection
@@ -54,6 +56,7 @@ mod hooks;
 mod http_client;
 mod operation;
 mod pages;
+mod platform;
 mod raw;
 mod retry;
 mod secret;
@@ -75,12 +78,13 @@ pub mod testing;
 
 pub use attempt::Receipt;
 pub use body_limit::{MAX_BODY_BYTES, MAX_DOWNLOAD_BYTES};
-pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, FEISHU_BASE_URL, LARK_BASE_URL};
+pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT};
 pub use credentials::HELPDESK_AUTHORIZATION;
 pub use download::Download;
 pub use error::{Attempts, Error};
 pub use event::Event;
 pub use operation::{Operation, Paging, TokenKind};
+pub use platform::{FEISHU_BASE_URL, LARK_BASE_URL};
 pub use raw::{RawAnswer, RawCall};
 
 /// The extension traits that put every operation on [`Client::api`], one trait per

@@ -2,7 +2,6 @@
 //! rejection, its tracing span), and the checks of the configuration.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use crate::client_state::{ClientState, Credentials, TokenSource};
 use crate::credentials::{bearer, helpdesk_authorization};
 use crate::error::Error;
 use crate::generated::{self, ClientHelpdeskEventsExt as _};
+use crate::platform::{AppCredentials, Empty, PlatformSettings};
 use crate::receipt::Receipt;
 use crate::retry::{RetryPolicy, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES};
 use crate::secret::Secret;
@@ -19,11 +19,6 @@ use crate::subscription::{request_body, EventType};
 use crate::token_cache::{MemoryTokenCache, TokenCache};
 use crate::token_endpoint::PlatformTokenEndpoint;
 use crate::token_manager::{TokenManager, DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN};
-
-/// The base URL of Feishu (mainland China), the default.
-pub const FEISHU_BASE_URL: &str = "https://open.feishu.cn";
-/// The base URL of Lark (international).
-pub const LARK_BASE_URL: &str = "https://open.larksuite.com";
 
 /// How long a call may take, from sending to the end of the answer, unless set otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -192,16 +187,14 @@ impl fmt::Debug for Client {
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct ClientBuilder {
     tenant_access_token: Option<Secret>,
-    app: Option<(String, Secret)>,
+    app: Option<AppCredentials>,
     token_cache: Option<Arc<dyn TokenCache>>,
     token_refresh_margin: Option<Duration>,
     max_retries: Option<u32>,
     initial_backoff: Option<Duration>,
     helpdesk: Option<(String, Secret)>,
-    base_url: Option<String>,
+    platform: PlatformSettings,
     timeout: Option<Duration>,
-    allow_insecure_http: bool,
-    http_client: Option<reqwest::Client>,
 }
 
 impl ClientBuilder {
@@ -217,7 +210,7 @@ impl ClientBuilder {
     /// access token itself, caches it, refreshes it ahead of expiry, and replaces it when
     /// the platform rejects it. Set this or [`tenant_access_token`](Self::tenant_access_token).
     pub fn app_credentials(mut self, app_id: impl Into<String>, app_secret: impl Into<String>) -> Self {
-        self.app = Some((app_id.into(), Secret::new(app_secret)));
+        self.app = Some(AppCredentials::new(app_id, app_secret));
         self
     }
 
@@ -266,11 +259,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Where the platform is: [`FEISHU_BASE_URL`] (the default) or [`LARK_BASE_URL`], or
-    /// a proxy or test server. Must be `https://`, except to a loopback address or when
+    /// Where the platform is: [`FEISHU_BASE_URL`](crate::FEISHU_BASE_URL) (the default) or
+    /// [`LARK_BASE_URL`](crate::LARK_BASE_URL), or a proxy or test server. Must be
+    /// `https://`, except to a loopback address or when
     /// [`allow_insecure_http`](Self::allow_insecure_http) is set.
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.base_url = Some(base_url.into());
+        self.platform.base_url = Some(base_url.into());
         self
     }
 
@@ -282,10 +276,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Allows a plain `http://` base URL to a host that is not loopback. Tokens then
-    /// travel unencrypted; meant for trusted internal proxies only.
+    /// Allows a plain `http://` base URL to a host that is not loopback. The credentials
+    /// then travel unencrypted; meant for trusted internal proxies only.
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
+        self.platform.allow_insecure_http = allow;
         self
     }
 
@@ -293,7 +287,7 @@ impl ClientBuilder {
     /// of the library's own. The library's own follows no redirects, so that the
     /// credentials never go to another host; a client given here keeps its own policy.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
+        self.platform.http_client = Some(client);
         self
     }
 
@@ -301,18 +295,14 @@ impl ClientBuilder {
     ///
     /// Fails with [`Error::InvalidInput`] naming the setting that is missing or wrong.
     pub fn build(self) -> Result<Client, Error> {
-        let base_url = checked_base_url(
-            self.base_url.as_deref().unwrap_or(FEISHU_BASE_URL),
-            self.allow_insecure_http,
-        )?;
+        // The platform first (its base URL is the first setting checked); the library's own
+        // HTTP client gets the timeout, which is checked below, before the client is used.
+        let platform = self.platform.build(self.timeout.unwrap_or(DEFAULT_TIMEOUT))?;
         let tenant = self.checked_tenant()?;
         let (helpdesk_id, helpdesk) = self.checked_helpdesk()?;
         let timeout = self.checked_timeout()?;
-        let timeout_per_request = self.http_client.is_some();
-        let http = match self.http_client {
-            Some(client) => client,
-            None => crate::http_client::library_http_client(timeout)?,
-        };
+        let (base_url, http) = (platform.base_url, platform.http);
+        let timeout_per_request = platform.http_client_given;
         // The generated client appends paths that start with '/'.
         let base_url_text = base_url.as_str().trim_end_matches('/').to_owned();
         let retry = RetryPolicy {
@@ -337,8 +327,8 @@ impl ClientBuilder {
                     state.clone(),
                 ));
                 let manager = Arc::new(TokenManager::new(
-                    app.app_id,
-                    app.app_secret,
+                    app.app.app_id,
+                    app.app.app_secret,
                     &base_url_text,
                     app.cache,
                     app.refresh_margin,
@@ -386,13 +376,11 @@ impl ClientBuilder {
     fn checked_tenant(&self) -> Result<TenantSetting, Error> {
         match (&self.tenant_access_token, &self.app) {
             (Some(token), None) => Ok(TenantSetting::Fixed(bearer(token)?)),
-            (None, Some((app_id, app_secret))) => {
-                if app_id.is_empty() {
-                    return Err(Error::invalid_input("app_id", "is empty"));
-                }
-                if app_secret.expose().is_empty() {
-                    return Err(Error::invalid_input("app_secret", "is empty"));
-                }
+            (None, Some(app)) => {
+                let app = app.clone().checked().map_err(|empty| match empty {
+                    Empty::AppId => Error::invalid_input("app_id", "is empty"),
+                    Empty::AppSecret => Error::invalid_input("app_secret", "is empty"),
+                })?;
                 let refresh_margin = self.token_refresh_margin.unwrap_or(DEFAULT_REFRESH_MARGIN);
                 if refresh_margin > MAX_REFRESH_MARGIN {
                     return Err(Error::invalid_input(
@@ -401,8 +389,7 @@ impl ClientBuilder {
                     ));
                 }
                 Ok(TenantSetting::App(AppSetting {
-                    app_id: app_id.clone(),
-                    app_secret: app_secret.clone(),
+                    app,
                     cache: self
                         .token_cache
                         .clone()
@@ -429,8 +416,7 @@ enum TenantSetting {
 }
 
 struct AppSetting {
-    app_id: String,
-    app_secret: Secret,
+    app: AppCredentials,
     cache: Arc<dyn TokenCache>,
     refresh_margin: Duration,
 }
@@ -439,110 +425,18 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("tenant_access_token", &self.tenant_access_token)
-            .field("app_id", &self.app.as_ref().map(|(id, _)| id))
-            .field("app_secret", &self.app.as_ref().map(|(_, secret)| secret))
+            .field("app_id", &self.app.as_ref().map(|app| &app.app_id))
+            .field("app_secret", &self.app.as_ref().map(|app| &app.app_secret))
             .field("token_cache", &self.token_cache)
             .field("token_refresh_margin", &self.token_refresh_margin)
             .field("max_retries", &self.max_retries)
             .field("initial_backoff", &self.initial_backoff)
             .field("helpdesk_id", &self.helpdesk.as_ref().map(|(id, _)| id))
             .field("helpdesk_token", &self.helpdesk.as_ref().map(|(_, token)| token))
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.platform.base_url)
             .field("timeout", &self.timeout)
-            .field("allow_insecure_http", &self.allow_insecure_http)
-            .field("http_client", &self.http_client.is_some())
+            .field("allow_insecure_http", &self.platform.allow_insecure_http)
+            .field("http_client", &self.platform.http_client.is_some())
             .finish()
-    }
-}
-
-/// Parses and checks a base URL.
-pub(crate) fn checked_base_url(raw: &str, allow_insecure_http: bool) -> Result<reqwest::Url, Error> {
-    let url = reqwest::Url::parse(raw)
-        .map_err(|e| Error::invalid_input_because("base_url", "is not a valid URL", e))?;
-    let host = match url.host() {
-        Some(host) => host,
-        None => return Err(Error::invalid_input("base_url", "has no host")),
-    };
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::invalid_input("base_url", "must not contain credentials"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::invalid_input(
-            "base_url",
-            "must not have a query or fragment",
-        ));
-    }
-    match url.scheme() {
-        "https" => {}
-        "http" if allow_insecure_http || is_loopback(&host) => {}
-        "http" => {
-            return Err(Error::invalid_input(
-                "base_url",
-                "uses plain http to a host that is not loopback; use https or allow_insecure_http(true)",
-            ))
-        }
-        _ => {
-            return Err(Error::invalid_input(
-                "base_url",
-                "must use https (or http to loopback)",
-            ))
-        }
-    }
-    Ok(url)
-}
-
-pub(crate) fn is_loopback(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
-        url::Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),
-        url::Host::Ipv6(ip) => IpAddr::V6(*ip).is_loopback(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    fn checked_base_url(raw: &str, allow_insecure_http: bool) -> Result<String, crate::Error> {
-        super::checked_base_url(raw, allow_insecure_http)
-            .map(|url| url.as_str().trim_end_matches('/').to_owned())
-    }
-
-    #[test]
-    fn base_urls_are_normalised_and_checked() {
-        assert_eq!(
-            checked_base_url("https://open.feishu.cn/", false).unwrap(),
-            "https://open.feishu.cn"
-        );
-        assert_eq!(
-            checked_base_url("https://proxy.example/feishu/", false).unwrap(),
-            "https://proxy.example/feishu"
-        );
-        assert_eq!(
-            checked_base_url("http://127.0.0.1:8080", false).unwrap(),
-            "http://127.0.0.1:8080"
-        );
-        assert_eq!(
-            checked_base_url("http://[::1]:8080", false).unwrap(),
-            "http://[::1]:8080"
-        );
-        assert_eq!(
-            checked_base_url("http://localhost:1", false).unwrap(),
-            "http://localhost:1"
-        );
-        assert_eq!(
-            checked_base_url("http://proxy.internal", true).unwrap(),
-            "http://proxy.internal"
-        );
-        for bad in [
-            "open.feishu.cn",
-            "http://open.feishu.cn",
-            "ftp://open.feishu.cn",
-            "https://user:pass@open.feishu.cn",
-            "https://open.feishu.cn/?a=b",
-            "https://open.feishu.cn/#x",
-            "http://127.0.0.1.example.com",
-            "",
-        ] {
-            assert!(checked_base_url(bad, false).is_err(), "{bad} was accepted");
-        }
     }
 }

@@ -10,6 +10,8 @@
 // receipt                    the platform's acknowledgement of a successful call
 // http_client                the library's own HTTP clients, built in one function: reqwest's
 //                            TLS set-up, no redirects
+// platform                   what a client and the long connection both take, checked once: the
+//                            app's credentials; the base URL, plain http and the HTTP client
 // credentials                the two header values: `Bearer <token>` and base64(id:token)
 // token_cache                the public cache API: TokenCache, CachedToken, the in-memory cache
 // token_manager              token reuse, one fetch for all callers, renewal after a rejection
@@ -56,6 +58,7 @@ mod hooks;
 mod http_client;
 mod operation;
 mod pages;
+mod platform;
 mod raw;
 mod receipt;
 mod retry;
@@ -78,7 +81,7 @@ pub use redis_cache::RedisTokenCache;
 pub mod testing;
 
 pub use body_limit::{MAX_BODY_BYTES, MAX_DOWNLOAD_BYTES};
-pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, FEISHU_BASE_URL, LARK_BASE_URL};
+pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT};
 pub use credentials::HELPDESK_AUTHORIZATION;
 pub use download::Download;
 pub use error::{Attempts, Error};
@@ -88,6 +91,7 @@ pub use subscription::{EventType, KnownEvent};
 #[deprecated(since = "0.3.0", note = "renamed EventType")]
 pub type Event = EventType;
 pub use operation::{Operation, Paging, TokenKind};
+pub use platform::{FEISHU_BASE_URL, LARK_BASE_URL};
 pub use raw::{RawAnswer, RawCall};
 pub use receipt::Receipt;
 

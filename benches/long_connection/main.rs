@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use feishu_helpdesk::events::{HelpdeskEvent, LongConnection};
+use feishu_helpdesk::events::{DeliveryOptions, HelpdeskEvent, LongConnection};
 use feishu_helpdesk::testing::{self, MockPlatform, PushEvent};
 
 /// Every `SLOW_EVERY`-th event of the mixed run has a handler that takes `SLOW`.
@@ -72,7 +72,7 @@ async fn run(settings: Settings) {
             .max_in_flight(settings.in_flight * 2)
             // Done-markers expire quickly unless set (`--done-ttl <seconds>`), so that memory
             // shows the connection's own.
-            .done_ttl(settings.done_ttl)
+            .delivery(DeliveryOptions::default().done_ttl(settings.done_ttl))
             .build()
             .expect("a connection"),
     );

@@ -1,6 +1,7 @@
 //! Handing one event to the handler exactly once, whichever way it came (an HTTP push or the
 //! long connection): a claim in the dedupe store, the handler within its deadline (a panic
 //! caught), and the outcome recorded: done, or the claim released for the platform's retry.
+//! Its settings are [`DeliveryOptions`], which both builders take.
 
 use std::fmt;
 use std::future::Future;
@@ -54,16 +55,70 @@ impl Outcome {
     }
 }
 
-/// The settings of a [`Delivery`], as the builders collect them.
-#[derive(Default, Debug)]
-pub(crate) struct DeliverySettings {
-    pub(crate) dedupe_store: Option<Arc<dyn DedupeStore>>,
-    pub(crate) handler_deadline: Option<Duration>,
-    pub(crate) claim_lease: Option<Duration>,
-    pub(crate) done_ttl: Option<Duration>,
+/// How events are handed to the handler exactly once, the same whichever way they come:
+/// given to [`ReceiverBuilder::delivery`](super::ReceiverBuilder::delivery) and to
+/// `LongConnectionBuilder::delivery` (feature `long-connection`). Every setter consumes and
+/// returns the options; a setting left unset keeps its default. The settings are checked
+/// when the receiver or the connection is built, which then fails with
+/// [`Error::InvalidInput`] naming the wrong one.
+///
+/// ```
+/// # fn main() -> Result<(), feishu_helpdesk::Error> {
+/// use std::time::Duration;
+/// use feishu_helpdesk::events::{DeliveryOptions, Receiver};
+///
+/// let receiver = Receiver::builder()
+///     .verification_token("v-sample-verification-token")
+///     .delivery(DeliveryOptions::default().handler_deadline(Duration::from_secs(2)))
+///     .build()?;
+/// # let _ = receiver;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Cheap to clone (clones share the dedupe store): one value can configure a receiver and a
+/// long connection of the same app.
+#[derive(Clone, Default, Debug)]
+pub struct DeliveryOptions {
+    dedupe_store: Option<Arc<dyn DedupeStore>>,
+    handler_deadline: Option<Duration>,
+    claim_lease: Option<Duration>,
+    done_ttl: Option<Duration>,
 }
 
-impl DeliverySettings {
+impl DeliveryOptions {
+    /// Where handled and in-flight events are recorded
+    /// ([`MemoryDedupeStore`](super::MemoryDedupeStore) unless set). Replicas, and a
+    /// receiver and a long connection of the same app, share one store (`RedisDedupeStore`,
+    /// feature `redis`): an event is then handled once however it arrives.
+    pub fn dedupe_store(mut self, store: Arc<dyn DedupeStore>) -> Self {
+        self.dedupe_store = Some(store);
+        self
+    }
+
+    /// How long the handler may run ([`DEFAULT_HANDLER_DEADLINE`] unless set; greater than
+    /// zero; keep it under the platform's 3 seconds). A handler past it is stopped (its
+    /// future dropped) and the platform pushes the event again: the push is answered 503, the
+    /// event over the long connection acknowledged with 500.
+    pub fn handler_deadline(mut self, deadline: Duration) -> Self {
+        self.handler_deadline = Some(deadline);
+        self
+    }
+
+    /// How long a claim on an event outlives a process that died while handling it
+    /// ([`DEFAULT_CLAIM_LEASE`] unless set; longer than the handler deadline).
+    pub fn claim_lease(mut self, lease: Duration) -> Self {
+        self.claim_lease = Some(lease);
+        self
+    }
+
+    /// How long a handled event is remembered ([`DEFAULT_DONE_TTL`] unless set; greater than
+    /// zero). Keep it longer than the platform's retry window, about 7.1 hours.
+    pub fn done_ttl(mut self, ttl: Duration) -> Self {
+        self.done_ttl = Some(ttl);
+        self
+    }
+
     /// Checks the settings; fails with [`Error::InvalidInput`] naming the wrong one.
     pub(crate) fn build(self) -> Result<Delivery, Error> {
         let handler_deadline = self.handler_deadline.unwrap_or(DEFAULT_HANDLER_DEADLINE);

@@ -8,7 +8,8 @@
 //!   `openapi/helpdesk.yaml`;
 //! - `dedupe`: [`DedupeStore`], [`MemoryDedupeStore`] (and `RedisDedupeStore` with feature
 //!   `redis`);
-//! - `delivery`: the exactly-once hand-over to the handler, shared by both ways in;
+//! - `delivery`: the exactly-once hand-over to the handler, shared by both ways in, and its
+//!   settings, [`DeliveryOptions`];
 //! - `long_connection` (feature `long-connection`): `LongConnection`, events over a
 //!   WebSocket the app opens itself, without a public URL, and `LongConnectionError`;
 //! - `axum` (feature `axum`): `Receiver::into_service`, the receiver as an axum route.
@@ -26,7 +27,7 @@ mod receiver;
 mod redis_dedupe;
 
 pub use dedupe::{Claim, DedupeStore, MemoryDedupeStore};
-pub use delivery::{DEFAULT_CLAIM_LEASE, DEFAULT_DONE_TTL, DEFAULT_HANDLER_DEADLINE};
+pub use delivery::{DeliveryOptions, DEFAULT_CLAIM_LEASE, DEFAULT_DONE_TTL, DEFAULT_HANDLER_DEADLINE};
 pub use event::{EventHeader, HelpdeskEvent};
 #[cfg(feature = "long-connection")]
 #[cfg_attr(docsrs, doc(cfg(feature = "long-connection")))]

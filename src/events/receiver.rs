@@ -11,8 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http::{HeaderMap, HeaderName, StatusCode};
 
 use super::crypto::{decode, decrypt, secrets_equal, signature_matches, AesKey, DecryptError, Decrypted};
-use super::dedupe::DedupeStore;
-use super::delivery::{Delivery, DeliverySettings, Outcome};
+use super::delivery::{Delivery, DeliveryOptions, Outcome};
 use super::event::{Body, HelpdeskEvent, NotParsed, NOT_AN_EVENT};
 use crate::error::Error;
 use crate::secret::Secret;
@@ -342,7 +341,7 @@ fn answer(status: StatusCode, body: String) -> http::Response<String> {
 pub struct ReceiverBuilder {
     verification_token: Option<Secret>,
     encrypt_key: Option<Secret>,
-    delivery: DeliverySettings,
+    delivery: DeliveryOptions,
     max_age: Option<Duration>,
 }
 
@@ -361,32 +360,11 @@ impl ReceiverBuilder {
         self
     }
 
-    /// Where handled and in-flight events are recorded: [`MemoryDedupeStore`](super::MemoryDedupeStore) unless set.
-    /// Replicas behind one load balancer share one store (`RedisDedupeStore`).
-    pub fn dedupe_store(mut self, store: Arc<dyn DedupeStore>) -> Self {
-        self.delivery.dedupe_store = Some(store);
-        self
-    }
-
-    /// How long the handler may run ([`DEFAULT_HANDLER_DEADLINE`](super::DEFAULT_HANDLER_DEADLINE) unless set). A handler past
-    /// it is stopped (its future dropped) and the push answered 503, so that the platform
-    /// pushes it again.
-    pub fn handler_deadline(mut self, deadline: Duration) -> Self {
-        self.delivery.handler_deadline = Some(deadline);
-        self
-    }
-
-    /// How long a claim on an event outlives a receiver that died while handling it
-    /// ([`DEFAULT_CLAIM_LEASE`](super::DEFAULT_CLAIM_LEASE) unless set; longer than the handler deadline).
-    pub fn claim_lease(mut self, lease: Duration) -> Self {
-        self.delivery.claim_lease = Some(lease);
-        self
-    }
-
-    /// How long a handled event is remembered ([`DEFAULT_DONE_TTL`](super::DEFAULT_DONE_TTL) unless set). Keep it
-    /// longer than the platform's retry window, about 7.1 hours.
-    pub fn done_ttl(mut self, ttl: Duration) -> Self {
-        self.delivery.done_ttl = Some(ttl);
+    /// How each event is handed to the handler exactly once: the dedupe store, the handler's
+    /// deadline (a push past it is answered 503), the claim's lease and how long a handled
+    /// event is remembered ([`DeliveryOptions::default`] unless set).
+    pub fn delivery(mut self, options: DeliveryOptions) -> Self {
+        self.delivery = options;
         self
     }
 

@@ -29,11 +29,12 @@ const RELEASE: &str =
 /// ```no_run
 /// # fn run() -> Result<(), feishu_helpdesk::Error> {
 /// use std::sync::Arc;
-/// use feishu_helpdesk::events::{Receiver, RedisDedupeStore};
+/// use feishu_helpdesk::events::{DeliveryOptions, Receiver, RedisDedupeStore};
 ///
+/// let store = Arc::new(RedisDedupeStore::new("redis://127.0.0.1:6379/")?);
 /// let receiver = Receiver::builder()
 ///     .verification_token("v-...")
-///     .dedupe_store(Arc::new(RedisDedupeStore::new("redis://127.0.0.1:6379/")?))
+///     .delivery(DeliveryOptions::default().dedupe_store(store))
 ///     .build()?;
 /// # Ok(())
 /// # }

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use feishu_helpdesk::events::{
-    DedupeStore, HelpdeskEvent, LongConnection, LongConnectionBuilder, LongConnectionError, MemoryDedupeStore,
+    DedupeStore, DeliveryOptions, HelpdeskEvent, LongConnection, LongConnectionBuilder, LongConnectionError,
+    MemoryDedupeStore,
 };
 use feishu_helpdesk::testing::{
     self, ClientConfig, EndpointFault, HandshakeRefusal, Injected, MockLongConnection, MockPlatform,
@@ -213,8 +214,11 @@ async fn a_handler_past_its_deadline_is_stopped_and_acknowledged_500() {
     let stand_in = platform.long_connection();
     let connection = Arc::new(
         builder(&platform)
-            .handler_deadline(Duration::from_millis(100))
-            .claim_lease(Duration::from_millis(500))
+            .delivery(
+                DeliveryOptions::default()
+                    .handler_deadline(Duration::from_millis(100))
+                    .claim_lease(Duration::from_millis(500)),
+            )
             .build()
             .unwrap(),
     );
@@ -237,7 +241,7 @@ async fn a_slow_handler_delays_neither_other_events_nor_pings() {
     stand_in.set_deadline(Duration::from_secs(10));
     let connection = Arc::new(
         builder(&platform)
-            .handler_deadline(Duration::from_secs(5))
+            .delivery(DeliveryOptions::default().handler_deadline(Duration::from_secs(5)))
             .build()
             .unwrap(),
     );
@@ -593,7 +597,7 @@ async fn two_connections_share_the_traffic_and_each_event_is_handled_once() {
         .map(|_| {
             Arc::new(
                 builder(&platform)
-                    .dedupe_store(Arc::clone(&store))
+                    .delivery(DeliveryOptions::default().dedupe_store(Arc::clone(&store)))
                     .build()
                     .unwrap(),
             )
@@ -774,10 +778,11 @@ async fn debug_shows_no_secret_and_bad_settings_are_refused() {
             "ping_interval",
         ),
         (
-            LongConnection::builder()
-                .app_credentials("cli_a", "s")
-                .handler_deadline(Duration::from_secs(5))
-                .claim_lease(Duration::from_secs(1)),
+            LongConnection::builder().app_credentials("cli_a", "s").delivery(
+                DeliveryOptions::default()
+                    .handler_deadline(Duration::from_secs(5))
+                    .claim_lease(Duration::from_secs(1)),
+            ),
             "claim_lease",
         ),
     ] {
@@ -795,13 +800,14 @@ async fn an_event_over_http_and_over_the_connection_is_handled_once() {
 
     let platform = MockPlatform::start().await;
     let stand_in = platform.long_connection();
-    let store: Arc<dyn DedupeStore> = Arc::new(MemoryDedupeStore::default());
+    // One value configures both ways in: clones share the store.
+    let delivery = DeliveryOptions::default().dedupe_store(Arc::new(MemoryDedupeStore::default()));
     let receiver = Receiver::builder()
         .verification_token("v-token")
-        .dedupe_store(Arc::clone(&store))
+        .delivery(delivery.clone())
         .build()
         .unwrap();
-    let connection = Arc::new(builder(&platform).dedupe_store(store).build().unwrap());
+    let connection = Arc::new(builder(&platform).delivery(delivery).build().unwrap());
     let seen = Seen::default();
     let run = run_recording(Arc::clone(&connection), &seen);
     live(stand_in, 1).await;
@@ -847,7 +853,12 @@ async fn two_replicas_sharing_redis_handle_each_event_once() {
     let replicas: Vec<_> = (0..2)
         .map(|_| {
             let store = Arc::new(RedisDedupeStore::new(&redis_server.url).unwrap());
-            Arc::new(builder(&platform).dedupe_store(store).build().unwrap())
+            Arc::new(
+                builder(&platform)
+                    .delivery(DeliveryOptions::default().dedupe_store(store))
+                    .build()
+                    .unwrap(),
+            )
         })
         .collect();
     let runs: Vec<_> = replicas

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use feishu_helpdesk::events::{HelpdeskEvent, MemoryDedupeStore, Receiver};
+use feishu_helpdesk::events::{DeliveryOptions, HelpdeskEvent, MemoryDedupeStore, Receiver};
 use feishu_helpdesk::testing::{EventPusher, Fault, MockPlatform, PushEvent};
 use feishu_helpdesk::EventType;
 
@@ -90,7 +90,7 @@ async fn concurrent_duplicates_to_two_replicas_are_handled_once() {
     let replica = || {
         Receiver::builder()
             .verification_token(TOKEN)
-            .dedupe_store(store.clone())
+            .delivery(DeliveryOptions::default().dedupe_store(store.clone()))
             .build()
             .unwrap()
     };

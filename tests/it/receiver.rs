@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use aes::cipher::{block_padding::Pkcs7, BlockEncryptMut, KeyIvInit};
 use base64::Engine as _;
-use feishu_helpdesk::events::{Claim, DedupeStore, HelpdeskEvent, MemoryDedupeStore, Receiver};
+use feishu_helpdesk::events::{
+    Claim, DedupeStore, DeliveryOptions, HelpdeskEvent, MemoryDedupeStore, Receiver,
+};
 use http::{HeaderMap, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -433,7 +435,7 @@ async fn a_failing_or_panicking_handler_is_answered_for_a_retry_that_then_runs()
 async fn a_slow_handler_is_stopped_at_its_deadline_and_the_retry_runs() {
     let receiver = Receiver::builder()
         .verification_token(TOKEN)
-        .handler_deadline(Duration::from_millis(50))
+        .delivery(DeliveryOptions::default().handler_deadline(Duration::from_millis(50)))
         .build()
         .unwrap();
     let sample = fixture("ticket.created_v1.json");
@@ -481,9 +483,12 @@ async fn a_claim_whose_holder_died_expires_with_its_lease() {
     let store = Arc::new(MemoryDedupeStore::default());
     let receiver = Receiver::builder()
         .verification_token(TOKEN)
-        .dedupe_store(store.clone())
-        .handler_deadline(Duration::from_millis(20))
-        .claim_lease(Duration::from_millis(200))
+        .delivery(
+            DeliveryOptions::default()
+                .dedupe_store(store.clone())
+                .handler_deadline(Duration::from_millis(20))
+                .claim_lease(Duration::from_millis(200)),
+        )
         .build()
         .unwrap();
     // A replica claimed the event, then died without releasing it.
@@ -549,11 +554,27 @@ fn debug_shows_no_secret_and_bad_settings_are_refused() {
         field(
             Receiver::builder()
                 .verification_token(TOKEN)
-                .claim_lease(Duration::from_secs(1))
+                .delivery(DeliveryOptions::default().claim_lease(Duration::from_secs(1)))
                 .build()
         ),
         "claim_lease"
     );
+    for (options, wrong) in [
+        (
+            DeliveryOptions::default().handler_deadline(Duration::ZERO),
+            "handler_deadline",
+        ),
+        (DeliveryOptions::default().done_ttl(Duration::ZERO), "done_ttl"),
+    ] {
+        let builder = || Receiver::builder().verification_token(TOKEN);
+        assert_eq!(field(builder().delivery(options.clone()).build()), wrong);
+        // The options given last are the ones in force.
+        assert!(builder()
+            .delivery(options)
+            .delivery(DeliveryOptions::default())
+            .build()
+            .is_ok());
+    }
     fn is_clone_send_sync<T: Clone + Send + Sync>() {}
     is_clone_send_sync::<Receiver>();
 }
@@ -600,7 +621,9 @@ mod replicas {
         Receiver::builder()
             .verification_token(TOKEN)
             .encrypt_key(KEY)
-            .dedupe_store(Arc::new(RedisDedupeStore::new(redis_url).unwrap()))
+            .delivery(
+                DeliveryOptions::default().dedupe_store(Arc::new(RedisDedupeStore::new(redis_url).unwrap())),
+            )
             .build()
             .unwrap()
     }

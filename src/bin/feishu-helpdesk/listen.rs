@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use feishu_helpdesk::events::{
-    DedupeStore, HelpdeskEvent, LongConnection, LongConnectionError, Receiver, RedisDedupeStore,
+    DeliveryOptions, HelpdeskEvent, LongConnection, LongConnectionError, Receiver, RedisDedupeStore,
 };
 
 use crate::config::{base_url, env, required};
@@ -14,15 +14,14 @@ use crate::Cli;
 
 /// `listen`: the platform's pushes to the request URL, served on `addr` at `path`.
 pub(crate) async fn http(addr: &str, path: &str) -> Result<(), Failure> {
-    let mut builder = Receiver::builder().verification_token(required(
-        env("FEISHU_VERIFICATION_TOKEN"),
-        "FEISHU_VERIFICATION_TOKEN",
-    )?);
+    let mut builder = Receiver::builder()
+        .verification_token(required(
+            env("FEISHU_VERIFICATION_TOKEN"),
+            "FEISHU_VERIFICATION_TOKEN",
+        )?)
+        .delivery(delivery()?);
     if let Some(key) = env("FEISHU_ENCRYPT_KEY") {
         builder = builder.encrypt_key(key);
-    }
-    if let Some(store) = redis_dedupe()? {
-        builder = builder.dedupe_store(store);
     }
     let receiver = builder.build()?;
     let app = axum::Router::new().route(
@@ -48,13 +47,11 @@ pub(crate) async fn http(addr: &str, path: &str) -> Result<(), Failure> {
 /// `listen --long-connection`: events over the connection this command opens.
 pub(crate) async fn long_connection(cli: &Cli) -> Result<(), Failure> {
     let app_id = required(cli.app_id.clone(), "FEISHU_APP_ID")?;
-    let mut builder = LongConnection::builder()
+    let connection = LongConnection::builder()
         .base_url(base_url(cli))
-        .app_credentials(&app_id, required(env("FEISHU_APP_SECRET"), "FEISHU_APP_SECRET")?);
-    if let Some(store) = redis_dedupe()? {
-        builder = builder.dedupe_store(store);
-    }
-    let connection = builder.build()?;
+        .app_credentials(&app_id, required(env("FEISHU_APP_SECRET"), "FEISHU_APP_SECRET")?)
+        .delivery(delivery()?)
+        .build()?;
     let shutdown = connection.shutdown_handle();
     tokio::spawn(async move {
         stopped().await;
@@ -77,11 +74,12 @@ pub(crate) async fn long_connection(cli: &Cli) -> Result<(), Failure> {
     }
 }
 
-/// The shared dedupe store of FEISHU_REDIS_URL, if set.
-fn redis_dedupe() -> Result<Option<Arc<dyn DedupeStore>>, Failure> {
+/// The delivery options: the shared dedupe store of FEISHU_REDIS_URL, if set.
+fn delivery() -> Result<DeliveryOptions, Failure> {
+    let options = DeliveryOptions::default();
     match env("FEISHU_REDIS_URL") {
-        Some(url) => Ok(Some(Arc::new(RedisDedupeStore::new(&url)?))),
-        None => Ok(None),
+        Some(url) => Ok(options.dedupe_store(Arc::new(RedisDedupeStore::new(&url)?))),
+        None => Ok(options),
     }
 }
 

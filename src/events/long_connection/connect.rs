@@ -14,6 +14,7 @@ use super::config::ServerConfig;
 use super::error::LongConnectionError;
 use crate::codes::{ENDPOINT_BUSY, ENDPOINT_INTERNAL_ERROR, TOO_MANY_CONNECTIONS};
 use crate::error::Error;
+use crate::platform::AppCredentials;
 use crate::secret::Secret;
 
 /// The endpoint's path under the base URL.
@@ -65,8 +66,7 @@ struct AnswerData {
 pub(crate) struct Connector {
     pub(crate) http: reqwest::Client,
     pub(crate) endpoint: reqwest::Url,
-    pub(crate) app_id: String,
-    pub(crate) app_secret: Secret,
+    pub(crate) app: AppCredentials,
     pub(crate) allow_insecure: bool,
     pub(crate) timeout: Duration,
     pub(crate) tls: Tls,
@@ -81,8 +81,8 @@ impl Connector {
     /// Asks the endpoint for a connection URL.
     pub(crate) async fn discover(&self) -> Result<Endpoint, Failure> {
         let body = serde_json::json!({
-            "AppID": self.app_id,
-            "AppSecret": self.app_secret.expose(),
+            "AppID": self.app.app_id,
+            "AppSecret": self.app.app_secret.expose(),
         });
         let sent = self
             .http
@@ -123,7 +123,7 @@ impl Connector {
                 return Err(Failure::Terminal(LongConnectionError::Refused {
                     code: Some(code),
                     http_status: Some(status),
-                    msg: format!("the endpoint refused app {}: {}", self.app_id, answer.msg),
+                    msg: format!("the endpoint refused app {}: {}", self.app.app_id, answer.msg),
                 }))
             }
         }
@@ -191,7 +191,7 @@ impl Target {
         let host = url.host().ok_or_else(|| bad("the endpoint's URL has no host"))?;
         let secure = match url.scheme() {
             "wss" => true,
-            "ws" if allow_insecure || crate::client::is_loopback(&host) => false,
+            "ws" if allow_insecure || crate::platform::is_loopback(&host) => false,
             "ws" => {
                 return Err(Failure::Terminal(
                     Error::invalid_input(

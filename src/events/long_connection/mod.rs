@@ -28,11 +28,10 @@ use self::config::{Overrides, Timings};
 use self::connect::{Connector, Failure, Tls};
 pub use self::error::LongConnectionError;
 use self::session::{End, Shared, Tasks};
-use super::dedupe::DedupeStore;
-use super::delivery::{Delivery, DeliverySettings};
+use super::delivery::{Delivery, DeliveryOptions};
 use super::HelpdeskEvent;
 use crate::error::Error;
-use crate::secret::Secret;
+use crate::platform::{AppCredentials, Empty, PlatformSettings};
 
 /// How long the endpoint and the handshake may take, unless set otherwise.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,10 +47,11 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// URL, no Verification Token or Encrypt Key (the connection is authenticated when it opens,
 /// and the platform sends the events over it in plaintext, inside TLS).
 ///
-/// Each event is handed to the handler exactly once, through the same [`DedupeStore`] as
-/// [`Receiver`](super::Receiver): with one store, an event is handled once whether it came
-/// over HTTP, over this connection, or to another replica's connection (the platform sends
-/// each event to one live connection of the app, chosen at random; up to 50 per app).
+/// Each event is handed to the handler exactly once, through the same
+/// [`DedupeStore`](super::DedupeStore) as [`Receiver`](super::Receiver) (given in
+/// [`DeliveryOptions`]): with one store, an event is handled once whether it came over HTTP,
+/// over this connection, or to another replica's connection (the platform sends each event to
+/// one live connection of the app, chosen at random; up to 50 per app).
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), feishu_helpdesk::events::LongConnectionError> {
@@ -93,8 +93,8 @@ pub struct LongConnection {
 impl fmt::Debug for LongConnection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LongConnection")
-            .field("app_id", &self.connector.app_id)
-            .field("app_secret", &self.connector.app_secret)
+            .field("app_id", &self.connector.app.app_id)
+            .field("app_secret", &self.connector.app.app_secret)
             .field("endpoint", &self.connector.endpoint.as_str())
             .field("delivery", &self.delivery)
             .field("overrides", &self.overrides)
@@ -297,13 +297,10 @@ impl fmt::Display for DisplayChain<'_> {
 #[derive(Default, Debug)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct LongConnectionBuilder {
-    app_id: Option<String>,
-    app_secret: Option<Secret>,
-    base_url: Option<String>,
-    allow_insecure_http: bool,
-    http_client: Option<reqwest::Client>,
+    app: Option<AppCredentials>,
+    platform: PlatformSettings,
     connect_timeout: Option<Duration>,
-    delivery: DeliverySettings,
+    delivery: DeliveryOptions,
     overrides: Overrides,
     pong_timeout: Option<Duration>,
     max_in_flight: Option<usize>,
@@ -314,32 +311,25 @@ impl LongConnectionBuilder {
     /// The app's id and secret (required): the platform authenticates the connection with
     /// them when it opens.
     pub fn app_credentials(mut self, app_id: impl Into<String>, app_secret: impl Into<String>) -> Self {
-        self.app_id = Some(app_id.into());
-        self.app_secret = Some(Secret::new(app_secret));
+        self.app = Some(AppCredentials::new(app_id, app_secret));
         self
     }
 
-    /// The platform: [`FEISHU_BASE_URL`](crate::FEISHU_BASE_URL) unless set, or
-    /// [`LARK_BASE_URL`](crate::LARK_BASE_URL). Must be `https`, or `http` to loopback (or
-    /// anywhere with [`allow_insecure_http`](Self::allow_insecure_http)); the same goes for
-    /// the `wss://` or `ws://` URL the platform gives.
+    /// As [`ClientBuilder::base_url`](crate::ClientBuilder::base_url); the platform's `wss://` URL too.
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.base_url = Some(base_url.into());
+        self.platform.base_url = Some(base_url.into());
         self
     }
 
-    /// Accepts plain `http` and `ws` to hosts that are not loopback (a test stand-in on
-    /// another machine). Off unless set.
+    /// As [`ClientBuilder::allow_insecure_http`](crate::ClientBuilder::allow_insecure_http); `ws://` too.
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
+        self.platform.allow_insecure_http = allow;
         self
     }
 
-    /// The HTTP client the endpoint is asked with. The library's own (unless set) follows no
-    /// redirects, so that the app secret never goes to another host; a client given here
-    /// keeps its own policy.
+    /// As [`ClientBuilder::http_client`](crate::ClientBuilder::http_client), to ask the endpoint with.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
+        self.platform.http_client = Some(client);
         self
     }
 
@@ -350,33 +340,11 @@ impl LongConnectionBuilder {
         self
     }
 
-    /// Where handled and in-flight events are recorded
-    /// ([`MemoryDedupeStore`](super::MemoryDedupeStore) unless set). Replicas, and a
-    /// [`Receiver`](super::Receiver) of the same app, share one store (`RedisDedupeStore`).
-    pub fn dedupe_store(mut self, store: Arc<dyn DedupeStore>) -> Self {
-        self.delivery.dedupe_store = Some(store);
-        self
-    }
-
-    /// How long the handler may run ([`DEFAULT_HANDLER_DEADLINE`](super::DEFAULT_HANDLER_DEADLINE)
-    /// unless set; keep it under the platform's 3 seconds). A handler past it is stopped and
-    /// the event acknowledged with 500, so that the platform pushes it again.
-    pub fn handler_deadline(mut self, deadline: Duration) -> Self {
-        self.delivery.handler_deadline = Some(deadline);
-        self
-    }
-
-    /// How long a claim on an event outlives a process that died while handling it
-    /// ([`DEFAULT_CLAIM_LEASE`](super::DEFAULT_CLAIM_LEASE) unless set).
-    pub fn claim_lease(mut self, lease: Duration) -> Self {
-        self.delivery.claim_lease = Some(lease);
-        self
-    }
-
-    /// How long a handled event is remembered ([`DEFAULT_DONE_TTL`](super::DEFAULT_DONE_TTL)
-    /// unless set).
-    pub fn done_ttl(mut self, ttl: Duration) -> Self {
-        self.delivery.done_ttl = Some(ttl);
+    /// How each event is handed to the handler exactly once: the dedupe store, the handler's
+    /// deadline (an event past it is acknowledged with 500), the claim's lease and how long a
+    /// handled event is remembered ([`DeliveryOptions::default`] unless set).
+    pub fn delivery(mut self, options: DeliveryOptions) -> Self {
+        self.delivery = options;
         self
     }
 
@@ -431,18 +399,23 @@ impl LongConnectionBuilder {
     /// Checks the configuration and builds the connection (nothing is sent yet); fails with
     /// [`Error::InvalidInput`] naming the setting that is missing or wrong.
     pub fn build(self) -> Result<LongConnection, Error> {
-        let app_id = self
-            .app_id
-            .filter(|id| !id.is_empty())
-            .ok_or_else(|| Error::invalid_input("app_credentials", "the app id is required"))?;
-        let app_secret = self
-            .app_secret
-            .filter(|secret| !secret.expose().is_empty())
-            .ok_or_else(|| Error::invalid_input("app_credentials", "the app secret is required"))?;
-        let base = crate::client::checked_base_url(
-            self.base_url.as_deref().unwrap_or(crate::FEISHU_BASE_URL),
-            self.allow_insecure_http,
-        )?;
+        let app = self
+            .app
+            .ok_or(Empty::AppId)
+            .and_then(AppCredentials::checked)
+            .map_err(|empty| {
+                Error::invalid_input(
+                    "app_credentials",
+                    match empty {
+                        Empty::AppId => "the app id is required",
+                        Empty::AppSecret => "the app secret is required",
+                    },
+                )
+            })?;
+        let timeout = self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        // The app secret goes in the endpoint request's body: the library's own client
+        // follows no redirect. The timeout is checked below, before the client is used.
+        let platform = self.platform.build(timeout)?;
         let positive = |field: &'static str, value: Option<Duration>| match value {
             Some(value) if value.is_zero() => Err(Error::invalid_input(field, "must be greater than zero")),
             _ => Ok(()),
@@ -456,19 +429,12 @@ impl LongConnectionBuilder {
         }
         // Built (and checked) now, so that `run` fails only on the platform.
         let delivery = Arc::new(self.delivery.build()?);
-        let timeout = self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
-        let http = match self.http_client {
-            Some(client) => client,
-            // The app secret goes in the endpoint request's body: never to another host.
-            None => crate::http_client::library_http_client(timeout)?,
-        };
         Ok(LongConnection {
             connector: Connector {
-                http,
-                endpoint: Connector::endpoint_url(&base),
-                app_id,
-                app_secret,
-                allow_insecure: self.allow_insecure_http,
+                endpoint: Connector::endpoint_url(&platform.base_url),
+                http: platform.http,
+                app,
+                allow_insecure: self.platform.allow_insecure_http,
                 timeout,
                 tls: Tls::new()?,
             },

@@ -305,10 +305,7 @@ impl ClientBuilder {
         let timeout_per_request = platform.http_client_given;
         // The generated client appends paths that start with '/'.
         let base_url_text = base_url.as_str().trim_end_matches('/').to_owned();
-        let retry = RetryPolicy {
-            max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
-            initial_backoff: self.initial_backoff.unwrap_or(DEFAULT_INITIAL_BACKOFF),
-        };
+        let retry = self.retry_policy();
         let state = ClientState::new(
             None,
             timeout,
@@ -320,20 +317,7 @@ impl ClientBuilder {
         let (tenant, tokens) = match tenant {
             TenantSetting::Fixed(value) => (TokenSource::Fixed(value), None),
             TenantSetting::App(app) => {
-                // Tokens come through a generated client of their own, without credentials.
-                let endpoint = PlatformTokenEndpoint::new(generated::Client::new_with_client(
-                    &base_url_text,
-                    http.clone(),
-                    state.clone(),
-                ));
-                let manager = Arc::new(TokenManager::new(
-                    app.app.app_id,
-                    app.app.app_secret,
-                    &base_url_text,
-                    app.cache,
-                    app.refresh_margin,
-                    Box::new(endpoint),
-                ));
+                let manager = token_manager(app, &base_url_text, &http, &state);
                 (TokenSource::App(manager.clone()), Some(manager))
             }
         };
@@ -350,6 +334,53 @@ impl ClientBuilder {
                 timeout,
             }),
         })
+    }
+
+    /// Checks the app credentials without building a client: obtains a tenant access token
+    /// (or reuses the one in the [`token_cache`](Self::token_cache)) and returns how long it
+    /// has left. Needs only [`app_credentials`](Self::app_credentials) and the platform
+    /// settings, not the helpdesk's: a way to check an app's set-up before the helpdesk is.
+    ///
+    /// Fails with [`Error::InvalidInput`] when no app credentials are set, and with the
+    /// token endpoint's refusal ([`Error::TokenRefused`]) when the platform refuses them.
+    pub async fn check_app_credentials(self) -> Result<Duration, Error> {
+        let timeout = self.checked_timeout()?;
+        let platform = self.platform.build(timeout)?;
+        if self.app.is_none() {
+            return Err(Error::invalid_input(
+                "app_credentials",
+                "are required to check them",
+            ));
+        }
+        // With app credentials set, the tenant setting is theirs (or an error if a token is
+        // set too).
+        let TenantSetting::App(app) = self.checked_tenant()? else {
+            return Err(Error::invalid_input(
+                "app_credentials",
+                "are required to check them",
+            ));
+        };
+        let base_url_text = platform.base_url.as_str().trim_end_matches('/').to_owned();
+        let state = ClientState::new(
+            None,
+            timeout,
+            platform.http_client_given,
+            self.retry_policy(),
+            platform.base_url,
+            generated::STATIC_PATHS,
+        );
+        let manager = token_manager(app, &base_url_text, &platform.http, &state);
+        let token = manager.token().await?;
+        Ok(token
+            .expires_at()
+            .saturating_duration_since(tokio::time::Instant::now()))
+    }
+
+    fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+            initial_backoff: self.initial_backoff.unwrap_or(DEFAULT_INITIAL_BACKOFF),
+        }
     }
 
     fn checked_timeout(&self) -> Result<Duration, Error> {
@@ -419,6 +450,29 @@ struct AppSetting {
     app: AppCredentials,
     cache: Arc<dyn TokenCache>,
     refresh_margin: Duration,
+}
+
+/// The manager of `app`'s tenant tokens, which come through a generated client of their
+/// own, without credentials.
+fn token_manager(
+    app: AppSetting,
+    base_url: &str,
+    http: &reqwest::Client,
+    state: &ClientState,
+) -> Arc<TokenManager> {
+    let endpoint = PlatformTokenEndpoint::new(generated::Client::new_with_client(
+        base_url,
+        http.clone(),
+        state.clone(),
+    ));
+    Arc::new(TokenManager::new(
+        app.app.app_id,
+        app.app.app_secret,
+        base_url,
+        app.cache,
+        app.refresh_margin,
+        Box::new(endpoint),
+    ))
 }
 
 impl fmt::Debug for ClientBuilder {

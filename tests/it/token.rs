@@ -332,3 +332,69 @@ fn one_source_of_tenant_tokens_is_required() {
     let shown = format!("{client:?}");
     assert!(shown.contains(APP_ID) && !shown.contains(APP_SECRET), "{shown}");
 }
+
+#[tokio::test]
+async fn app_credentials_are_checked_without_helpdesk_credentials() {
+    let stand_in = StandIn::start().await;
+    let fetches = token_endpoint(&stand_in, 7200).await;
+    let cache: Arc<dyn feishu_helpdesk::TokenCache> = Arc::new(feishu_helpdesk::MemoryTokenCache::default());
+    let builder = || {
+        Client::builder()
+            .app_credentials(APP_ID, APP_SECRET)
+            .token_cache(Arc::clone(&cache))
+            .base_url(stand_in.base_url())
+    };
+
+    // No helpdesk credentials: a token is obtained and its lifetime given.
+    let left = builder().check_app_credentials().await.unwrap();
+    assert!(
+        left > std::time::Duration::from_secs(7000) && left <= std::time::Duration::from_secs(7200),
+        "{left:?}"
+    );
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    // The token in the cache is reused, as a client's would be.
+    builder().check_app_credentials().await.unwrap();
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+
+    // Without app credentials there is nothing to check; nothing is sent.
+    let err = Client::builder()
+        .tenant_access_token(TENANT_ACCESS_TOKEN)
+        .base_url(stand_in.base_url())
+        .check_app_credentials()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "app_credentials",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_refused_app_secret_is_reported_by_the_check() {
+    let stand_in = StandIn::start().await;
+    stand_in
+        .server
+        .mock_async(|when, then| {
+            when.method(POST).path(TOKEN_PATH);
+            then.status(200)
+                .body(r#"{"code":10014,"msg":"app secret invalid"}"#);
+        })
+        .await;
+
+    let err = Client::builder()
+        .app_credentials(APP_ID, "wrong-secret")
+        .base_url(stand_in.base_url())
+        .check_app_credentials()
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, Error::TokenRefused { code: 10014, .. }), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("wrong-secret"));
+}

@@ -10,23 +10,22 @@ use crate::Cli;
 /// `check`: obtains a token and prints how long it has left, and from where.
 pub(crate) async fn run(cli: &Cli) -> Result<(), Failure> {
     let app_id = required(cli.app_id.clone(), "FEISHU_APP_ID (or --app-id)")?;
-    let client = Client::builder()
-        .base_url(base_url(cli))
+    let base_url = base_url(cli);
+    let lifetime = Client::builder()
+        .base_url(&base_url)
         .app_credentials(&app_id, required(env("FEISHU_APP_SECRET"), "FEISHU_APP_SECRET")?)
-        // The check calls no helpdesk operation; these only satisfy the builder.
-        .helpdesk_credentials("0", "unused")
-        .build()?;
-    let lifetime = client.token_lifetime().await?.unwrap_or_default();
+        .check_app_credentials()
+        .await?;
     if cli.json {
         println!(
             "{}",
-            json!({"app_id": app_id, "token_seconds_left": lifetime.as_secs(), "base_url": client.base_url()})
+            json!({"app_id": app_id, "token_seconds_left": lifetime.as_secs(), "base_url": base_url.trim_end_matches('/')})
         );
     } else {
         println!(
             "app {app_id}: token obtained, {} s left, from {}",
             lifetime.as_secs(),
-            client.base_url()
+            base_url.trim_end_matches('/')
         );
     }
     Ok(())

@@ -81,19 +81,102 @@ impl Client {
     /// `.send().await`. The builders come from the extension traits of
     /// [`prelude`](crate::prelude), one per resource (`ClientTicketsExt`, `ClientFaqsExt`,
     /// ...). Each `send` runs with this client's credentials, token renewal, retries and
-    /// tracing, and gives the answer's `data` or an [`Error`].
+    /// tracing, and gives the answer's `data` or an [`Error`]. `.send_with_receipt()` gives
+    /// the call's [`Receipt`] beside the data (its HTTP status and the `X-Tt-Logid` log id,
+    /// to quote to the platform's support about a call that went through).
     ///
     /// ```no_run
-    /// use feishu_helpdesk::prelude::*;
+    /// use feishu_helpdesk::generated::types;
+    /// use feishu_helpdesk::prelude::*; // one extension trait per resource: ClientTicketsExt, ...
+    /// use futures_util::TryStreamExt as _;
     ///
-    /// # async fn run(client: feishu_helpdesk::Client) -> Result<(), feishu_helpdesk::Error> {
+    /// # async fn run(client: feishu_helpdesk::Client, user_access_token: String) -> Result<(), feishu_helpdesk::Error> {
+    /// // A read: path and query parameters by name; `data` comes back typed.
     /// let data = client.api().get_ticket().ticket_id("6948728206392295444").send().await?;
-    /// if let Some(ticket) = data.ticket {
-    ///     println!("status {:?}", ticket.status);
-    /// }
+    /// let ticket = data.ticket.unwrap_or_default();
+    /// println!("ticket {:?}, status {:?}", ticket.ticket_id, ticket.status);
+    ///
+    /// // A write: the body as its generated type, or field by field with `body_map`.
+    /// let sent = client
+    ///     .api()
+    ///     .create_ticket_message()
+    ///     .ticket_id("6948728206392295444")
+    ///     .body_map(|body| body.msg_type("text").content(r#"{"text":"We are on it."}"#))
+    ///     .send()
+    ///     .await?;
+    /// println!("message {:?}", sent.message_id);
+    ///
+    /// // The log id of a call that succeeded, beside its data.
+    /// let (data, receipt) = client.api().get_ticket().ticket_id("6948728206392295444").send_with_receipt().await?;
+    /// println!("{:?}: log id {:?}", data.ticket.map(|t| t.status), receipt.log_id);
+    ///
+    /// // Many optional parameters, each by name; array parameters go as repeated keys.
+    /// let page = client.api().list_tickets().status_list(vec![1, 2]).page(1).page_size(50).send().await?;
+    /// println!("{} tickets", page.total.unwrap_or_default());
+    ///
+    /// // Every item of a paged operation as a stream, one page (one call) at a time.
+    /// let faqs: Vec<types::Faq> = client.api().list_faqs().page_size(100).stream().try_collect().await?;
+    /// println!("{} FAQs", faqs.len());
+    ///
+    /// // An operation that acts for a person, on a view of the client with the user's token.
+    /// client
+    ///     .as_user(user_access_token)?
+    ///     .api()
+    ///     .update_ticket()
+    ///     .ticket_id("6948728206392295444")
+    ///     .body_map(|body| body.status(50))
+    ///     .send()
+    ///     .await?;
+    ///
+    /// // Bytes: a stream with its content type, bounded in size.
+    /// let image = client.api().get_ticket_image().ticket_id("6948728206392295444").msg_id("6949088236610273307").send().await?;
+    /// let content_type = image.content_type.clone();
+    /// println!("{content_type:?}, {} bytes", image.bytes().await?.len());
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # What every `send` does
+    ///
+    /// The same for all 50:
+    ///
+    /// - **Both credentials.** `Authorization: Bearer <token>` and `X-Lark-Helpdesk-Authorization`,
+    ///   on every request. 24 operations act for a person and take a *user* access token (obtained
+    ///   by your app through the platform's login): call them on
+    ///   [`client.as_user(token)?`](Self::as_user), a cheap view of the client that sends the
+    ///   user's token to those operations (and to `get_notification`, which takes either) and
+    ///   the tenant token to the rest. Without a view, they fail before anything is sent with
+    ///   [`Error::UserTokenRequired`], naming the operation. The user token is never printed.
+    /// - **Errors.** A non-zero `code` is [`Error::Api`] with the code, message, HTTP status and log
+    ///   id, on HTTP 200 as on an error status.
+    /// - **Token renewal and retries.** With app credentials, a rejected tenant token is replaced
+    ///   and the call sent once more. Reads (GET) and the two subscription operations are retried;
+    ///   an operation that creates or changes something (sending a message, creating a FAQ,
+    ///   updating a ticket...) is never sent twice unless the platform surely did not act on it
+    ///   (see [Retries](crate#retries)).
+    /// - **Tracing.** One span per call, named by the operation (see [Tracing](crate#tracing)).
+    /// - **Pages.** The five paged operations (`list_faqs`, `search_faqs` with a page token;
+    ///   `list_ticket_customized_fields` with `next_page_token`; `list_tickets` and
+    ///   `list_ticket_messages` with page numbers and `total`) have `.stream()` beside `.send()`:
+    ///   a `futures::Stream` of items that fetches the next page when the previous one's items have
+    ///   been taken, each page a call with all of the above.
+    /// - **Downloads.** `get_ticket_image` and `get_faq_image` give a [`Download`](crate::Download):
+    ///   the content type and length, and the bytes as a stream (`into_stream()`) or in one buffer
+    ///   (`bytes()`), at most [`MAX_DOWNLOAD_BYTES`](crate::MAX_DOWNLOAD_BYTES) (32 MiB). An answer
+    ///   that is the JSON envelope instead is an [`Error`].
+    /// - **Oddities, handled.** Array query parameters go as repeated keys
+    ///   (`status_list=1&status_list=2`), as the platform reads them. `list_ticket_customized_fields`
+    ///   is a GET with a JSON body (`{"visible": true}`), modelled as the platform takes it: the body
+    ///   is always sent, `{}` when nothing is set.
+    ///
+    /// The builders are progenitor's, generated from the spec: each operation keeps its spec name
+    /// (also its name in the command line and in clients generated from the spec in other
+    /// languages), the docs group them by resource (`ClientTicketsExt`, `ClientFaqsExt`...), and
+    /// parameters are named, so `list_tickets`' 17 optional filters are never a row of `None`s. An
+    /// operation added to the spec arrives with all of the above on the next build.
+    ///
+    /// To call an operation named at run time, with its parameters as text and JSON in and
+    /// out, see [`Client::raw`]; [`operations`](crate::operations) describes every operation.
     pub fn api(&self) -> &generated::Client {
         &self.inner.generated
     }
@@ -209,6 +292,26 @@ impl ClientBuilder {
     /// The app id and app secret of a custom app (自建应用): the client obtains the tenant
     /// access token itself, caches it, refreshes it ahead of expiry, and replaces it when
     /// the platform rejects it. Set this or [`tenant_access_token`](Self::tenant_access_token).
+    ///
+    /// With app credentials the client:
+    ///
+    /// - obtains the token from `POST /open-apis/auth/v3/tenant_access_token/internal` (modelled in
+    ///   the spec too, tag `auth`) and caches it until
+    ///   [`token_refresh_margin`](Self::token_refresh_margin) before it expires (default 5
+    ///   minutes, at most 30: the platform hands back the same token until fewer than 30
+    ///   minutes remain);
+    /// - fetches **once** for all concurrent callers that find no valid token (500 concurrent cold
+    ///   calls make one token request); a failed fetch is not cached, and every caller that waited
+    ///   on it gets its error;
+    /// - when the platform rejects the token (codes 99991661, 99991663, 99991664, 99991671, on HTTP
+    ///   200, 400 or 401), drops it, fetches a new one and sends the call once more. With a fixed
+    ///   token there is nothing to renew, and the error is returned;
+    /// - reports refused app credentials as [`Error::TokenRefused`], naming the app id, never the
+    ///   secret; an unreachable token endpoint is a `Transport` error.
+    ///
+    /// The cache is in memory and per client (clones share it; two apps never mix); to share
+    /// tokens between clients or processes, give a [`TokenCache`] to
+    /// [`token_cache`](Self::token_cache).
     pub fn app_credentials(mut self, app_id: impl Into<String>, app_secret: impl Into<String>) -> Self {
         self.app = Some(AppCredentials::new(app_id, app_secret));
         self

@@ -26,6 +26,31 @@ use crate::error::Error;
 /// # let _ = http;
 /// # Ok::<(), feishu_helpdesk::Error>(())
 /// ```
+///
+/// # A good neighbour
+///
+/// Cargo unifies reqwest's features across the whole application, so a TLS feature this crate
+/// enables is enabled for every other reqwest client of the program too: a telemetry
+/// exporter's, a webhook client's, your own. The library therefore enables only complete TLS
+/// set-ups of reqwest's (`rustls`, `native-tls`), never `rustls-no-provider`, and never
+/// installs a process-wide rustls provider. With that feature a plain
+/// `reqwest::Client::new()` elsewhere in the program would panic ("No rustls crypto provider
+/// is configured"), in code that has nothing to do with the helpdesk, in whatever order the
+/// clients were built. CI keeps this: `tests/downstream/` is a crate with its own TLS-less
+/// reqwest beside this one, and calls its own reqwest clients before and after a helpdesk
+/// client.
+///
+/// # The cost, and `ring`
+///
+/// reqwest's provider builds `aws-lc-sys`, a C library, the longest unit of a clean build (see
+/// the build cost in `docs/performance.md`). An earlier version of this crate used the `ring`
+/// provider with reqwest's `rustls-no-provider` to build faster; that is the set-up that broke
+/// neighbours, so it is not offered as a feature. An application that wants `ring` can still
+/// choose it for the whole program, where the choice belongs: depend on this crate with
+/// `default-features = false`, enable `reqwest/rustls-no-provider` in its own `Cargo.toml`, and
+/// install the provider first thing in `main`
+/// (`rustls::crypto::ring::default_provider().install_default()`); every reqwest client of the
+/// program, this crate's included, then uses it.
 pub fn http_client_builder() -> Result<reqwest::ClientBuilder, Error> {
     Ok(reqwest::Client::builder())
 }

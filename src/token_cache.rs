@@ -80,6 +80,39 @@ impl fmt::Debug for CachedToken {
 ///
 /// The default, [`MemoryTokenCache`], is per client. Implement this to share tokens
 /// between clients or processes. Keys name the platform and the app (never the secret).
+/// Three methods are required, `get`, `put` and `remove`; pass the cache with
+/// [`ClientBuilder::token_cache`](crate::ClientBuilder::token_cache):
+///
+/// ```
+/// use std::sync::Arc;
+/// use feishu_helpdesk::{BoxFuture, CachedToken, TokenCache};
+///
+/// #[derive(Debug, Default)]
+/// struct Shared(feishu_helpdesk::MemoryTokenCache);
+///
+/// impl TokenCache for Shared {
+///     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<CachedToken>> {
+///         self.0.get(key)
+///     }
+///     fn put<'a>(&'a self, key: &'a str, token: CachedToken) -> BoxFuture<'a, ()> {
+///         self.0.put(key, token)
+///     }
+///     fn remove<'a>(&'a self, key: &'a str, token: &'a CachedToken) -> BoxFuture<'a, ()> {
+///         self.0.remove(key, token)
+///     }
+/// }
+///
+/// let cache: Arc<dyn TokenCache> = Arc::new(Shared::default());
+/// let client = feishu_helpdesk::Client::builder()
+///     .app_credentials("cli_slkdjalasdkjasd", "app-secret")
+///     .helpdesk_credentials("7180000000000000001", "ht-example")
+///     .token_cache(cache)
+///     .build();
+/// assert!(client.is_ok());
+/// ```
+///
+/// A cache shared between processes can also take the right to fetch the token for all of
+/// them ([`lock_fetch`](TokenCache::lock_fetch)), so that they fetch it once between them.
 pub trait TokenCache: Send + Sync + fmt::Debug {
     /// The token stored under `key`, if any (fresh or not).
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<CachedToken>>;

@@ -5,14 +5,19 @@
 //! helpdesk operation of the spec. It enforces each operation's contract, as the platform
 //! does: the method and path, the query parameters, the body against its schema, the two
 //! credential headers byte for byte and the kind of token the operation takes, answering a
-//! violation with the platform's error envelope and a message that says what was wrong. A
-//! request that meets the contract is answered from the spec's example, from the `data` a
-//! test set for the operation ([`MockPlatform::answer`]), or from the tickets the stand-in
-//! keeps ([`MockPlatform::add_ticket`], [`MockPlatform::customer_writes`]: the answer loop
-//! of a helpdesk bot, end to end). It keeps the subscribed events, counts token fetches,
-//! records every request (secrets masked), and plays scripted answers (errors, rate limits,
-//! rejected tokens, delays, gateway pages) for the next calls, or the next calls of one
-//! operation ([`MockPlatform::push_for`]).
+//! violation with the platform's error envelope (403/154003 for a wrong helpdesk header,
+//! 401/99991663 for an unknown token, 400/154000 for a bad query or body, 400/99991668 for the
+//! wrong kind of token) and a message that says what was wrong, so that a failing test points
+//! at your bug. A request that meets the contract is answered from the spec's example, from
+//! the `data` a test set for the operation ([`MockPlatform::answer`], such as
+//! `platform.answer("get_ticket", json!({...}))`), or from the tickets the stand-in keeps
+//! ([`MockPlatform::add_ticket`], [`MockPlatform::customer_writes`]: the answer loop of a
+//! helpdesk bot, end to end; see [below](#a-helpdesk-bot-end-to-end)). It keeps the subscribed
+//! events, counts token fetches, records every request (secrets masked), and plays scripted
+//! answers (errors, rate limits, rejected tokens, delays, gateway pages) for the next calls
+//! ([`MockPlatform::push`]), or the next calls of one operation ([`MockPlatform::push_for`]).
+//! The scripted answers ([`Scripted`]): `Error { http_status, code, msg }`,
+//! `RateLimited { reset_seconds }`, `InvalidToken`, `Delay(duration)`, `Html { http_status }`.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -34,6 +39,84 @@
 //! assert_eq!(platform.requests().len(), 5); // a token fetch and four helpdesk calls
 //! # }
 //! ```
+//!
+//! # Pushing events
+//!
+//! The kit plays the platform's side of event delivery too. [`EventPusher`] pushes to any URL
+//! (this crate's [`Receiver`](crate::events::Receiver), your axum app, another language's
+//! server) exactly as the platform does: a 2.0 envelope with a fresh `event_id`, the
+//! verification token inside, encrypted and signed when an Encrypt Key is set.
+//! [`deliver`](EventPusher::deliver) retries anything but a 200 within 3 seconds on the
+//! platform's schedule (15 s, 5 min, 1 h, 6 h) times [`retry_scale`](EventPusher::retry_scale),
+//! and reports every attempt (status, latency, when it was sent) and whether the event ended
+//! delivered. [`push_once`](EventPusher::push_once) takes a [`Fault`] (`TamperedSignature`,
+//! `WrongToken`, `Oversized`), [`push_concurrently`](EventPusher::push_concurrently) sends one
+//! event to several replicas at once, [`challenge`](EventPusher::challenge) runs the URL
+//! verification, and [`request`](EventPusher::request) gives the headers and body of a push
+//! (with a fault or none) to hand to [`Receiver::handle`](crate::events::Receiver::handle)
+//! without HTTP. With [`platform.deliver_events_to(url, pusher)`](MockPlatform::deliver_events_to),
+//! [`platform.emit(&event)`](MockPlatform::emit) pushes only what the client subscribed to.
+//! Your receiver, tested end to end:
+//!
+//! ```
+//! use feishu_helpdesk::testing::{EventPusher, MockPlatform, PushEvent};
+//! use feishu_helpdesk::EventType;
+//!
+//! #[tokio::test]
+//! async fn subscribed_events_reach_my_receiver() {
+//!     let platform = MockPlatform::start().await;
+//!     let url = start_my_receiver().await; // your axum app, on 127.0.0.1:0
+//!     platform.deliver_events_to(&url, EventPusher::new("v-token").retry_scale(0.001));
+//!     platform.client_builder().build().unwrap().subscribe(&[EventType::TICKET_CREATED]).await.unwrap();
+//!
+//!     let created = PushEvent::new("helpdesk.ticket.created_v1", serde_json::json!({"ticket_id": "1"}));
+//!     let delivery = platform.emit(&created).await.expect("subscribed");
+//!     assert!(delivery.delivered, "{:?}", delivery.attempts);
+//!     let message = PushEvent::new("helpdesk.ticket_message.created_v1", serde_json::json!({}));
+//!     assert!(platform.emit(&message).await.is_none()); // not subscribed: not pushed
+//! }
+//! # async fn start_my_receiver() -> String { unimplemented!() }
+//! # fn main() {}
+//! ```
+//!
+//! # A helpdesk bot, end to end
+//!
+//! The loop most helpdesk apps exist for (a customer writes in a ticket, the platform pushes
+//! `ticket_message.created_v1`, the app looks the ticket up and replies in it) runs end to end
+//! on the kit, which keeps tickets and their messages: [`add_ticket`](MockPlatform::add_ticket)
+//! opens one, [`customer_writes`](MockPlatform::customer_writes) appends the customer's message
+//! and pushes the event to your receiver, `get_ticket` returns the ticket,
+//! `create_ticket_message` appends the app's reply and `list_ticket_messages` pages through the
+//! history, which [`ticket_messages`](MockPlatform::ticket_messages) reads back.
+//! `cargo run --example answer` plays it; your bot, tested:
+//!
+//! ```
+//! use feishu_helpdesk::testing::{EventPusher, MockPlatform};
+//! use feishu_helpdesk::EventType;
+//!
+//! #[tokio::test]
+//! async fn my_bot_answers_in_the_ticket() {
+//!     let platform = MockPlatform::start().await;
+//!     let client = platform.client_builder().build().unwrap();
+//!     let url = start_my_bot(client.clone()).await; // your receiver; it replies with create_ticket_message
+//!     platform.deliver_events_to(&url, EventPusher::new("v-token").retry_scale(0.001));
+//!     client.subscribe(&[EventType::TICKET_MESSAGE_CREATED]).await.unwrap();
+//!     platform.add_ticket("6948728206392295444", "Alice");
+//!
+//!     let delivery = platform.customer_writes("6948728206392295444", "My expense claim is stuck").await.unwrap();
+//!     assert!(delivery.delivered, "{:?}", delivery.attempts);
+//!     let history = platform.ticket_messages("6948728206392295444");
+//!     assert_eq!(history.len(), 2, "the customer's message, then the bot's reply: {history:?}");
+//! }
+//! # async fn start_my_bot(_: feishu_helpdesk::Client) -> String { unimplemented!() }
+//! # fn main() {}
+//! ```
+//!
+//! # The long connection
+//!
+//! With feature `long-connection` too, the kit stands in for the long connection
+//! (`platform.long_connection()`, a `MockLongConnection`, whose docs show a test of a
+//! `LongConnection` against it).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::convert::Infallible;

@@ -201,7 +201,7 @@ async fn the_mock_platform_pushes_only_subscribed_events() {
     assert_eq!(platform.emit(&ticket_created()).await, None);
 }
 
-/// As in the README: a user's own axum app, not this crate's receiver, tested end to end.
+/// As in the `testing` module's docs: a user's own axum app, not this crate's receiver, tested end to end.
 #[tokio::test]
 async fn a_plain_axum_app_receives_what_the_platform_sends() {
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));

@@ -80,6 +80,42 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// [`Error::InvalidInput`] (settings are input); `LongConnectionError` converts from
 /// [`Error`], so that one `?` serves both. Dropping `run`'s future stops everything it
 /// started.
+///
+/// In the developer console, choose "receive events through a long connection"; the console
+/// saves that choice only once an app has connected. Helpdesk events still need
+/// [`Client::subscribe`](crate::Client::subscribe).
+///
+/// # What differs from `Receiver`
+///
+/// - **No signature, no encryption, no verification token, no challenge.** The platform checks
+///   the app id and secret when the connection opens (and a per-connection key in its URL,
+///   which the library never logs) and then sends each event as plaintext JSON inside TLS. So
+///   the connection needs only the app credentials.
+/// - **Acknowledgements, not HTTP answers.** Each event is acknowledged on the connection it came
+///   by: `200` once the handler returned `Ok` (or when it was handled before: a duplicate is
+///   acknowledged without calling the handler), `500` when the handler failed, panicked or passed
+///   its deadline (2.5 s unless set in [`DeliveryOptions`]), or when another replica holds the event.
+///   The platform pushes again whatever is not acknowledged with 200 within 3 s.
+/// - **Replicas and both ways at once.** The platform sends each event to one live connection
+///   of the app, chosen at random (up to 50 connections per app). Give every replica, and a
+///   [`Receiver`](super::Receiver) of the same app, the same [`DeliveryOptions`] with one
+///   `RedisDedupeStore` (feature `redis`; `.delivery(delivery.clone())` on each builder): an
+///   event is handled once however it arrives.
+///
+/// # What the connection does so that it can run for months
+///
+/// | concern | what `LongConnection` does |
+/// | --- | --- |
+/// | the endpoint (`POST /callback/ws/endpoint`) | asked afresh before every connection, with a timeout (10 s, [`connect_timeout`](LongConnectionBuilder::connect_timeout)); the handshake has the same bound |
+/// | the platform's `ClientConfig` | applied from the endpoint and from every pong, field by field, unless you set the value ([`ping_interval`](LongConnectionBuilder::ping_interval), [`reconnect_interval`](LongConnectionBuilder::reconnect_interval), [`reconnect_jitter`](LongConnectionBuilder::reconnect_jitter), [`reconnect_count`](LongConnectionBuilder::reconnect_count)); zero, negative or over-an-hour intervals are logged and ignored |
+/// | a half-open socket (sleep/wake, a lost NAT entry) | a ping every `PingInterval` (120 s today); no frame within [`pong_timeout`](LongConnectionBuilder::pong_timeout) (10 s) after a ping: the connection is replaced |
+/// | reconnects | a random wait within `ReconnectNonce` before the first, `ReconnectInterval` between the next ones, a new endpoint URL each time; `ReconnectCount` in a row (no limit when negative, as today) unless you set one; then `run` returns [`LongConnectionError::ReconnectsExhausted`], whose `last` is the last reconnect's failure |
+/// | refusals | bad credentials (an endpoint code other than 1 and 1000040343), banned (403), too many connections (514 with 1000040350): `run` returns [`LongConnectionError::Refused`] at once (with `code()` and `http_status()`); everything else is retried |
+/// | a slow handler | each event runs in a task of its own, at most [`max_in_flight`](LongConnectionBuilder::max_in_flight) (64) at once: pings, pongs and other events never wait for it |
+/// | fragments | an event split into `sum` frames is put back together by `seq` within 10 s and 8 MiB per connection (1 MiB per event); a broken or late one is dropped unacknowledged, so it comes again |
+/// | `card` frames, unknown frames, text messages | logged and skipped; nothing the platform sends is unwrapped |
+/// | shutdown | [`ShutdownHandle::shutdown()`](ShutdownHandle::shutdown): no new events, those in flight finish and are acknowledged within [`shutdown_grace`](LongConnectionBuilder::shutdown_grace) (5 s), the socket is closed, `run` returns `Ok(())`; dropping `run`'s future stops every task it started |
+/// | tracing | a span per connection (`long_connection.connect`, with the connection's id and the reconnect count), a warning with the reason for each reconnect, a span per event (`long_connection.event`) |
 pub struct LongConnection {
     connector: Connector,
     delivery: Arc<Delivery>,

@@ -66,6 +66,16 @@ pub use self::settings::{ClientConfig, PongPayload};
 /// connections only. Every setting applies from the next push or ping on, and is
 /// shared by every caller (it is the platform's).
 ///
+/// Its endpoint on the same base URL hands out `ws://` URLs to a WebSocket server that speaks
+/// the platform's frames, answers pings with the `ClientConfig`
+/// ([`set_client_config`](Self::set_client_config), [`set_pong`](Self::set_pong)), pushes
+/// each event to one live connection chosen at random (optionally in shuffled fragments,
+/// [`set_fragments`](Self::set_fragments)), waits for the acknowledgement and pushes again on
+/// the scaled schedule what was not acknowledged with 200; and, on demand, drops the sockets,
+/// goes half-open (no pongs, no pushes), refuses handshakes with each documented code, fails
+/// or delays the endpoint, and sends `card`, unknown and text frames. It records pings,
+/// acknowledgements, closes and every frame sent.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -88,6 +98,41 @@ pub use self::settings::{ClientConfig, PongPayload};
 /// // each event; the stand-in records all of it.
 /// assert!(!stand_in.wait_for_live(1, Duration::from_millis(10)).await);
 /// # }
+/// ```
+///
+/// A [`LongConnection`](crate::events::LongConnection) against the stand-in, the way a test of
+/// your app would run one:
+///
+/// ```no_run
+/// # async fn example() {
+/// use std::{sync::Arc, time::Duration};
+/// use feishu_helpdesk::events::{HelpdeskEvent, LongConnection};
+/// use feishu_helpdesk::testing::{MockPlatform, PushEvent, APP_ID, APP_SECRET};
+///
+/// let platform = MockPlatform::start().await;
+/// let stand_in = platform.long_connection();
+/// stand_in.set_retry_scale(0.001);
+/// let connection = Arc::new(
+///     LongConnection::builder()
+///         .app_credentials(APP_ID, APP_SECRET)
+///         .base_url(platform.base_url())
+///         .pong_timeout(Duration::from_millis(500))
+///         .build()
+///         .unwrap(),
+/// );
+/// let running = Arc::clone(&connection);
+/// tokio::spawn(async move {
+///     running.run(|event: HelpdeskEvent| async move { my_app_handles(event).await }).await
+/// });
+/// assert!(stand_in.wait_for_live(1, Duration::from_secs(5)).await);
+/// let created = PushEvent::new("helpdesk.ticket.created_v1", serde_json::json!({"ticket_id": "1"}));
+/// assert!(stand_in.push(&created).await.delivered);
+/// stand_in.drop_connections(); // the app reconnects, and nothing is lost
+/// assert!(stand_in.push(&created.renewed()).await.delivered);
+/// connection.shutdown_handle().shutdown();
+/// # }
+/// # async fn my_app_handles(_: feishu_helpdesk::events::HelpdeskEvent) -> Result<(), String> { Ok(()) }
+/// # fn main() {}
 /// ```
 pub struct MockLongConnection {
     inner: Arc<Inner>,

@@ -11,7 +11,9 @@
 //! - `delivery`: the exactly-once hand-over to the handler, shared by both ways in;
 //! - `long_connection` (feature `long-connection`): `LongConnection`, events over a
 //!   WebSocket the app opens itself, without a public URL, and `LongConnectionError`;
-//! - `axum` (feature `axum`): `Receiver::into_service`, the receiver as an axum route.
+//! - `axum` (feature `axum`): `Receiver::into_service`, the receiver as an axum route;
+//! - `serve` (feature `axum`): `serve`, an axum router served to the internet with timeouts
+//!   and a connection cap against slow and idle clients.
 
 #[cfg(feature = "axum")]
 mod axum;
@@ -24,6 +26,8 @@ pub(crate) mod long_connection;
 mod receiver;
 #[cfg(feature = "redis")]
 mod redis_dedupe;
+#[cfg(feature = "axum")]
+mod serve;
 
 pub use dedupe::{Claim, DedupeStore, MemoryDedupeStore};
 pub use delivery::{DEFAULT_CLAIM_LEASE, DEFAULT_DONE_TTL, DEFAULT_HANDLER_DEADLINE};
@@ -38,3 +42,9 @@ pub use receiver::{Receiver, ReceiverBuilder, MAX_EVENT_BODY_BYTES};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis_dedupe::RedisDedupeStore;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use serve::{
+    raise_file_limit, serve, Serve, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, MAX_HEAD_BYTES,
+};

@@ -37,7 +37,8 @@ pub(crate) async fn http(addr: &str, path: &str) -> Result<(), Failure> {
         .local_addr()
         .map_err(|e| Failure::Config(e.to_string()))?;
     note(&format!("listening on http://{local}{path}"));
-    axum::serve(listener, app)
+    // The timeouts and connection cap a public URL needs against slow and idle clients.
+    feishu_helpdesk::events::serve(listener, app)
         .with_graceful_shutdown(stopped())
         .await
         .map_err(|e| Failure::Config(format!("the server stopped: {e}")))?;

@@ -116,6 +116,11 @@ fn main() -> ExitCode {
             .with_max_level(tracing::Level::INFO)
             .init();
     }
+    // As servers do: the soft open-file limit up to the hard one, so that `listen` holds as
+    // many connections as the system allows it (its cap stays below the limit).
+    if let Err(err) = feishu_helpdesk::events::raise_file_limit() {
+        tracing::debug!("the open-file limit stays as it is: {err}");
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {

@@ -149,7 +149,7 @@ async fn play_against_the_kit() -> Result<(), Failure> {
     let receiver = Receiver::builder()
         .verification_token(VERIFICATION_TOKEN)
         .build()?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let listener = events::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/", listener.local_addr()?);
     let app = app(receiver, client.clone());
     let server = tokio::spawn(async move { events::serve(listener, app).await });
@@ -287,7 +287,7 @@ async fn serve_the_platform(settings: Settings) -> Result<(), Failure> {
     if let Err(err) = events::raise_file_limit() {
         println!("the open-file limit stays as it is: {err}");
     }
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let listener = events::bind(&addr).await?;
     let receipt = client.subscribe(&[Event::TICKET_MESSAGE_CREATED]).await?;
     println!(
         "[app] subscribed to {} (log id {})",

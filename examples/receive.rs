@@ -70,7 +70,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok::<(), std::convert::Infallible>(())
         }),
     );
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let listener = events::bind(&addr).await?;
     println!("receiving helpdesk events on http://{addr}/");
     // `events::serve` rather than `axum::serve`: timeouts and a connection cap, so that slow
     // or idle clients cannot keep the platform's pushes out.

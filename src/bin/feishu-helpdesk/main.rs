@@ -74,7 +74,9 @@ enum Command {
     /// Over HTTP (the request URL set in the developer console; FEISHU_VERIFICATION_TOKEN
     /// and, if set there, FEISHU_ENCRYPT_KEY), or with --long-connection over a connection
     /// this command opens itself (no public URL; FEISHU_APP_ID and FEISHU_APP_SECRET).
-    /// FEISHU_REDIS_URL shares the handled events between replicas.
+    /// FEISHU_REDIS_URL shares the handled events between replicas. Over HTTP, connections
+    /// that stall are closed (no whole request head 10 s after connecting, no whole body 10 s
+    /// after it, idle 60 s after an answer), and at most 10,000 are open at once.
     Listen {
         /// Where to listen.
         #[arg(

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket, ToSocketAddrs};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -49,6 +49,10 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// is answered 431.
 pub const MAX_HEAD_BYTES: usize = 32 * 1024;
 
+/// The accept queue [`bind`] asks for (the system may allow fewer: Linux's
+/// `net.core.somaxconn`, 4,096 by default).
+pub const LISTEN_BACKLOG: u32 = 4096;
+
 /// How long a server told to stop waits for the requests under way to be answered.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long a failed `accept` that shed a connection to free a file waits for it to close.
@@ -59,18 +63,57 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_millis(100);
 /// How often at most the accept loop logs the same kind of trouble.
 const NOTE_EVERY: Duration = Duration::from_secs(10);
 
+/// A listener on `addr` with an accept queue of [`LISTEN_BACKLOG`] connections, for
+/// [`serve`]: where `TcpListener::bind` asks for 128, a burst of connections (a flood, or
+/// many pushes at once) fills the queue before the server takes them, and the system then
+/// drops new connections' first packets; the client, the platform among them, sends again only
+/// a second later, then three. The first address of `addr` that binds is used.
+///
+/// ```no_run
+/// # async fn run(app: axum::Router) -> std::io::Result<()> {
+/// use feishu_helpdesk::events;
+///
+/// events::serve(events::bind("0.0.0.0:3000").await?, app).await
+/// # }
+/// ```
+pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        // As `TcpListener::bind` does: a restarted server binds at once.
+        #[cfg(not(windows))]
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(LISTEN_BACKLOG)) {
+            Ok(listener) => return Ok(listener),
+            Err(err) => last = Some(err),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the address resolved to no socket address",
+        )
+    }))
+}
+
 /// Serves `app` on `listener` with the protections a public URL needs: use it where you would
 /// call `axum::serve(listener, app)`, and set what you want otherwise with [`Serve`]'s methods
 /// before awaiting it.
 ///
 /// ```no_run
 /// # async fn run(app: axum::Router) -> std::io::Result<()> {
-/// let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
-/// feishu_helpdesk::events::serve(listener, app).await
+/// use feishu_helpdesk::events;
+///
+/// let listener = events::bind("0.0.0.0:3000").await?;
+/// events::serve(listener, app).await
 /// # }
 /// ```
 ///
-/// Each accepted connection is held to deadlines: its request head must arrive whole within
+/// Bind with [`bind`] (a long accept queue) rather than `TcpListener::bind`. Each accepted connection is held to deadlines: its request head must arrive whole within
 /// the header timeout ([`DEFAULT_HEADER_TIMEOUT`]), each body within the body timeout of its
 /// head ([`DEFAULT_BODY_TIMEOUT`]; answered 408 past it), and after an answer the next head
 /// within the idle timeout ([`DEFAULT_IDLE_TIMEOUT`]); past a deadline the connection is
@@ -224,8 +267,10 @@ impl Serve {
                                 if let Some(count) = shedding.tick() {
                                     tracing::warn!(
                                         cap = shared.registry.cap(),
-                                        "at the cap: closed {count} connection(s) that had not \
-                                         sent a whole request, oldest first, for new ones"
+                                        since_last_note = count,
+                                        "at the cap: closing the connections that have not \
+                                         sent a whole request, oldest first, for new ones \
+                                         (noted at most every 10 s)"
                                     );
                                 }
                             }
@@ -237,8 +282,9 @@ impl Serve {
                             if let Some(count) = full.tick() {
                                 tracing::warn!(
                                     cap = shared.registry.cap(),
-                                    "at the cap with every request being handled: \
-                                     closed {count} new connection(s)"
+                                    since_last_note = count,
+                                    "at the cap with every request being handled: closing \
+                                     new connections (noted at most every 10 s)"
                                 );
                             }
                         }
@@ -266,8 +312,9 @@ impl Serve {
                 tracing::warn!(
                     error = %err,
                     shed = shed.is_some(),
-                    "accepting a connection failed ({count} time(s) since the last note); \
-                     retrying shortly"
+                    since_last_note = count,
+                    "accepting a connection failed; accepting again shortly (noted at most \
+                     every 10 s)"
                 );
             }
             // Once the connection shed has closed (its file is free), or after a pause.

@@ -126,7 +126,8 @@ pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
 /// failure is logged, a waiting connection shed to free a file, and accepting goes on after
 /// a brief pause: the server never stops on its own.
 ///
-/// HTTP/1.1 only (the platform pushes over it), keep-alive on, `TCP_NODELAY` set.
+/// HTTP/1.1 only (the platform pushes over it), keep-alive on, `TCP_NODELAY` set, and no
+/// protocol upgrades: a router with a WebSocket route needs a server of its own.
 pub fn serve(listener: TcpListener, app: axum::Router) -> Serve {
     Serve {
         listener,

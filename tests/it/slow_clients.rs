@@ -320,6 +320,7 @@ async fn stopping_closes_waiting_connections_and_ends_the_server() {
 }
 
 /// The environment variable that makes [`out_of_files_child`] the server.
+#[cfg(unix)]
 const CHILD: &str = "FEISHU_HELPDESK_SLOW_CLIENTS_CHILD";
 
 #[cfg(unix)]

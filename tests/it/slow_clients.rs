@@ -36,10 +36,18 @@ struct Server {
 
 /// Serves a receiver at `/events` with the settings `settings` gives.
 async fn start(settings: impl FnOnce(Serve) -> Serve) -> Server {
+    start_with_handler_taking(Duration::ZERO, settings).await
+}
+
+/// The same, with a handler that takes `handling` for each event.
+async fn start_with_handler_taking(handling: Duration, settings: impl FnOnce(Serve) -> Serve) -> Server {
     let receiver = Receiver::builder().verification_token(TOKEN).build().unwrap();
     let app = axum::Router::new().route(
         "/events",
-        receiver.into_service(|_: HelpdeskEvent| async { Ok::<(), std::convert::Infallible>(()) }),
+        receiver.into_service(move |_: HelpdeskEvent| async move {
+            tokio::time::sleep(handling).await;
+            Ok::<(), std::convert::Infallible>(())
+        }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (stop, stopped) = oneshot::channel();
@@ -317,6 +325,21 @@ async fn stopping_closes_waiting_connections_and_ends_the_server() {
     assert!(stopped.elapsed() < MARGIN);
     assert!(closed_within(&mut slow, MARGIN).await.is_some());
     assert!(TcpStream::connect(addr).await.is_err(), "no longer listening");
+}
+
+#[tokio::test]
+async fn stopping_answers_the_request_under_way() {
+    let server = start_with_handler_taking(Duration::from_millis(800), |serve| serve).await;
+    let mut stream = connect_and_send(server.addr, &push(true)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopping = tokio::spawn(server.stop());
+    let status = timeout(MARGIN, read_answer(&mut stream))
+        .await
+        .expect("answered while stopping");
+    assert_eq!(status, 200);
+    // Then closed, keep-alive or not, and the server's future resolves.
+    assert!(closed_within(&mut stream, MARGIN).await.is_some());
+    timeout(MARGIN, stopping).await.unwrap().unwrap();
 }
 
 /// The environment variable that makes [`out_of_files_child`] the server.

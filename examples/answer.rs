@@ -29,7 +29,7 @@
 
 use std::time::Duration;
 
-use feishu_helpdesk::events::{HelpdeskEvent, Receiver};
+use feishu_helpdesk::events::{self, HelpdeskEvent, Receiver};
 use feishu_helpdesk::prelude::*;
 use feishu_helpdesk::testing::{EventPusher, MockPlatform, PushEvent};
 use feishu_helpdesk::{Client, Error, EventType};
@@ -149,10 +149,10 @@ async fn play_against_the_kit() -> Result<(), Failure> {
     let receiver = Receiver::builder()
         .verification_token(VERIFICATION_TOKEN)
         .build()?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let listener = events::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/", listener.local_addr()?);
     let app = app(receiver, client.clone());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let server = tokio::spawn(async move { events::serve(listener, app).await });
     println!("[app] receiving helpdesk events on {url}");
     client.subscribe(&[EventType::TICKET_MESSAGE_CREATED]).await?;
     println!("[app] subscribed to {}", EventType::TICKET_MESSAGE_CREATED);
@@ -283,7 +283,11 @@ async fn serve_the_platform(settings: Settings) -> Result<(), Failure> {
         addr,
     } = settings;
     println!("Calling the platform: {client:?}");
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    // A public URL: as many open files as the system allows, for `events::serve`'s cap.
+    if let Err(err) = events::raise_file_limit() {
+        println!("the open-file limit stays as it is: {err}");
+    }
+    let listener = events::bind(&addr).await?;
     let receipt = client.subscribe(&[EventType::TICKET_MESSAGE_CREATED]).await?;
     println!(
         "[app] subscribed to {} (log id {})",
@@ -291,7 +295,8 @@ async fn serve_the_platform(settings: Settings) -> Result<(), Failure> {
         receipt.log_id.as_deref().unwrap_or("(none)")
     );
     println!("[app] receiving helpdesk events on http://{addr}/; Ctrl-C stops");
-    axum::serve(listener, app(receiver, client)).await?;
+    // Timeouts and a connection cap: slow or idle clients cannot keep the pushes out.
+    events::serve(listener, app(receiver, client)).await?;
     Ok(())
 }
 

@@ -14,7 +14,7 @@
 //! curl -d @tests/fixtures/events/ticket.created_v1.json http://127.0.0.1:3000/
 //! ```
 
-use feishu_helpdesk::events::{HelpdeskEvent, Receiver};
+use feishu_helpdesk::events::{self, HelpdeskEvent, Receiver};
 use feishu_helpdesk::testing::{EventPusher, Fault, PushEvent};
 
 /// The sample pushes, by event type, for the demonstration.
@@ -70,9 +70,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok::<(), std::convert::Infallible>(())
         }),
     );
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let listener = events::bind(&addr).await?;
     println!("receiving helpdesk events on http://{addr}/");
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    // `events::serve` rather than `axum::serve`: timeouts and a connection cap, so that slow
+    // or idle clients cannot keep the platform's pushes out.
+    let server = tokio::spawn(async move { events::serve(listener, app).await });
     if demo {
         play_the_platform(&format!("http://{addr}/"), key).await;
     }

@@ -38,8 +38,9 @@
 // raw                        any operation called by name, parameters as text, JSON in and out
 // redis_connection           optional: one shared Redis connection with timeouts
 // events                     receiving pushed events: checks, decryption, types, exactly once;
-//                            and over the long connection (feature `long-connection`), which
-//                            has an error type of its own
+//                            served to the internet against slow and idle clients (feature
+//                            `axum`); and over the long connection (feature `long-connection`),
+//                            which has an error type of its own
 // redis_cache, testing       optional: the Redis token cache, the stand-in for users' tests
 
 mod attempt;

@@ -12,7 +12,9 @@
 //!   settings, [`DeliveryOptions`];
 //! - `long_connection` (feature `long-connection`): `LongConnection`, events over a
 //!   WebSocket the app opens itself, without a public URL, and `LongConnectionError`;
-//! - `axum` (feature `axum`): `Receiver::into_service`, the receiver as an axum route.
+//! - `axum` (feature `axum`): `Receiver::into_service`, the receiver as an axum route;
+//! - `serve` (feature `axum`): `serve`, an axum router served to the internet with timeouts
+//!   and a connection cap against slow and idle clients.
 
 #[cfg(feature = "axum")]
 mod axum;
@@ -25,6 +27,8 @@ pub(crate) mod long_connection;
 mod receiver;
 #[cfg(feature = "redis")]
 mod redis_dedupe;
+#[cfg(feature = "axum")]
+mod serve;
 
 pub use dedupe::{Claim, DedupeStore, MemoryDedupeStore};
 pub use delivery::{DeliveryOptions, DEFAULT_CLAIM_LEASE, DEFAULT_DONE_TTL, DEFAULT_HANDLER_DEADLINE};
@@ -39,3 +43,9 @@ pub use receiver::{Receiver, ReceiverBuilder, MAX_EVENT_BODY_BYTES};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis_dedupe::RedisDedupeStore;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use serve::{
+    bind, raise_file_limit, serve, Serve, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, LISTEN_BACKLOG, MAX_HEAD_BYTES,
+};

@@ -42,6 +42,8 @@ mod redaction;
 mod redis_cache;
 mod retry;
 mod side_effects;
+#[cfg(feature = "axum")]
+mod slow_clients;
 mod spec_version;
 mod testing_kit;
 mod token;
@@ -53,6 +55,11 @@ mod transport_security;
 #[test]
 #[ignore = "needs feature axum: cargo test --features cli"]
 fn pushing_and_the_axum_route() {}
+
+#[cfg(not(feature = "axum"))]
+#[test]
+#[ignore = "needs feature axum: cargo test --features cli"]
+fn serving_against_slow_and_idle_clients() {}
 
 #[cfg(not(feature = "long-connection"))]
 #[test]

@@ -1,5 +1,6 @@
 //! `listen`: events received over HTTP or over the long connection, each printed as it
-//! comes, until Ctrl-C or SIGTERM.
+//! comes, until Ctrl-C or SIGTERM. Over HTTP, served by `events::serve`: timeouts and a
+//! connection cap, against slow and idle clients.
 
 use std::sync::Arc;
 
@@ -28,7 +29,8 @@ pub(crate) async fn http(addr: &str, path: &str) -> Result<(), Failure> {
         path,
         receiver.into_service(|event: HelpdeskEvent| async move { print_event(&event) }),
     );
-    let listener = tokio::net::TcpListener::bind(addr)
+    // A long accept queue: a burst of connections does not drop the platform's.
+    let listener = feishu_helpdesk::events::bind(addr)
         .await
         .map_err(|e| Failure::Config(format!("cannot listen on {addr}: {e}")))?;
     // The address bound, not the one asked: port 0 asks for any free port.
@@ -36,7 +38,8 @@ pub(crate) async fn http(addr: &str, path: &str) -> Result<(), Failure> {
         .local_addr()
         .map_err(|e| Failure::Config(e.to_string()))?;
     note(&format!("listening on http://{local}{path}"));
-    axum::serve(listener, app)
+    // The timeouts and connection cap a public URL needs against slow and idle clients.
+    feishu_helpdesk::events::serve(listener, app)
         .with_graceful_shutdown(stopped())
         .await
         .map_err(|e| Failure::Config(format!("the server stopped: {e}")))?;

@@ -74,7 +74,9 @@ enum Command {
     /// Over HTTP (the request URL set in the developer console; FEISHU_VERIFICATION_TOKEN
     /// and, if set there, FEISHU_ENCRYPT_KEY), or with --long-connection over a connection
     /// this command opens itself (no public URL; FEISHU_APP_ID and FEISHU_APP_SECRET).
-    /// FEISHU_REDIS_URL shares the handled events between replicas.
+    /// FEISHU_REDIS_URL shares the handled events between replicas. Over HTTP, connections
+    /// that stall are closed (no whole request head 10 s after connecting, no whole body 10 s
+    /// after it, idle 60 s after an answer), and at most 10,000 are open at once.
     Listen {
         /// Where to listen.
         #[arg(
@@ -115,6 +117,11 @@ fn main() -> ExitCode {
             .with_writer(std::io::stderr)
             .with_max_level(tracing::Level::INFO)
             .init();
+    }
+    // As servers do: the soft open-file limit up to the hard one, so that `listen` holds as
+    // many connections as the system allows it (its cap stays below the limit).
+    if let Err(err) = feishu_helpdesk::events::raise_file_limit() {
+        tracing::debug!("the open-file limit stays as it is: {err}");
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

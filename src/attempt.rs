@@ -25,12 +25,13 @@ use crate::token_manager::TokenManager;
 /// The header the platform puts its log id in; a constant, so that no call parses it.
 const LOG_ID: HeaderName = HeaderName::from_static("x-tt-logid");
 
-/// What was seen of one attempt. `exchange` takes the answer's headers (so that
-/// progenitor does not copy them), keeping here what the wrapper reads: the log id, and the
-/// status for when progenitor drops the response (a body that is not the envelope, or one
-/// that fails mid-read).
+/// One attempt, as it was seen: what `exchange` noted of its request and answer, and what
+/// `settle` gives back with a success (or keeps in a [`Failure`]). `exchange` takes the
+/// answer's headers (so that progenitor does not copy them), keeping here what the call
+/// reads: the log id, and the status for when progenitor drops the response (a body that
+/// is not the envelope, or one that fails mid-read).
 #[derive(Debug, Default)]
-pub(crate) struct AttemptNotes {
+pub(crate) struct Attempt {
     pub(crate) http_status: Option<u16>,
     /// Kept as the header value (a reference count, not a copy) until it is needed.
     log_id_header: Option<HeaderValue>,
@@ -42,7 +43,7 @@ pub(crate) struct AttemptNotes {
     pub(crate) token_error: Option<Box<Error>>,
 }
 
-impl AttemptNotes {
+impl Attempt {
     /// Notes the answer's status, log id and (on a failure) rate-limit reset.
     pub(crate) fn answer(&mut self, status: reqwest::StatusCode, headers: &HeaderMap) {
         self.http_status = Some(status.as_u16());
@@ -64,7 +65,21 @@ impl AttemptNotes {
 
     /// The platform's log id for the request, if the answer had one.
     pub(crate) fn log_id(&self) -> Option<String> {
-        log_id_text(self.log_id_header.as_ref()).map(str::to_owned)
+        self.log_id_str().map(str::to_owned)
+    }
+
+    /// The log id, borrowed: copied out only for a [`Receipt`] or an error, not on every
+    /// call.
+    pub(crate) fn log_id_str(&self) -> Option<&str> {
+        log_id_text(self.log_id_header.as_ref())
+    }
+
+    /// The receipt of a successful attempt.
+    pub(crate) fn receipt(self) -> Receipt {
+        Receipt {
+            http_status: self.http_status.unwrap_or_default(),
+            log_id: self.log_id(),
+        }
     }
 }
 
@@ -73,18 +88,18 @@ impl AttemptNotes {
 /// Passed by reference from the call loop through the generated `send_once` to `exchange`:
 /// no task-local, which would move the notes in and out on every poll of the attempt.
 #[derive(Debug, Default)]
-pub(crate) struct NoteSlot(Mutex<AttemptNotes>);
+pub(crate) struct AttemptSlot(Mutex<Attempt>);
 
-impl NoteSlot {
+impl AttemptSlot {
     /// Lets `exchange` write into the current attempt's notes.
-    pub(crate) fn write(&self, write: impl FnOnce(&mut AttemptNotes)) {
+    pub(crate) fn write(&self, write: impl FnOnce(&mut Attempt)) {
         // A panic while the lock was held cannot leave the notes half-written in a way
         // that matters: they are plain values, replaced before each attempt.
         write(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner));
     }
 
     /// Takes the notes of the attempt that just ended, leaving empty notes for the next.
-    pub(crate) fn take(&self) -> AttemptNotes {
+    pub(crate) fn take(&self) -> Attempt {
         std::mem::take(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
@@ -103,7 +118,7 @@ pub(crate) async fn exchange(
     client: &generated::Client,
     request: reqwest::Request,
     operation: &'static str,
-    notes: &NoteSlot,
+    notes: &AttemptSlot,
 ) -> Result<reqwest::Response, GeneratedError<ErrorResponse>> {
     let op = generated::find_operation(operation);
     // Bound before the match: a temporary of the match's head would be kept across the
@@ -145,7 +160,7 @@ pub(crate) fn authorization<'a, E>(
     client: &'a generated::Client,
     operation: &'static str,
     op: Option<&Operation>,
-    notes: Option<&NoteSlot>,
+    notes: Option<&AttemptSlot>,
 ) -> Result<Authorization<'a>, GeneratedError<E>> {
     let Some(credentials) = &client.inner.credentials else {
         return Ok(Authorization::Ready(None));
@@ -177,7 +192,7 @@ async fn with_fetched_token<E>(
     client: &generated::Client,
     request: reqwest::Request,
     manager: &TokenManager,
-    notes: Option<&NoteSlot>,
+    notes: Option<&AttemptSlot>,
 ) -> Result<reqwest::Request, GeneratedError<E>> {
     let value = fetched(manager, notes).await?;
     Ok(prepared(client, request, Some(value)))
@@ -186,7 +201,7 @@ async fn with_fetched_token<E>(
 /// A token from `manager`, fetched or waited for, as the request's header value.
 pub(crate) async fn fetched<E>(
     manager: &TokenManager,
-    notes: Option<&NoteSlot>,
+    notes: Option<&AttemptSlot>,
 ) -> Result<HeaderValue, GeneratedError<E>> {
     match manager.token().await {
         Ok(token) => Ok(used(token, notes)),
@@ -199,7 +214,7 @@ pub(crate) async fn fetched<E>(
 
 /// The header value of `token`, noted as the one the request carries (to forget if the
 /// platform rejects it).
-fn used(token: CachedToken, notes: Option<&NoteSlot>) -> HeaderValue {
+fn used(token: CachedToken, notes: Option<&AttemptSlot>) -> HeaderValue {
     let value = token.header().clone();
     if let Some(notes) = notes {
         notes.write(|n| n.token_used = Some(token));
@@ -208,7 +223,7 @@ fn used(token: CachedToken, notes: Option<&NoteSlot>) -> HeaderValue {
 }
 
 /// The refusal to send a request without a token: `err` noted, progenitor's error returned.
-fn refused<E>(notes: Option<&NoteSlot>, err: Error, message: String) -> GeneratedError<E> {
+fn refused<E>(notes: Option<&AttemptSlot>, err: Error, message: String) -> GeneratedError<E> {
     if let Some(notes) = notes {
         notes.write(|n| n.token_error = Some(Box::new(err)));
     }
@@ -264,33 +279,11 @@ fn log_id_text(value: Option<&HeaderValue>) -> Option<&str> {
     value.and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty())
 }
 
-/// A successful attempt's status and log id, as `exchange` noted them: the log id is copied
-/// out only for a [`Receipt`] or a trace, not on every call.
-pub(crate) struct Answered {
-    pub(crate) http_status: u16,
-    log_id: Option<HeaderValue>,
-}
-
-impl Answered {
-    /// The log id, if the answer had one that is text.
-    pub(crate) fn log_id(&self) -> Option<&str> {
-        log_id_text(self.log_id.as_ref())
-    }
-
-    /// The receipt of the call.
-    pub(crate) fn receipt(self) -> Receipt {
-        Receipt {
-            http_status: self.http_status,
-            log_id: self.log_id().map(str::to_owned),
-        }
-    }
-}
-
 /// A failed attempt: its error, or the outcome to map into one on the slow path, and what
 /// `exchange` saw of it.
 pub(crate) struct Failure {
     pub(crate) error: Result<Error, Unread>,
-    pub(crate) notes: AttemptNotes,
+    pub(crate) notes: Attempt,
     /// Whether the request was sent (no token could be obtained for it, otherwise).
     pub(crate) sent: bool,
 }
@@ -320,8 +313,8 @@ impl Failure {
 #[allow(clippy::type_complexity)]
 pub(crate) fn settle<T: Envelope>(
     result: Result<ResponseValue<T>, GeneratedError<ErrorResponse>>,
-    mut notes: AttemptNotes,
-) -> Result<(Answered, Option<T::Data>), Box<Failure>> {
+    mut notes: Attempt,
+) -> Result<(Attempt, Option<T::Data>), Box<Failure>> {
     let error = match notes.token_error.take() {
         // No token could be obtained, so nothing was sent.
         Some(err) => {
@@ -337,8 +330,8 @@ pub(crate) fn settle<T: Envelope>(
                 // `exchange` took the headers; the log id is in `notes`.
                 let (code, msg, data) = value.into_inner().into_parts();
                 if code == 0 {
-                    let log_id = notes.log_id_header.take();
-                    return Ok((Answered { http_status, log_id }, data));
+                    notes.http_status = Some(http_status);
+                    return Ok((notes, data));
                 }
                 let log_id = notes.log_id();
                 // The platform reports some failures as HTTP 200 with a non-zero code.
@@ -366,8 +359,8 @@ pub(crate) fn settle<T: Envelope>(
 #[allow(clippy::type_complexity)]
 pub(crate) fn settle_download(
     result: Result<ResponseValue<ByteStream>, GeneratedError<ErrorResponse>>,
-    mut notes: AttemptNotes,
-) -> Result<(Answered, Download), Box<Failure>> {
+    mut notes: Attempt,
+) -> Result<(Attempt, Download), Box<Failure>> {
     if let Some(err) = notes.token_error.take() {
         return Err(Box::new(Failure {
             error: Ok(*err),
@@ -389,11 +382,9 @@ pub(crate) fn settle_download(
                     .into_inner()
                     .into_inner()
                     .map_err(move |source| crate::body_limit::download_error(source, http_status));
+                notes.http_status = Some(http_status);
                 return Ok((
-                    Answered {
-                        http_status,
-                        log_id: notes.log_id_header.take(),
-                    },
+                    notes,
                     Download {
                         content_type,
                         content_length,
@@ -419,7 +410,7 @@ fn is_json(content_type: &str) -> bool {
 /// A documented error answer as an [`Error::Api`]; anything else is mapped later. (The
 /// failure is boxed by the caller.)
 #[allow(clippy::result_large_err)]
-fn settle_error(err: GeneratedError<ErrorResponse>, notes: &AttemptNotes) -> Result<Error, Unread> {
+fn settle_error(err: GeneratedError<ErrorResponse>, notes: &Attempt) -> Result<Error, Unread> {
     match err {
         GeneratedError::ErrorResponse(value) => {
             let answer = ErrorAnswer::new(value, notes);
@@ -437,7 +428,7 @@ fn settle_error(err: GeneratedError<ErrorResponse>, notes: &AttemptNotes) -> Res
 
 /// The error of a download answered with the JSON envelope: the platform's code, or an
 /// unexpected answer if the body is not the envelope.
-async fn json_instead_of_bytes(value: ResponseValue<ByteStream>, notes: &AttemptNotes) -> Error {
+async fn json_instead_of_bytes(value: ResponseValue<ByteStream>, notes: &Attempt) -> Error {
     let http_status = value.status().as_u16();
     let mut stream = value.into_inner().into_inner();
     let mut body = Vec::new();
@@ -480,7 +471,7 @@ pub(crate) struct ErrorAnswer {
 impl ErrorAnswer {
     /// The answer in `value`, with the log id `exchange` noted (it took the headers out of
     /// `value`).
-    pub(crate) fn new(value: ResponseValue<ErrorResponse>, notes: &AttemptNotes) -> Self {
+    pub(crate) fn new(value: ResponseValue<ErrorResponse>, notes: &Attempt) -> Self {
         let http_status = value.status().as_u16();
         let header_log_id = notes.log_id();
         let body = value.into_inner();
@@ -495,7 +486,7 @@ impl ErrorAnswer {
 
 /// Maps the outcomes that are not the platform's envelope: undocumented statuses, bodies
 /// that do not decode, and transport failures.
-pub(crate) async fn unexpected_or_transport<E>(err: GeneratedError<E>, notes: AttemptNotes) -> Error {
+pub(crate) async fn unexpected_or_transport<E>(err: GeneratedError<E>, notes: Attempt) -> Error {
     match err {
         GeneratedError::UnexpectedResponse(response) => {
             let http_status = response.status().as_u16();

@@ -9,7 +9,7 @@ use std::future::Future;
 use progenitor_client::{ByteStream, Error as GeneratedError, ResponseValue};
 use tracing::Instrument as _;
 
-use crate::attempt::{settle, settle_download, Answered, AttemptNotes, Failure, NoteSlot};
+use crate::attempt::{settle, settle_download, Attempt, AttemptSlot, Failure};
 use crate::client_state::{ClientState, TokenSource};
 use crate::download::Download;
 use crate::error::{Attempts, Error};
@@ -20,13 +20,13 @@ use crate::retry::{decide, Decision, Failed, History};
 
 impl Dispatch for generated::Client {
     type ErrorBody = ErrorResponse;
-    type Notes = NoteSlot;
+    type Notes = AttemptSlot;
 
     fn exchange(
         &self,
         request: reqwest::Request,
         operation: &'static str,
-        notes: &NoteSlot,
+        notes: &AttemptSlot,
     ) -> impl Future<Output = Result<reqwest::Response, GeneratedError<ErrorResponse>>> + Send {
         crate::attempt::exchange(self, request, operation, notes)
     }
@@ -34,7 +34,7 @@ impl Dispatch for generated::Client {
     fn dispatch<F, Fut, T>(
         &self,
         operation: &'static str,
-        notes: &NoteSlot,
+        notes: &AttemptSlot,
         call: F,
     ) -> impl Future<Output = Result<T::Data, Error>> + Send
     where
@@ -52,7 +52,7 @@ impl Dispatch for generated::Client {
     fn dispatch_with_receipt<F, Fut, T>(
         &self,
         operation: &'static str,
-        notes: &NoteSlot,
+        notes: &AttemptSlot,
         call: F,
     ) -> impl Future<Output = Result<(T::Data, Receipt), Error>> + Send
     where
@@ -61,15 +61,15 @@ impl Dispatch for generated::Client {
         T: Envelope + Send,
         T::Data: Default + Send,
     {
-        run(&self.inner, operation, notes, call, settle, |answered, data| {
-            (data.unwrap_or_default(), answered.receipt())
+        run(&self.inner, operation, notes, call, settle, |attempt, data| {
+            (data.unwrap_or_default(), attempt.receipt())
         })
     }
 
     fn download<F, Fut>(
         &self,
         operation: &'static str,
-        notes: &NoteSlot,
+        notes: &AttemptSlot,
         call: F,
     ) -> impl Future<Output = Result<Download, Error>> + Send
     where
@@ -89,7 +89,7 @@ impl Dispatch for generated::Client {
     fn download_with_receipt<F, Fut>(
         &self,
         operation: &'static str,
-        notes: &NoteSlot,
+        notes: &AttemptSlot,
         call: F,
     ) -> impl Future<Output = Result<(Download, Receipt), Error>> + Send
     where
@@ -102,7 +102,7 @@ impl Dispatch for generated::Client {
             notes,
             call,
             settle_download,
-            |answered, download| (download, answered.receipt()),
+            |attempt, download| (download, attempt.receipt()),
         )
     }
 }
@@ -115,7 +115,7 @@ impl Dispatch for generated::Client {
 pub(crate) async fn run<F, Fut, R, S, O, D, P>(
     state: &ClientState,
     operation: &'static str,
-    notes: &NoteSlot,
+    notes: &AttemptSlot,
     call: F,
     settle: S,
     finish: D,
@@ -123,8 +123,8 @@ pub(crate) async fn run<F, Fut, R, S, O, D, P>(
 where
     F: Fn() -> Fut,
     Fut: Future<Output = R>,
-    S: Fn(R, AttemptNotes) -> Result<(Answered, O), Box<Failure>>,
-    D: FnOnce(Answered, O) -> P,
+    S: Fn(R, Attempt) -> Result<(Attempt, O), Box<Failure>>,
+    D: FnOnce(Attempt, O) -> P,
 {
     let span = tracing::info_span!(
         "feishu_helpdesk.call",
@@ -155,10 +155,12 @@ where
         let failure = match settle(result, notes.take()) {
             Ok(answer) => {
                 if traced {
-                    if let Some(log_id) = answer.0.log_id() {
+                    if let Some(log_id) = answer.0.log_id_str() {
                         span.record("log_id", log_id);
                     }
-                    span.record("http_status", answer.0.http_status);
+                    if let Some(status) = answer.0.http_status {
+                        span.record("http_status", status);
+                    }
                     span.record("code", 0);
                 }
                 break Ok(answer);
@@ -179,7 +181,7 @@ where
         Ok(_) => tracing::debug!(parent: &span, "call succeeded"),
         Err(err) => tracing::debug!(parent: &span, error = %err, "call failed"),
     }
-    outcome.map(|(answered, output)| finish(answered, output))
+    outcome.map(|(attempt, output)| finish(attempt, output))
 }
 
 /// Carries out the decision after a failed attempt: `None` to send the call again (after

@@ -7,7 +7,7 @@ use progenitor_client::{Error as GeneratedError, ResponseValue};
 use reqwest::header::{HeaderValue, ACCEPT};
 use serde_json::Value;
 
-use crate::attempt::{settle, settle_download, NoteSlot};
+use crate::attempt::{settle, settle_download, AttemptSlot};
 use crate::call::run;
 use crate::client::Client;
 use crate::download::Download;
@@ -123,7 +123,7 @@ impl<'a> RawCall<'a> {
     pub async fn send(&self) -> Result<RawAnswer, Error> {
         let request = self.request()?;
         let client = self.client.api();
-        let notes = NoteSlot::default();
+        let notes = AttemptSlot::default();
         let (receipt, answer) = run(
             &client.inner,
             self.operation.id,
@@ -132,7 +132,7 @@ impl<'a> RawCall<'a> {
                 crate::generated_glue::decode::<AnyEnvelope, _>(self.attempt(&request, &notes).await?).await
             },
             settle,
-            |answered, answer| (answered.receipt(), answer),
+            |attempt, answer| (attempt.receipt(), answer),
         )
         .await?;
         let (msg, data) = answer.unwrap_or_default();
@@ -144,7 +144,7 @@ impl<'a> RawCall<'a> {
     pub async fn download(&self) -> Result<Download, Error> {
         let request = self.request()?;
         let client = self.client.api();
-        let notes = NoteSlot::default();
+        let notes = AttemptSlot::default();
         run(
             &client.inner,
             self.operation.id,
@@ -271,7 +271,7 @@ impl<'a> RawCall<'a> {
     async fn attempt(
         &self,
         request: &reqwest::Request,
-        notes: &NoteSlot,
+        notes: &AttemptSlot,
     ) -> Result<reqwest::Response, GeneratedError<ErrorResponse>> {
         let client = self.client.api();
         let request = request

@@ -7,7 +7,7 @@ use std::time::Duration;
 use progenitor_client::{Error as GeneratedError, ResponseValue};
 use tokio::time::Instant;
 
-use crate::attempt::{unexpected_or_transport, AttemptNotes, ErrorAnswer};
+use crate::attempt::{unexpected_or_transport, Attempt, ErrorAnswer};
 use crate::error::{Attempts, Error};
 use crate::generated::{self, types, ClientAuthExt as _};
 use crate::secret::Secret;
@@ -34,14 +34,12 @@ impl PlatformTokenEndpoint {
         let result = self.client.get_tenant_access_token().body(body).send().await;
         // Outside the call machinery the answer keeps its headers: the notes come from it.
         let notes = match &result {
-            Ok(value) => AttemptNotes::of_answer(value.status(), value.headers()),
-            Err(GeneratedError::ErrorResponse(value)) => {
-                AttemptNotes::of_answer(value.status(), value.headers())
-            }
+            Ok(value) => Attempt::of_answer(value.status(), value.headers()),
+            Err(GeneratedError::ErrorResponse(value)) => Attempt::of_answer(value.status(), value.headers()),
             Err(GeneratedError::UnexpectedResponse(response)) => {
-                AttemptNotes::of_answer(response.status(), response.headers())
+                Attempt::of_answer(response.status(), response.headers())
             }
-            Err(_) => AttemptNotes::default(),
+            Err(_) => Attempt::default(),
         };
         let refused = |answer: ErrorAnswer| Error::TokenRefused {
             attempts: Attempts::ONE,
@@ -73,7 +71,7 @@ impl TokenEndpoint for PlatformTokenEndpoint {
 /// or a token that cannot be sent in a header.
 fn issued(
     value: ResponseValue<types::TenantAccessTokenResponse>,
-    notes: &AttemptNotes,
+    notes: &Attempt,
 ) -> Result<CachedToken, ErrorAnswer> {
     let http_status = value.status().as_u16();
     let answer = value.into_inner();

@@ -945,9 +945,8 @@ async fn the_endpoint_request_follows_no_redirect_so_the_app_secret_stays_with_t
             .connect_timeout(Duration::from_millis(500))
             .build()
             .unwrap();
-        let error = tokio::time::timeout(SOON, connection.run(|_| async { Ok::<(), String>(()) }))
+        let error = finished(run_recording(Arc::new(connection), &Seen::default()))
             .await
-            .expect("run ends")
             .unwrap_err();
         assert_eq!(redirect.calls_async().await, 1, "HTTP {status}");
         assert!(!format!("{error} {error:?}").contains(testing::APP_SECRET));
@@ -968,9 +967,8 @@ async fn errors_of_the_calls_kind_are_kept_whole() {
         .connect_timeout(Duration::from_millis(500))
         .build()
         .unwrap();
-    let error = tokio::time::timeout(SOON, connection.run(|_| async { Ok::<(), String>(()) }))
+    let error = finished(run_recording(Arc::new(connection), &Seen::default()))
         .await
-        .expect("run ends")
         .unwrap_err();
     match &error {
         LongConnectionError::ReconnectsExhausted {
@@ -1014,9 +1012,8 @@ async fn errors_of_the_calls_kind_are_kept_whole() {
         .connect_timeout(Duration::from_millis(500))
         .build()
         .unwrap();
-    let error = tokio::time::timeout(SOON, connection.run(|_| async { Ok::<(), String>(()) }))
+    let error = finished(run_recording(Arc::new(connection), &Seen::default()))
         .await
-        .expect("run ends at once")
         .unwrap_err();
     assert!(
         matches!(

@@ -11,7 +11,7 @@ use crate::client_state::{ClientState, Credentials, TokenSource};
 use crate::credentials::{bearer, helpdesk_authorization};
 use crate::error::Error;
 use crate::generated::{self, ClientHelpdeskEventsExt as _};
-use crate::platform::{AppCredentials, Empty, PlatformSettings};
+use crate::platform::{AppCredentials, Empty, Platform, PlatformSettings};
 use crate::receipt::Receipt;
 use crate::retry::{RetryPolicy, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES};
 use crate::secret::Secret;
@@ -228,11 +228,7 @@ impl Client {
             Some(token) => token,
             None => manager.token().await?,
         };
-        Ok(Some(
-            token
-                .expires_at()
-                .saturating_duration_since(tokio::time::Instant::now()),
-        ))
+        Ok(Some(token.time_left()))
     }
 
     /// The base URL requests go to, without a trailing slash.
@@ -404,19 +400,9 @@ impl ClientBuilder {
         let tenant = self.checked_tenant()?;
         let (helpdesk_id, helpdesk) = self.checked_helpdesk()?;
         let timeout = self.checked_timeout()?;
-        let (base_url, http) = (platform.base_url, platform.http);
-        let timeout_per_request = platform.http_client_given;
-        // The generated client appends paths that start with '/'.
-        let base_url_text = base_url.as_str().trim_end_matches('/').to_owned();
-        let retry = self.retry_policy();
-        let state = ClientState::new(
-            None,
-            timeout,
-            timeout_per_request,
-            retry,
-            base_url,
-            generated::STATIC_PATHS,
-        );
+        let state = self.state_without_credentials(timeout, &platform);
+        let base_url_text = platform.base_url_text();
+        let http = platform.http;
         let (tenant, tokens) = match tenant {
             TenantSetting::Fixed(value) => (TokenSource::Fixed(value), None),
             TenantSetting::App(app) => {
@@ -463,27 +449,26 @@ impl ClientBuilder {
                 "are required to check them",
             ));
         };
-        let base_url_text = platform.base_url.as_str().trim_end_matches('/').to_owned();
-        let state = ClientState::new(
+        let state = self.state_without_credentials(timeout, &platform);
+        let manager = token_manager(app, &platform.base_url_text(), &platform.http, &state);
+        Ok(manager.token().await?.time_left())
+    }
+
+    /// What every request of a client with these settings shares, before its credentials:
+    /// the timeout, the retry policy, the base URL and the operations' URLs joined to it.
+    fn state_without_credentials(&self, timeout: Duration, platform: &Platform) -> ClientState {
+        let retry = RetryPolicy {
+            max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+            initial_backoff: self.initial_backoff.unwrap_or(DEFAULT_INITIAL_BACKOFF),
+        };
+        ClientState::new(
             None,
             timeout,
             platform.http_client_given,
-            self.retry_policy(),
-            platform.base_url,
+            retry,
+            platform.base_url.clone(),
             generated::STATIC_PATHS,
-        );
-        let manager = token_manager(app, &base_url_text, &platform.http, &state);
-        let token = manager.token().await?;
-        Ok(token
-            .expires_at()
-            .saturating_duration_since(tokio::time::Instant::now()))
-    }
-
-    fn retry_policy(&self) -> RetryPolicy {
-        RetryPolicy {
-            max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
-            initial_backoff: self.initial_backoff.unwrap_or(DEFAULT_INITIAL_BACKOFF),
-        }
+        )
     }
 
     fn checked_timeout(&self) -> Result<Duration, Error> {

@@ -65,6 +65,14 @@ pub(crate) struct Platform {
     pub(crate) http_client_given: bool,
 }
 
+impl Platform {
+    /// The base URL as the generated client appends paths to it (which start with `/`):
+    /// without a trailing `/`.
+    pub(crate) fn base_url_text(&self) -> String {
+        self.base_url.as_str().trim_end_matches('/').to_owned()
+    }
+}
+
 impl PlatformSettings {
     /// Checks the base URL ([`FEISHU_BASE_URL`] unless set) and gives the HTTP client: the one
     /// given, or the library's own, with `timeout` and without redirects, so that the

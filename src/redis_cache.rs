@@ -139,7 +139,7 @@ impl TokenCache for RedisTokenCache {
 
     fn put<'a>(&'a self, key: &'a str, token: CachedToken) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            let remaining = token.expires_at().saturating_duration_since(Instant::now());
+            let remaining = token.time_left();
             let ttl_ms = remaining.as_millis() as u64;
             if ttl_ms > 0 {
                 let stored = Stored {

@@ -55,6 +55,11 @@ impl CachedToken {
         &self.header
     }
 
+    /// How much of the token's life remains (zero once it has expired).
+    pub(crate) fn time_left(&self) -> Duration {
+        self.expires_at.saturating_duration_since(Instant::now())
+    }
+
     /// Whether more than `margin` of the token's life remains.
     pub(crate) fn is_fresh(&self, margin: Duration) -> bool {
         Instant::now() + margin < self.expires_at

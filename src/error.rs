@@ -143,6 +143,59 @@ pub enum Error {
         operation: &'static str,
     },
 
+    /// The person must log in again: their login is not stored, or its refresh failed for
+    /// good (the refresh token was revoked, already used, expired, or belongs to another
+    /// app; `code` is the accounts endpoint's). Nothing was sent for the operation. The
+    /// command line answers `feishu-helpdesk login`; a service sends the person through a
+    /// login flow again. Names the person, never a token.
+    #[error("{open_id} must log in again to app {app_id}: {reason}")]
+    #[non_exhaustive]
+    LoginRequired {
+        /// The app id.
+        app_id: String,
+        /// The person's `open_id`.
+        open_id: String,
+        /// The accounts endpoint's code that ended the login (such as 20064 for a revoked
+        /// refresh token), if one did.
+        code: Option<i64>,
+        /// Why, in words.
+        reason: String,
+    },
+
+    /// The accounts endpoint (login, token exchange, refresh) refused: a person declined, a
+    /// code or device login expired, a setting of the app is missing, a parameter is wrong.
+    /// `error` is the OAuth error (`access_denied`, `expired_token`, `invalid_grant`...),
+    /// `code` the platform's (see the README's table).
+    #[error("the login was refused: {error} (code {code}, HTTP {http_status}): {description}{attempts}")]
+    #[non_exhaustive]
+    LoginRefused {
+        /// The platform's code, such as 20074 (the app may not refresh tokens); 0 when the
+        /// answer had none.
+        code: i64,
+        /// The OAuth error, such as `access_denied`.
+        error: String,
+        /// The platform's description, or what is missing.
+        description: String,
+        /// The HTTP status of the answer.
+        http_status: u16,
+        /// The platform's log id (`X-Tt-Logid`), if the answer had one.
+        log_id: Option<String>,
+        /// How many requests were sent, and whether the last one's outcome is unknown.
+        attempts: Attempts,
+    },
+
+    /// The login store failed (a file could not be read or written, Redis did not answer):
+    /// nothing was changed in it by this call.
+    #[error("the login store failed: {reason}")]
+    #[non_exhaustive]
+    Store {
+        /// What failed, without secrets.
+        reason: String,
+        /// The underlying error.
+        #[source]
+        source: Option<SharedError>,
+    },
+
     /// The library could not build or process the request: a bug, please report it.
     #[error("internal error: {message}")]
     #[non_exhaustive]
@@ -176,6 +229,16 @@ impl Error {
         }
     }
 
+    pub(crate) fn store(
+        reason: impl Into<String>,
+        source: Option<impl std::error::Error + Send + Sync + 'static>,
+    ) -> Self {
+        Error::Store {
+            reason: reason.into(),
+            source: source.map(|source| Arc::new(source) as SharedError),
+        }
+    }
+
     pub(crate) fn transport(source: reqwest::Error, http_status: Option<u16>) -> Self {
         if source.is_timeout() {
             Error::Timeout {
@@ -199,7 +262,8 @@ impl Error {
             | Error::ResponseTooLarge { attempts, .. }
             | Error::Timeout { attempts, .. }
             | Error::Transport { attempts, .. }
-            | Error::TokenRefused { attempts, .. } => Some(attempts),
+            | Error::TokenRefused { attempts, .. }
+            | Error::LoginRefused { attempts, .. } => Some(attempts),
             _ => None,
         }
     }
@@ -221,8 +285,12 @@ impl Error {
             | Error::ResponseTooLarge { attempts, .. }
             | Error::Timeout { attempts, .. }
             | Error::Transport { attempts, .. }
-            | Error::TokenRefused { attempts, .. } => attempts.sent,
-            Error::InvalidInput { .. } | Error::UserTokenRequired { .. } => 0,
+            | Error::TokenRefused { attempts, .. }
+            | Error::LoginRefused { attempts, .. } => attempts.sent,
+            Error::InvalidInput { .. }
+            | Error::UserTokenRequired { .. }
+            | Error::LoginRequired { .. }
+            | Error::Store { .. } => 0,
             _ => 1,
         }
     }
@@ -238,15 +306,20 @@ impl Error {
             | Error::ResponseTooLarge { attempts, .. }
             | Error::Timeout { attempts, .. }
             | Error::Transport { attempts, .. }
-            | Error::TokenRefused { attempts, .. } => attempts.outcome_unknown,
+            | Error::TokenRefused { attempts, .. }
+            | Error::LoginRefused { attempts, .. } => attempts.outcome_unknown,
             _ => false,
         }
     }
 
-    /// The platform's result code, for [`Error::Api`] and [`Error::TokenRefused`].
+    /// The platform's result code, for [`Error::Api`], [`Error::TokenRefused`],
+    /// [`Error::LoginRefused`] and (when a code ended the login) [`Error::LoginRequired`].
     pub fn code(&self) -> Option<i64> {
         match self {
-            Error::Api { code, .. } | Error::TokenRefused { code, .. } => Some(*code),
+            Error::Api { code, .. } | Error::TokenRefused { code, .. } | Error::LoginRefused { code, .. } => {
+                Some(*code)
+            }
+            Error::LoginRequired { code, .. } => *code,
             _ => None,
         }
     }
@@ -256,6 +329,7 @@ impl Error {
         match self {
             Error::Api { http_status, .. }
             | Error::TokenRefused { http_status, .. }
+            | Error::LoginRefused { http_status, .. }
             | Error::ResponseTooLarge { http_status, .. }
             | Error::UnexpectedResponse { http_status, .. } => Some(*http_status),
             Error::Transport { http_status, .. } => *http_status,
@@ -269,6 +343,7 @@ impl Error {
         match self {
             Error::Api { log_id, .. }
             | Error::TokenRefused { log_id, .. }
+            | Error::LoginRefused { log_id, .. }
             | Error::ResponseTooLarge { log_id, .. }
             | Error::UnexpectedResponse { log_id, .. } => log_id.as_deref(),
             _ => None,

@@ -15,6 +15,8 @@
 // credentials                the two header values: `Bearer <token>` and base64(id:token)
 // token_cache                the public cache API: TokenCache, CachedToken, the in-memory cache
 // token_manager              token reuse, one fetch for all callers, renewal after a rejection
+// login_store                people's logins: UserLogin, the LoginStore API (compare-and-swap,
+//                            a refresh lock), the in-memory store
 // retry                      the one decision after a failed attempt: renew the token, retry
 //                            after a delay, or fail (and whether the outcome is unknown)
 // client_state               what every request of a client shares (credentials, retry policy, URLs)
@@ -57,6 +59,7 @@ pub mod generated;
 mod generated_glue;
 mod hooks;
 mod http_client;
+mod login_store;
 mod operation;
 mod pages;
 mod platform;
@@ -86,6 +89,7 @@ pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT};
 pub use credentials::HELPDESK_AUTHORIZATION;
 pub use download::Download;
 pub use error::{Attempts, Error};
+pub use login_store::{LoginKey, LoginStore, MemoryLoginStore, RefreshLock, UserLogin};
 pub use subscription::{EventType, KnownEvent};
 
 /// The old name of [`EventType`].

@@ -11,7 +11,7 @@ use progenitor_client::{ByteStream, Error as GeneratedError, ResponseValue};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 
 use crate::body_limit::{MAX_BODY_BYTES, MAX_DOWNLOAD_BYTES};
-use crate::client_state::TokenSource;
+use crate::client_state::{TokenSource, UserSource};
 use crate::credentials::HELPDESK_HEADER;
 use crate::download::Download;
 use crate::error::{Attempts, Error};
@@ -21,6 +21,7 @@ use crate::operation::{Operation, TokenKind};
 use crate::receipt::Receipt;
 use crate::token_cache::CachedToken;
 use crate::token_manager::TokenManager;
+use crate::user_tokens::PersonTokens;
 
 /// The header the platform puts its log id in; a constant, so that no call parses it.
 const LOG_ID: HeaderName = HeaderName::from_static("x-tt-logid");
@@ -36,8 +37,11 @@ pub(crate) struct Attempt {
     /// Kept as the header value (a reference count, not a copy) until it is needed.
     log_id_header: Option<HeaderValue>,
     pub(crate) rate_limit_reset: Option<Duration>,
-    /// The tenant token the request carried, to forget if the platform rejects it.
+    /// The token the request carried (the tenant's, or with `user_token_used` the
+    /// person's), to forget if the platform rejects it.
     pub(crate) token_used: Option<CachedToken>,
+    /// Whether `token_used` is a person's user access token.
+    pub(crate) user_token_used: bool,
     /// Why no token could be obtained: the request was not sent. Boxed: rare, and the notes
     /// are moved out after every attempt.
     pub(crate) token_error: Option<Box<Error>>,
@@ -126,8 +130,8 @@ pub(crate) async fn exchange(
     let authorization = authorization(client, operation, op, Some(notes))?;
     let request = match authorization {
         Authorization::Ready(value) => prepared(client, request, value),
-        Authorization::Fetch(manager) => {
-            Box::pin(with_fetched_token(client, request, manager, Some(notes))).await?
+        Authorization::Fetch(supplier) => {
+            Box::pin(with_fetched_token(client, request, supplier, Some(notes))).await?
         }
     };
     let binary = op.is_some_and(|op| op.binary);
@@ -147,8 +151,16 @@ pub(crate) async fn exchange(
 pub(crate) enum Authorization<'a> {
     /// This value (`None` for a client without credentials, the token endpoint's).
     Ready(Option<HeaderValue>),
-    /// A tenant token this manager must fetch first.
-    Fetch(&'a TokenManager),
+    /// A token that must be fetched (or refreshed) first.
+    Fetch(Supplier<'a>),
+}
+
+/// Who supplies a token that is not at hand.
+pub(crate) enum Supplier<'a> {
+    /// The app's tenant token.
+    Tenant(&'a TokenManager),
+    /// A stored person's user access token.
+    User(&'a PersonTokens),
 }
 
 /// Which token `operation` takes, and whether it is at hand. An operation that needs a user
@@ -167,7 +179,14 @@ pub(crate) fn authorization<'a, E>(
     };
     let token = op.map_or(TokenKind::Tenant, |op| op.token);
     Ok(Authorization::Ready(Some(match (token, &credentials.user) {
-        (TokenKind::User | TokenKind::TenantOrUser, Some(user)) => user.clone(),
+        (TokenKind::User | TokenKind::TenantOrUser, Some(UserSource::Fixed(user))) => user.clone(),
+        (TokenKind::User | TokenKind::TenantOrUser, Some(UserSource::Stored(person))) => {
+            // A fresh token is found without awaiting.
+            match person.fresh() {
+                Some(token) => used(token, true, notes),
+                None => return Ok(Authorization::Fetch(Supplier::User(person))),
+            }
+        }
         (TokenKind::User, None) => {
             // Refused before sending: the platform would refuse a tenant token.
             return Err(refused(
@@ -180,8 +199,8 @@ pub(crate) fn authorization<'a, E>(
             TokenSource::Fixed(value) => value.clone(),
             // A fresh token is found without awaiting.
             TokenSource::App(manager) => match manager.fresh() {
-                Some(token) => used(token, notes),
-                None => return Ok(Authorization::Fetch(manager)),
+                Some(token) => used(token, false, notes),
+                None => return Ok(Authorization::Fetch(Supplier::Tenant(manager))),
             },
         },
     })))
@@ -191,33 +210,45 @@ pub(crate) fn authorization<'a, E>(
 async fn with_fetched_token<E>(
     client: &generated::Client,
     request: reqwest::Request,
-    manager: &TokenManager,
+    supplier: Supplier<'_>,
     notes: Option<&AttemptSlot>,
 ) -> Result<reqwest::Request, GeneratedError<E>> {
-    let value = fetched(manager, notes).await?;
+    let value = fetched(supplier, notes).await?;
     Ok(prepared(client, request, Some(value)))
 }
 
-/// A token from `manager`, fetched or waited for, as the request's header value.
+/// A token from `supplier`, fetched, refreshed or waited for, as the request's header value.
 pub(crate) async fn fetched<E>(
-    manager: &TokenManager,
+    supplier: Supplier<'_>,
     notes: Option<&AttemptSlot>,
 ) -> Result<HeaderValue, GeneratedError<E>> {
-    match manager.token().await {
-        Ok(token) => Ok(used(token, notes)),
-        Err(err) => {
-            let message = format!("no tenant access token for app {}", manager.app_id());
-            Err(refused(notes, err, message))
-        }
+    match supplier {
+        Supplier::Tenant(manager) => match manager.token().await {
+            Ok(token) => Ok(used(token, false, notes)),
+            Err(err) => {
+                let message = format!("no tenant access token for app {}", manager.app_id());
+                Err(refused(notes, err, message))
+            }
+        },
+        Supplier::User(person) => match person.token().await {
+            Ok(token) => Ok(used(token, true, notes)),
+            Err(err) => {
+                let message = format!("no user access token for {}", person.open_id());
+                Err(refused(notes, err, message))
+            }
+        },
     }
 }
 
 /// The header value of `token`, noted as the one the request carries (to forget if the
 /// platform rejects it).
-fn used(token: CachedToken, notes: Option<&AttemptSlot>) -> HeaderValue {
+fn used(token: CachedToken, user: bool, notes: Option<&AttemptSlot>) -> HeaderValue {
     let value = token.header().clone();
     if let Some(notes) = notes {
-        notes.write(|n| n.token_used = Some(token));
+        notes.write(|n| {
+            n.token_used = Some(token);
+            n.user_token_used = user;
+        });
     }
     value
 }

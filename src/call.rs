@@ -10,7 +10,7 @@ use progenitor_client::{ByteStream, Error as GeneratedError, ResponseValue};
 use tracing::Instrument as _;
 
 use crate::attempt::{settle, settle_download, Attempt, AttemptSlot, Failure};
-use crate::client_state::{ClientState, TokenSource};
+use crate::client_state::{ClientState, TokenSource, UserSource};
 use crate::download::Download;
 use crate::error::{Attempts, Error};
 use crate::generated::{self, types::ErrorResponse};
@@ -193,8 +193,9 @@ async fn after_failure(
     failure: Box<Failure>,
     history: &mut History,
 ) -> Option<Error> {
-    let (used, reset, sent) = (
+    let (used, user_token_used, reset, sent) = (
         failure.notes.token_used.clone(),
+        failure.notes.user_token_used,
         failure.notes.rate_limit_reset,
         failure.sent,
     );
@@ -202,21 +203,35 @@ async fn after_failure(
     if !span.is_disabled() {
         record_error(span, &err);
     }
-    let manager = state.credentials.as_ref().and_then(|c| match &c.tenant {
-        TokenSource::App(manager) => Some(manager),
-        TokenSource::Fixed(_) => None,
+    // Who renews the token the attempt carried: the app's manager, or the person's tokens.
+    let renewer = state.credentials.as_ref().and_then(|c| {
+        if user_token_used {
+            match &c.user {
+                Some(UserSource::Stored(person)) => Some(Renewer::User(person)),
+                _ => None,
+            }
+        } else {
+            match &c.tenant {
+                TokenSource::App(manager) => Some(Renewer::Tenant(manager)),
+                TokenSource::Fixed(_) => None,
+            }
+        }
     });
     let failed = Failed {
         error: &err,
         sent,
         idempotent: generated::find_operation(operation).is_none_or(|op| op.idempotent),
-        renewable_token: manager.is_some() && used.is_some(),
+        renewable_token: renewer.is_some() && used.is_some(),
         rate_limit_reset: reset,
     };
     match decide(&state.retry, failed, *history, fastrand::f64()) {
         Decision::RenewToken => {
-            if let (Some(manager), Some(used)) = (manager, used) {
-                manager.forget(&used).instrument(span.clone()).await;
+            match (renewer, used) {
+                (Some(Renewer::Tenant(manager)), Some(used)) => {
+                    manager.forget(&used).instrument(span.clone()).await;
+                }
+                (Some(Renewer::User(person)), Some(used)) => person.forget(&used),
+                _ => {}
             }
             history.token_renewed = true;
             None
@@ -238,6 +253,12 @@ async fn after_failure(
             outcome_unknown,
         })),
     }
+}
+
+/// Who renews a rejected token.
+enum Renewer<'a> {
+    Tenant(&'a std::sync::Arc<crate::token_manager::TokenManager>),
+    User(&'a std::sync::Arc<crate::user_tokens::PersonTokens>),
 }
 
 /// Notes what an attempt's error says about the answer on the call's span.

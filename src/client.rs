@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 
-use crate::client_state::{ClientState, Credentials, TokenSource};
+use crate::client_state::{ClientState, Credentials, TokenSource, UserSource};
 use crate::credentials::{bearer, helpdesk_authorization};
 use crate::error::Error;
 use crate::generated::{self, ClientHelpdeskEventsExt as _};
@@ -198,6 +198,7 @@ impl Client {
         }
         let user = bearer(&token)
             .map_err(|_| Error::invalid_input("user_access_token", "is not a valid header value"))?;
+        let user = UserSource::Fixed(user);
         let mut state = self.inner.generated.inner.clone();
         if let Some(credentials) = &mut state.credentials {
             credentials.user = Some(user);

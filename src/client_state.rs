@@ -10,6 +10,7 @@ use reqwest::header::HeaderValue;
 
 use crate::retry::RetryPolicy;
 use crate::token_manager::TokenManager;
+use crate::user_tokens::PersonTokens;
 
 /// The two credentials of every helpdesk request.
 #[derive(Clone)]
@@ -18,9 +19,18 @@ pub(crate) struct Credentials {
     pub(crate) tenant: TokenSource,
     /// `base64(helpdesk_id:helpdesk_token)`.
     pub(crate) helpdesk: HeaderValue,
-    /// `Bearer <user access token>`, on a view made by `Client::as_user`: sent to the
-    /// operations that act for a person.
-    pub(crate) user: Option<HeaderValue>,
+    /// The person's token, on a view made by `Client::as_user` or `Client::for_user`: sent
+    /// to the operations that act for a person.
+    pub(crate) user: Option<UserSource>,
+}
+
+/// Where the user access token of a view comes from.
+#[derive(Clone)]
+pub(crate) enum UserSource {
+    /// A token the caller manages: `Bearer <token>`, built once.
+    Fixed(HeaderValue),
+    /// A stored login's token, refreshed ahead of expiry.
+    Stored(Arc<PersonTokens>),
 }
 
 /// Where the `Authorization` header of a request comes from.
@@ -122,8 +132,14 @@ impl fmt::Debug for Credentials {
             TokenSource::App(manager) => debug.field("tokens", manager),
         };
         debug.field("helpdesk", &"***");
-        if self.user.is_some() {
-            debug.field("user", &"Bearer ***");
+        match &self.user {
+            Some(UserSource::Fixed(_)) => {
+                debug.field("user", &"Bearer ***");
+            }
+            Some(UserSource::Stored(person)) => {
+                debug.field("user", &person.open_id());
+            }
+            None => {}
         }
         debug.finish()
     }
@@ -190,7 +206,7 @@ mod tests {
         let credentials = Credentials {
             tenant: TokenSource::Fixed(token),
             helpdesk: HeaderValue::from_static("aGVscGRlc2s6c2VjcmV0"),
-            user: Some(HeaderValue::from_static("Bearer u-secret")),
+            user: Some(UserSource::Fixed(HeaderValue::from_static("Bearer u-secret"))),
         };
         let state = ClientState::new(
             Some(credentials),

@@ -9,6 +9,10 @@ pub(crate) const RATE_LIMITED: i64 = 99991400;
 /// expired: the request was not acted on, and a new token mends it.
 pub(crate) const INVALID_TENANT_TOKEN: [i64; 4] = [99991661, 99991663, 99991664, 99991671];
 
+/// The result codes with which the platform rejects a user access token as invalid or
+/// expired: the request was not acted on, and a refreshed token mends it.
+pub(crate) const INVALID_USER_TOKEN: [i64; 2] = [99991668, 99991677];
+
 /// The long connection's endpoint is busy: retrying may mend it.
 #[cfg(feature = "long-connection")]
 pub(crate) const ENDPOINT_BUSY: i64 = 1;

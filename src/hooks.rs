@@ -18,7 +18,7 @@ impl ClientHooks<crate::client_state::ClientState> for generated::Client {
         let operation = info.operation_id;
         let value = match authorization(self, operation, generated::find_operation(operation), None)? {
             Authorization::Ready(value) => value,
-            Authorization::Fetch(manager) => Some(fetched(manager, None).await?),
+            Authorization::Fetch(supplier) => Some(fetched(supplier, None).await?),
         };
         prepare(self, request, value);
         Ok(())

@@ -17,6 +17,8 @@
 // token_manager              token reuse, one fetch for all callers, renewal after a rejection
 // login_store                people's logins: UserLogin, the LoginStore API (compare-and-swap,
 //                            a refresh lock), the in-memory store
+// user_tokens                people's user access tokens from stored logins: reused while fresh,
+//                            refreshed once across callers and processes, rotation stored first
 // retry                      the one decision after a failed attempt: renew the token, retry
 //                            after a delay, or fail (and whether the outcome is unknown)
 // client_state               what every request of a client shares (credentials, retry policy, URLs)
@@ -71,6 +73,7 @@ mod subscription;
 mod token_cache;
 mod token_endpoint;
 mod token_manager;
+mod user_tokens;
 
 #[cfg(feature = "redis")]
 mod redis_cache;

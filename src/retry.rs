@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::codes::{INVALID_TENANT_TOKEN, RATE_LIMITED};
+use crate::codes::{INVALID_TENANT_TOKEN, INVALID_USER_TOKEN, RATE_LIMITED};
 use crate::error::Error;
 
 /// How many times a failed call is sent again, unless set otherwise.
@@ -103,7 +103,7 @@ pub(crate) fn decide(policy: &RetryPolicy, failed: Failed<'_>, history: History,
 
 /// Whether the platform rejected the tenant token the request carried.
 fn token_rejected(err: &Error) -> bool {
-    matches!(err, Error::Api { code, .. } if INVALID_TENANT_TOKEN.contains(code))
+    matches!(err, Error::Api { code, .. } if INVALID_TENANT_TOKEN.contains(code) || INVALID_USER_TOKEN.contains(code))
 }
 
 /// Whether the same request may succeed if sent again: timeouts, transport failures, rate

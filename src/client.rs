@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 
+use crate::accounts::Accounts;
 use crate::client_state::{ClientState, Credentials, TokenSource, UserSource};
 use crate::credentials::{bearer, helpdesk_authorization};
 use crate::error::Error;
 use crate::generated::{self, ClientHelpdeskEventsExt as _};
+use crate::login::{AccountsRefresher, BrowserLogin, DeviceLogin, LoginContext, DEFAULT_LOGIN_SCOPES};
+use crate::login_store::{LoginKey, LoginStore, MemoryLoginStore, UserLogin};
 use crate::platform::{AppCredentials, Empty, Platform, PlatformSettings};
 use crate::receipt::Receipt;
 use crate::retry::{RetryPolicy, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES};
@@ -19,6 +22,7 @@ use crate::subscription::{request_body, EventType};
 use crate::token_cache::{MemoryTokenCache, TokenCache};
 use crate::token_endpoint::PlatformTokenEndpoint;
 use crate::token_manager::{TokenManager, DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN};
+use crate::user_tokens::UserTokens;
 
 /// How long a call may take, from sending to the end of the answer, unless set otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -37,8 +41,17 @@ struct Inner {
     generated: generated::Client,
     /// The manager of app-credential tokens, to forget a token the platform rejected.
     tokens: Option<Arc<TokenManager>>,
+    /// With app credentials: logging people in, and their stored logins' tokens.
+    users: Option<Users>,
     helpdesk_id: String,
     timeout: Duration,
+}
+
+/// What acting for stored people takes: the login flows and the people's tokens.
+#[derive(Clone)]
+struct Users {
+    login: Arc<LoginContext>,
+    tokens: Arc<UserTokens>,
 }
 
 impl Client {
@@ -199,6 +212,93 @@ impl Client {
         let user = bearer(&token)
             .map_err(|_| Error::invalid_input("user_access_token", "is not a valid header value"))?;
         let user = UserSource::Fixed(user);
+        Ok(self.with_user(user))
+    }
+
+    /// A view of this client that acts for a person whose login is stored (see
+    /// [`device_login`](Self::device_login), [`browser_login`](Self::browser_login) and
+    /// [`ClientBuilder::login_store`]): like [`as_user`](Self::as_user), with the person's
+    /// user access token taken from the store and kept alive.
+    ///
+    /// - The token is refreshed [`token_refresh_margin`](ClientBuilder::token_refresh_margin)
+    ///   before it expires (5 minutes unless set), once for all the concurrent calls of the
+    ///   process, and once for all the processes and machines sharing the store (under its
+    ///   refresh lock). A refresh rotates the refresh token: the new one is stored before
+    ///   the new access token is used, and no two refreshers ever use one refresh token.
+    /// - A refresh that fails for now (the accounts endpoint's 20050 or 20072, a 5xx, no
+    ///   connection) keeps the login: it is retried (only when the endpoint surely did not
+    ///   act on it), and the current token is used while it lasts.
+    /// - A refresh that fails for good (the refresh token revoked, already used, expired,
+    ///   or the app may no longer refresh: 20024, 20026, 20037, 20064, 20073, 20074...)
+    ///   marks the login as needing a new authorization, and the call fails with
+    ///   [`Error::LoginRequired`] naming the person, as it does when no login is stored.
+    /// - A user token the platform rejects on an operation is refreshed and the call sent
+    ///   once more, as a tenant token is.
+    ///
+    /// Needs app credentials (the refresh takes the app secret). Fails with
+    /// [`Error::InvalidInput`] when the client has none, or when `open_id` is not one; the
+    /// login itself is read on the first call that needs it.
+    pub fn for_user(&self, open_id: &str) -> Result<Client, Error> {
+        let users = self.users("for_user")?;
+        let person = users.tokens.person(open_id)?;
+        Ok(self.with_user(UserSource::Stored(person)))
+    }
+
+    /// Starts logging a person in with the device flow: no redirect URL to register. Show
+    /// the person the [`DeviceLogin`]'s verification URL and user code, then await its
+    /// [`finish`](DeviceLogin::finish): when they approve, their login is stored and
+    /// returned, and [`for_user`](Self::for_user) acts for them.
+    ///
+    /// The login asks for [`login_scopes`](ClientBuilder::login_scopes) and
+    /// `offline_access`, without which the platform issues no refresh token (an answer
+    /// without one is [`Error::LoginRefused`] with `no_refresh_token`, saying which settings
+    /// of the app are missing).
+    pub async fn device_login(&self) -> Result<DeviceLogin, Error> {
+        self.users("device_login")?.login.device_login().await
+    }
+
+    /// Starts logging a person in with the authorization-code flow and PKCE: send their
+    /// browser to the [`BrowserLogin`]'s authorization URL; the platform sends it back to
+    /// `redirect_uri` (which must be listed in the app's redirect URLs), and
+    /// [`finish`](BrowserLogin::finish) with that redirect checks its `state`, exchanges the
+    /// code with the PKCE verifier, stores the login and returns it.
+    pub fn browser_login(&self, redirect_uri: &str) -> Result<BrowserLogin, Error> {
+        self.users("browser_login")?.login.browser_login(redirect_uri)
+    }
+
+    /// The logins to this client's app in its [`login_store`](ClientBuilder::login_store).
+    pub async fn logins(&self) -> Result<Vec<UserLogin>, Error> {
+        let users = self.users("logins")?;
+        users.tokens.store().list(users.tokens.app_id()).await
+    }
+
+    /// Removes the person's login from the store; `false` if none was stored. Their tokens
+    /// stay valid at the platform until they expire.
+    pub async fn logout(&self, open_id: &str) -> Result<bool, Error> {
+        let users = self.users("logout")?;
+        let key = LoginKey::new(users.tokens.app_id(), open_id)?;
+        let store = users.tokens.store();
+        loop {
+            let Some(current) = store.load(&key).await? else {
+                return Ok(false);
+            };
+            if store.compare_and_swap(&key, Some(current.revision), None).await? {
+                return Ok(true);
+            }
+        }
+    }
+
+    fn users(&self, what: &'static str) -> Result<&Users, Error> {
+        self.inner.users.as_ref().ok_or_else(|| {
+            Error::invalid_input(
+                "app_credentials",
+                format!("are required for {what}: logins are refreshed with the app secret"),
+            )
+        })
+    }
+
+    /// A view of this client that sends `user`'s token to the operations acting for a person.
+    fn with_user(&self, user: UserSource) -> Client {
         let mut state = self.inner.generated.inner.clone();
         if let Some(credentials) = &mut state.credentials {
             credentials.user = Some(user);
@@ -208,14 +308,15 @@ impl Client {
             progenitor_client::ClientInfo::client(self.api()).clone(),
             state,
         );
-        Ok(Client {
+        Client {
             inner: Arc::new(Inner {
                 generated,
                 tokens: self.inner.tokens.clone(),
+                users: self.inner.users.clone(),
                 helpdesk_id: self.inner.helpdesk_id.clone(),
                 timeout: self.inner.timeout,
             }),
-        })
+        }
     }
 
     /// With app credentials, obtains a tenant access token (or reuses the one cached) and
@@ -270,6 +371,8 @@ pub struct ClientBuilder {
     app: Option<AppCredentials>,
     token_cache: Option<Arc<dyn TokenCache>>,
     token_refresh_margin: Option<Duration>,
+    login_store: Option<Arc<dyn LoginStore>>,
+    login_scopes: Option<Vec<String>>,
     max_retries: Option<u32>,
     initial_backoff: Option<Duration>,
     helpdesk: Option<(String, Secret)>,
@@ -318,6 +421,36 @@ impl ClientBuilder {
     /// client (shared by its clones) unless set.
     pub fn token_cache(mut self, cache: Arc<dyn TokenCache>) -> Self {
         self.token_cache = Some(cache);
+        self
+    }
+
+    /// Where people's logins are kept (see [`Client::for_user`]): an in-memory store of this
+    /// client (shared by its clones) unless set. A [`FileLoginStore`](crate::FileLoginStore)
+    /// shares logins between the processes of one machine, a `RedisLoginStore` (feature
+    /// `redis`) between machines; each refreshes a login once for all of them.
+    pub fn login_store(mut self, store: Arc<dyn LoginStore>) -> Self {
+        self.login_store = Some(store);
+        self
+    }
+
+    /// The scopes a login asks for ([`DEFAULT_LOGIN_SCOPES`](crate::DEFAULT_LOGIN_SCOPES),
+    /// the helpdesk's, unless set). `offline_access` is always added: without it the
+    /// platform issues no refresh token.
+    pub fn login_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.login_scopes = Some(scopes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Where people log in and their tokens are issued: `https://accounts.feishu.cn` beside
+    /// Feishu's base URL, `https://accounts.larksuite.com` beside Lark's, and the base URL
+    /// itself beside any other (a proxy or a stand-in serves both), unless set. Checked as
+    /// [`base_url`](Self::base_url) is.
+    pub fn accounts_url(mut self, accounts_url: impl Into<String>) -> Self {
+        self.platform.accounts_url = Some(accounts_url.into());
         self
     }
 
@@ -403,12 +536,13 @@ impl ClientBuilder {
         let timeout = self.checked_timeout()?;
         let state = self.state_without_credentials(timeout, &platform);
         let base_url_text = platform.base_url_text();
-        let http = platform.http;
-        let (tenant, tokens) = match tenant {
-            TenantSetting::Fixed(value) => (TokenSource::Fixed(value), None),
+        let http = platform.http.clone();
+        let (tenant, tokens, users) = match tenant {
+            TenantSetting::Fixed(value) => (TokenSource::Fixed(value), None, None),
             TenantSetting::App(app) => {
+                let users = self.users(&app, &platform, &state, timeout);
                 let manager = token_manager(app, &base_url_text, &http, &state);
-                (TokenSource::App(manager.clone()), Some(manager))
+                (TokenSource::App(manager.clone()), Some(manager), Some(users))
             }
         };
         let state = state.with_credentials(Credentials {
@@ -420,6 +554,7 @@ impl ClientBuilder {
             inner: Arc::new(Inner {
                 generated: generated::Client::new_with_client(&base_url_text, http, state),
                 tokens,
+                users,
                 helpdesk_id,
                 timeout,
             }),
@@ -455,9 +590,59 @@ impl ClientBuilder {
         Ok(manager.token().await?.time_left())
     }
 
+    /// Logging people in and their tokens, for an app: the accounts endpoint (on the accounts
+    /// host, and `user_info` on the base URL, through clients without credentials), the
+    /// login store, the scopes.
+    fn users(&self, app: &AppSetting, platform: &Platform, state: &ClientState, timeout: Duration) -> Users {
+        let accounts_url = platform.accounts_url_text();
+        let accounts_state = self.state_at(timeout, platform, platform.accounts_url.clone());
+        let accounts = Arc::new(Accounts::new(
+            generated::Client::new_with_client(&accounts_url, platform.http.clone(), accounts_state),
+            generated::Client::new_with_client(
+                &platform.base_url_text(),
+                platform.http.clone(),
+                state.clone(),
+            ),
+            app.app.app_id.clone(),
+            app.app.app_secret.clone(),
+        ));
+        let store = self
+            .login_store
+            .clone()
+            .unwrap_or_else(|| Arc::new(MemoryLoginStore::default()));
+        let scopes = self
+            .login_scopes
+            .clone()
+            .unwrap_or_else(|| DEFAULT_LOGIN_SCOPES.iter().map(|s| (*s).to_owned()).collect());
+        let login = Arc::new(LoginContext {
+            accounts: Arc::clone(&accounts),
+            store: Arc::clone(&store),
+            app_id: app.app.app_id.clone(),
+            accounts_url,
+            scope: LoginContext::scope_of(&scopes),
+        });
+        let refresher = AccountsRefresher {
+            accounts,
+            retry: state.retry,
+        };
+        let tokens = UserTokens::new(
+            app.app.app_id.clone(),
+            store,
+            Box::new(refresher),
+            app.refresh_margin,
+        );
+        Users { login, tokens }
+    }
+
     /// What every request of a client with these settings shares, before its credentials:
     /// the timeout, the retry policy, the base URL and the operations' URLs joined to it.
     fn state_without_credentials(&self, timeout: Duration, platform: &Platform) -> ClientState {
+        self.state_at(timeout, platform, platform.base_url.clone())
+    }
+
+    /// [`state_without_credentials`](Self::state_without_credentials) for requests to
+    /// `base_url`.
+    fn state_at(&self, timeout: Duration, platform: &Platform, base_url: reqwest::Url) -> ClientState {
         let retry = RetryPolicy {
             max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
             initial_backoff: self.initial_backoff.unwrap_or(DEFAULT_INITIAL_BACKOFF),
@@ -467,7 +652,7 @@ impl ClientBuilder {
             timeout,
             platform.http_client_given,
             retry,
-            platform.base_url.clone(),
+            base_url,
             generated::STATIC_PATHS,
         )
     }
@@ -572,6 +757,9 @@ impl fmt::Debug for ClientBuilder {
             .field("app_secret", &self.app.as_ref().map(|app| &app.app_secret))
             .field("token_cache", &self.token_cache)
             .field("token_refresh_margin", &self.token_refresh_margin)
+            .field("login_store", &self.login_store)
+            .field("login_scopes", &self.login_scopes)
+            .field("accounts_url", &self.platform.accounts_url)
             .field("max_retries", &self.max_retries)
             .field("initial_backoff", &self.initial_backoff)
             .field("helpdesk_id", &self.helpdesk.as_ref().map(|(id, _)| id))

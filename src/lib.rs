@@ -35,6 +35,8 @@
 //                            rate-limit reset, token used); its answer mapped to data, a
 //                            download or an Error
 // token_endpoint             obtaining a token from the platform (the manager's seam)
+// login                      logging a person in (device flow; code flow with PKCE), the login
+//                            stored; the refresher of stored logins
 // hooks                      progenitor's hooks, for the token endpoint's own request only
 // call                       one call of any operation: the loop of attempts (token renewal,
 //                            retries that never repeat a side effect), its tracing span
@@ -47,6 +49,7 @@
 //                            which has an error type of its own
 // redis_cache, testing       optional: the Redis token cache, the stand-in for users' tests
 
+mod accounts;
 mod attempt;
 mod body_limit;
 mod call;
@@ -61,6 +64,7 @@ pub mod generated;
 mod generated_glue;
 mod hooks;
 mod http_client;
+mod login;
 mod login_store;
 mod operation;
 mod pages;
@@ -92,6 +96,7 @@ pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT};
 pub use credentials::HELPDESK_AUTHORIZATION;
 pub use download::Download;
 pub use error::{Attempts, Error};
+pub use login::{BrowserLogin, DeviceLogin, DEFAULT_LOGIN_SCOPES};
 pub use login_store::{LoginKey, LoginStore, MemoryLoginStore, RefreshLock, UserLogin};
 pub use subscription::{EventType, KnownEvent};
 
@@ -99,7 +104,7 @@ pub use subscription::{EventType, KnownEvent};
 #[deprecated(since = "0.3.0", note = "renamed EventType")]
 pub type Event = EventType;
 pub use operation::{Operation, Paging, TokenKind};
-pub use platform::{FEISHU_BASE_URL, LARK_BASE_URL};
+pub use platform::{FEISHU_ACCOUNTS_URL, FEISHU_BASE_URL, LARK_ACCOUNTS_URL, LARK_BASE_URL};
 pub use raw::{RawAnswer, RawCall};
 pub use receipt::Receipt;
 

@@ -12,6 +12,10 @@ use crate::secret::Secret;
 pub const FEISHU_BASE_URL: &str = "https://open.feishu.cn";
 /// The base URL of Lark (international).
 pub const LARK_BASE_URL: &str = "https://open.larksuite.com";
+/// Where Feishu logs people in and issues their tokens.
+pub const FEISHU_ACCOUNTS_URL: &str = "https://accounts.feishu.cn";
+/// Where Lark logs people in and issues their tokens.
+pub const LARK_ACCOUNTS_URL: &str = "https://accounts.larksuite.com";
 
 /// An app's id and secret, as a builder was given them. `Debug` shows no secret.
 #[derive(Clone, Debug)]
@@ -52,6 +56,8 @@ impl AppCredentials {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PlatformSettings {
     pub(crate) base_url: Option<String>,
+    /// Where people log in; derived from the base URL unless set.
+    pub(crate) accounts_url: Option<String>,
     pub(crate) allow_insecure_http: bool,
     pub(crate) http_client: Option<reqwest::Client>,
 }
@@ -59,6 +65,9 @@ pub(crate) struct PlatformSettings {
 /// The platform, checked, with the HTTP client requests to it go through.
 pub(crate) struct Platform {
     pub(crate) base_url: reqwest::Url,
+    /// The accounts host: Feishu's or Lark's beside their base URLs, else the base URL
+    /// itself (a proxy or a stand-in serves both), unless set.
+    pub(crate) accounts_url: reqwest::Url,
     pub(crate) http: reqwest::Client,
     /// Whether `http` is the one the user gave (which keeps its own settings), rather than
     /// the library's own.
@@ -70,6 +79,11 @@ impl Platform {
     /// without a trailing `/`.
     pub(crate) fn base_url_text(&self) -> String {
         self.base_url.as_str().trim_end_matches('/').to_owned()
+    }
+
+    /// The accounts URL, as [`base_url_text`](Self::base_url_text) gives the base URL.
+    pub(crate) fn accounts_url_text(&self) -> String {
+        self.accounts_url.as_str().trim_end_matches('/').to_owned()
     }
 }
 
@@ -83,16 +97,41 @@ impl PlatformSettings {
             self.base_url.as_deref().unwrap_or(FEISHU_BASE_URL),
             self.allow_insecure_http,
         )?;
+        let accounts_url = match &self.accounts_url {
+            Some(url) => checked_base_url(url, self.allow_insecure_http).map_err(|err| match err {
+                Error::InvalidInput { reason, source, .. } => Error::InvalidInput {
+                    field: "accounts_url",
+                    reason,
+                    source,
+                },
+                other => other,
+            })?,
+            None => default_accounts_url(&base_url),
+        };
         let (http, http_client_given) = match &self.http_client {
             Some(client) => (client.clone(), true),
             None => (crate::http_client::library_http_client(timeout)?, false),
         };
         Ok(Platform {
             base_url,
+            accounts_url,
             http,
             http_client_given,
         })
     }
+}
+
+/// The accounts host that goes with `base_url`.
+fn default_accounts_url(base_url: &reqwest::Url) -> reqwest::Url {
+    let text = base_url.as_str().trim_end_matches('/');
+    let accounts = if text == FEISHU_BASE_URL {
+        FEISHU_ACCOUNTS_URL
+    } else if text == LARK_BASE_URL {
+        LARK_ACCOUNTS_URL
+    } else {
+        return base_url.clone();
+    };
+    reqwest::Url::parse(accounts).unwrap_or_else(|_| base_url.clone())
 }
 
 /// Parses and checks a base URL.

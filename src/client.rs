@@ -12,8 +12,8 @@ use crate::client_state::{ClientState, Credentials, TokenSource, UserSource};
 use crate::credentials::{bearer, helpdesk_authorization};
 use crate::error::Error;
 use crate::generated::{self, ClientHelpdeskEventsExt as _};
-use crate::login::{AccountsRefresher, BrowserLogin, DeviceLogin, LoginContext, DEFAULT_LOGIN_SCOPES};
-use crate::login_store::{LoginKey, LoginStore, MemoryLoginStore, UserLogin};
+use crate::login::{AccountsRefresher, LoginContext, Logins, DEFAULT_LOGIN_SCOPES};
+use crate::login_store::{LoginStore, MemoryLoginStore};
 use crate::platform::{AppCredentials, Empty, Platform, PlatformSettings};
 use crate::receipt::Receipt;
 use crate::retry::{RetryPolicy, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_RETRIES};
@@ -216,8 +216,7 @@ impl Client {
     }
 
     /// A view of this client that acts for a person whose login is stored (see
-    /// [`device_login`](Self::device_login), [`browser_login`](Self::browser_login) and
-    /// [`ClientBuilder::login_store`]): like [`as_user`](Self::as_user), with the person's
+    /// [`Client::logins`] and [`ClientBuilder::login_store`]): like [`as_user`](Self::as_user), with the person's
     /// user access token taken from the store and kept alive.
     ///
     /// - The token is refreshed [`token_refresh_margin`](ClientBuilder::token_refresh_margin)
@@ -244,48 +243,12 @@ impl Client {
         Ok(self.with_user(UserSource::Stored(person)))
     }
 
-    /// Starts logging a person in with the device flow: no redirect URL to register. Show
-    /// the person the [`DeviceLogin`]'s verification URL and user code, then await its
-    /// [`finish`](DeviceLogin::finish): when they approve, their login is stored and
-    /// returned, and [`for_user`](Self::for_user) acts for them.
+    /// People's logins to this client's app: logging a person in (the device flow, or the
+    /// browser with PKCE), the stored logins, logging out. See [`Logins`].
     ///
-    /// The login asks for [`login_scopes`](ClientBuilder::login_scopes) and
-    /// `offline_access`, without which the platform issues no refresh token (an answer
-    /// without one is [`Error::LoginRefused`] with `no_refresh_token`, saying which settings
-    /// of the app are missing).
-    pub async fn device_login(&self) -> Result<DeviceLogin, Error> {
-        self.users("device_login")?.login.device_login().await
-    }
-
-    /// Starts logging a person in with the authorization-code flow and PKCE: send their
-    /// browser to the [`BrowserLogin`]'s authorization URL; the platform sends it back to
-    /// `redirect_uri` (which must be listed in the app's redirect URLs), and
-    /// [`finish`](BrowserLogin::finish) with that redirect checks its `state`, exchanges the
-    /// code with the PKCE verifier, stores the login and returns it.
-    pub fn browser_login(&self, redirect_uri: &str) -> Result<BrowserLogin, Error> {
-        self.users("browser_login")?.login.browser_login(redirect_uri)
-    }
-
-    /// The logins to this client's app in its [`login_store`](ClientBuilder::login_store).
-    pub async fn logins(&self) -> Result<Vec<UserLogin>, Error> {
-        let users = self.users("logins")?;
-        users.tokens.store().list(users.tokens.app_id()).await
-    }
-
-    /// Removes the person's login from the store; `false` if none was stored. Their tokens
-    /// stay valid at the platform until they expire.
-    pub async fn logout(&self, open_id: &str) -> Result<bool, Error> {
-        let users = self.users("logout")?;
-        let key = LoginKey::new(users.tokens.app_id(), open_id)?;
-        let store = users.tokens.store();
-        loop {
-            let Some(current) = store.load(&key).await? else {
-                return Ok(false);
-            };
-            if store.compare_and_swap(&key, Some(current.revision), None).await? {
-                return Ok(true);
-            }
-        }
+    /// Needs app credentials: fails with [`Error::InvalidInput`] without them.
+    pub fn logins(&self) -> Result<Logins, Error> {
+        Ok(Logins::new(Arc::clone(&self.users("logins")?.login)))
     }
 
     fn users(&self, what: &'static str) -> Result<&Users, Error> {
@@ -561,6 +524,20 @@ impl ClientBuilder {
         })
     }
 
+    /// Builds only what logging people in takes ([`Logins`]): the app credentials, the
+    /// platform's settings, the [`login_store`](Self::login_store) and
+    /// [`login_scopes`](Self::login_scopes); not the helpdesk's. For a login step (such as
+    /// the command line's `login`) that runs before, or apart from, the helpdesk calls.
+    ///
+    /// Fails with [`Error::InvalidInput`] naming the setting that is missing or wrong.
+    pub fn build_logins(self) -> Result<Logins, Error> {
+        let timeout = self.checked_timeout()?;
+        let platform = self.platform.build(timeout)?;
+        let app = self.checked_app("to log people in")?;
+        let state = self.state_without_credentials(timeout, &platform);
+        Ok(Logins::new(self.users(&app, &platform, &state, timeout).login))
+    }
+
     /// Checks the app credentials without building a client: obtains a tenant access token
     /// (or reuses the one in the [`token_cache`](Self::token_cache)) and returns how long it
     /// has left. Needs only [`app_credentials`](Self::app_credentials) and the platform
@@ -571,23 +548,25 @@ impl ClientBuilder {
     pub async fn check_app_credentials(self) -> Result<Duration, Error> {
         let timeout = self.checked_timeout()?;
         let platform = self.platform.build(timeout)?;
-        if self.app.is_none() {
-            return Err(Error::invalid_input(
-                "app_credentials",
-                "are required to check them",
-            ));
-        }
-        // With app credentials set, the tenant setting is theirs (or an error if a token is
-        // set too).
-        let TenantSetting::App(app) = self.checked_tenant()? else {
-            return Err(Error::invalid_input(
-                "app_credentials",
-                "are required to check them",
-            ));
-        };
+        let app = self.checked_app("to check them")?;
         let state = self.state_without_credentials(timeout, &platform);
         let manager = token_manager(app, &platform.base_url_text(), &platform.http, &state);
         Ok(manager.token().await?.time_left())
+    }
+
+    /// The app credentials, checked; an error saying they are required `purpose` when they
+    /// are not set.
+    fn checked_app(&self, purpose: &'static str) -> Result<AppSetting, Error> {
+        let missing = || Error::invalid_input("app_credentials", format!("are required {purpose}"));
+        if self.app.is_none() {
+            return Err(missing());
+        }
+        // With app credentials set, the tenant setting is theirs (or an error if a token is
+        // set too).
+        match self.checked_tenant()? {
+            TenantSetting::App(app) => Ok(app),
+            TenantSetting::Fixed(_) => Err(missing()),
+        }
     }
 
     /// Logging people in and their tokens, for an app: the accounts endpoint (on the accounts

@@ -96,7 +96,7 @@ pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT};
 pub use credentials::HELPDESK_AUTHORIZATION;
 pub use download::Download;
 pub use error::{Attempts, Error};
-pub use login::{BrowserLogin, DeviceLogin, DEFAULT_LOGIN_SCOPES};
+pub use login::{BrowserLogin, DeviceLogin, Logins, DEFAULT_LOGIN_SCOPES};
 pub use login_store::{LoginKey, LoginStore, MemoryLoginStore, RefreshLock, UserLogin};
 pub use subscription::{EventType, KnownEvent};
 

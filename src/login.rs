@@ -138,6 +138,92 @@ impl LoginContext {
     }
 }
 
+/// People's logins to one app: logging a person in, the logins stored, logging out. From
+/// [`Client::logins`](crate::Client::logins), or
+/// [`ClientBuilder::build_logins`](crate::ClientBuilder::build_logins) without the
+/// helpdesk's credentials. Cheap to clone.
+///
+/// Each login is stored in the client's [`LoginStore`] under the app and the person's
+/// `open_id` (read from `user_info`), replacing an earlier login of theirs;
+/// [`Client::for_user`](crate::Client::for_user) then acts for them.
+#[derive(Clone)]
+pub struct Logins {
+    context: Arc<LoginContext>,
+}
+
+impl Logins {
+    pub(crate) fn new(context: Arc<LoginContext>) -> Self {
+        Self { context }
+    }
+
+    /// Starts logging a person in with the device flow: no redirect URL to register. Show
+    /// the person the [`DeviceLogin`]'s verification URL and user code, then await its
+    /// [`finish`](DeviceLogin::finish).
+    ///
+    /// The login asks for the client's [`login_scopes`](crate::ClientBuilder::login_scopes)
+    /// and `offline_access`, without which the platform issues no refresh token (an answer
+    /// without one is [`Error::LoginRefused`] with `no_refresh_token`, saying which settings
+    /// of the app are missing).
+    pub async fn device_login(&self) -> Result<DeviceLogin, Error> {
+        self.context.device_login().await
+    }
+
+    /// Starts logging a person in with the authorization-code flow and PKCE: send their
+    /// browser to the [`BrowserLogin`]'s authorization URL; the platform sends it back to
+    /// `redirect_uri` (which must be listed among the app's redirect URLs, or the platform
+    /// shows error 20029), and [`finish`](BrowserLogin::finish) with that redirect checks its
+    /// `state`, exchanges the code with the PKCE verifier, stores the login and returns it.
+    ///
+    /// Fails with [`Error::InvalidInput`] if `redirect_uri` is not an http(s) URL.
+    pub fn browser_login(&self, redirect_uri: &str) -> Result<BrowserLogin, Error> {
+        self.context.browser_login(redirect_uri)
+    }
+
+    /// The logins stored for this app (their tokens are never shown).
+    pub async fn list(&self) -> Result<Vec<UserLogin>, Error> {
+        self.context.store.list(&self.context.app_id).await
+    }
+
+    /// The login stored for the person `open_id`, if any.
+    pub async fn get(&self, open_id: &str) -> Result<Option<UserLogin>, Error> {
+        let key = LoginKey::new(self.context.app_id.clone(), open_id)?;
+        self.context.store.load(&key).await
+    }
+
+    /// Removes the person's login from the store; `false` if none was stored. Their tokens
+    /// stay valid at the platform until they expire.
+    pub async fn logout(&self, open_id: &str) -> Result<bool, Error> {
+        let key = LoginKey::new(self.context.app_id.clone(), open_id)?;
+        let store = &self.context.store;
+        loop {
+            let Some(current) = store.load(&key).await? else {
+                return Ok(false);
+            };
+            if store
+                .compare_and_swap(&key, Some(current.revision), None)
+                .await?
+            {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// The app id the logins are to.
+    pub fn app_id(&self) -> &str {
+        &self.context.app_id
+    }
+}
+
+impl fmt::Debug for Logins {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Logins")
+            .field("app_id", &self.context.app_id)
+            .field("store", &self.context.store)
+            .field("scope", &self.context.scope)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A device login in progress: show the person [`verification_uri`](Self::verification_uri)
 /// and [`user_code`](Self::user_code) (or the complete URL), then await
 /// [`finish`](Self::finish), which polls until they approve, decline, or the code expires.

@@ -66,14 +66,6 @@ impl UserTokens {
         })
     }
 
-    pub(crate) fn app_id(&self) -> &str {
-        &self.app_id
-    }
-
-    pub(crate) fn store(&self) -> &Arc<dyn LoginStore> {
-        &self.store
-    }
-
     /// The tokens of the person `open_id` (checked as a [`LoginKey`]).
     pub(crate) fn person(self: &Arc<Self>, open_id: &str) -> Result<Arc<PersonTokens>, Error> {
         let key = LoginKey::new(self.app_id.clone(), open_id)?;

@@ -48,6 +48,7 @@ mod spec_version;
 mod testing_kit;
 mod token;
 mod transport_security;
+mod user_logins;
 
 // The modules above that need an optional feature of the library; the README's test command
 // (`--features cli`) has them all. Without it, they show as ignored rather than vanish.

@@ -8,7 +8,8 @@ use feishu_helpdesk::TokenKind;
 use futures_util::StreamExt as _;
 use serde_json::json;
 
-use crate::config::{client, env, required};
+use crate::config::{client, required};
+use crate::login::{chosen, fixed_user_token};
 use crate::failure::Failure;
 use crate::Cli;
 
@@ -36,6 +37,10 @@ pub(crate) struct ApiArgs {
     /// Where a download's bytes go [default: standard output].
     #[arg(long)]
     output: Option<PathBuf>,
+    /// The person to act for (their open_id), among the stored logins [default: the only
+    /// one stored, for the operations that need a person].
+    #[arg(long)]
+    user: Option<String>,
 }
 
 /// `api`: one operation by name, its parameters as text, its body as JSON.
@@ -46,8 +51,17 @@ pub(crate) async fn run(cli: &Cli, args: &ApiArgs) -> Result<(), Failure> {
     }
     let name = required(args.operation.clone(), "the operation")?;
     let client = client(cli)?;
-    let client = match env("FEISHU_USER_ACCESS_TOKEN") {
+    let needs_person = feishu_helpdesk::operations()
+        .iter()
+        .any(|op| op.id == name && op.token == TokenKind::User);
+    // A token given as is wins; else the stored login, where the operation needs a person
+    // (or one was named).
+    let client = match fixed_user_token() {
         Some(token) => client.as_user(token)?,
+        None if needs_person || args.user.is_some() => {
+            let open_id = chosen(&client.logins()?, args.user.as_deref()).await?;
+            client.for_user(&open_id)?
+        }
         None => client,
     };
     let mut call = client.raw(&name)?;

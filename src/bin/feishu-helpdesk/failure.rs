@@ -22,9 +22,13 @@ impl From<Error> for Failure {
     fn from(err: Error) -> Self {
         match &err {
             Error::InvalidInput { .. } => Failure::Config(err.to_string()),
-            Error::UserTokenRequired { .. } => {
-                Failure::Config(format!("{err}: set FEISHU_USER_ACCESS_TOKEN"))
+            Error::UserTokenRequired { .. } => Failure::Config(format!(
+                "{err}: run `feishu-helpdesk login` (or set FEISHU_USER_ACCESS_TOKEN)"
+            )),
+            Error::LoginRequired { .. } => {
+                Failure::Config(format!("{err}: run `feishu-helpdesk login`"))
             }
+            Error::Store { .. } => Failure::Config(err.to_string()),
             Error::Timeout { .. } | Error::Transport { .. } => Failure::Transport(err),
             _ => Failure::Refused(err),
         }

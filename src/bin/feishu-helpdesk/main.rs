@@ -11,6 +11,7 @@ mod check;
 mod config;
 mod failure;
 mod listen;
+mod login;
 mod output;
 mod subscription;
 
@@ -46,6 +47,10 @@ struct Cli {
     /// The helpdesk id (the helpdesk token comes from FEISHU_HELPDESK_TOKEN).
     #[arg(long, global = true, env = "FEISHU_HELPDESK_ID")]
     helpdesk_id: Option<String>,
+    /// Where people log in [default: beside the base URL: accounts.feishu.cn,
+    /// accounts.larksuite.com, or the base URL itself].
+    #[arg(long, global = true, env = "FEISHU_ACCOUNTS_URL")]
+    accounts_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -66,9 +71,26 @@ enum Command {
     Check,
     /// Call any helpdesk operation by its name and print the answer's data as JSON.
     ///
-    /// A user access token, for the operations that act for a person, comes from
-    /// FEISHU_USER_ACCESS_TOKEN.
+    /// The operations that act for a person use the stored login (see `login`; --user
+    /// chooses one when several are stored), or FEISHU_USER_ACCESS_TOKEN when it is set.
     Api(api::ApiArgs),
+    /// Log a person in, for the operations that act for them: the device flow (open a page,
+    /// enter a code), or --browser. The login is kept in the configuration directory
+    /// (FEISHU_HELPDESK_CONFIG_DIR, or $XDG_CONFIG_HOME/feishu-helpdesk), or in Redis with
+    /// FEISHU_REDIS_URL, and refreshed as it is used.
+    Login(login::LoginArgs),
+    /// Remove a stored login.
+    Logout {
+        /// The person's open_id [default: the only login stored].
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Show the stored logins: the person, the scopes, when the tokens expire (never a token).
+    Whoami {
+        /// Only this person's login.
+        #[arg(long)]
+        user: Option<String>,
+    },
     /// Receive events and print each as one JSON line on stdout.
     ///
     /// Over HTTP (the request URL set in the developer console; FEISHU_VERIFICATION_TOKEN
@@ -151,5 +173,8 @@ async fn run(cli: &Cli) -> Result<(), Failure> {
         } => listen::long_connection(cli).await,
         Command::Listen { addr, path, .. } => listen::http(addr, path).await,
         Command::Api(args) => api::run(cli, args).await,
+        Command::Login(args) => login::login(cli, args).await,
+        Command::Logout { user } => login::logout(cli, user.as_deref()).await,
+        Command::Whoami { user } => login::whoami(cli, user.as_deref()).await,
     }
 }

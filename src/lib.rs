@@ -17,6 +17,7 @@
 // token_manager              token reuse, one fetch for all callers, renewal after a rejection
 // login_store                people's logins: UserLogin, the LoginStore API (compare-and-swap,
 //                            a refresh lock), the in-memory store
+// login_files                the login store in a folder: a JSON file per login, file locks
 // retry                      the one decision after a failed attempt: renew the token, retry
 //                            after a delay, or fail (and whether the outcome is unknown)
 // client_state               what every request of a client shares (credentials, retry policy, URLs)
@@ -44,6 +45,7 @@
 //                            `axum`); and over the long connection (feature `long-connection`),
 //                            which has an error type of its own
 // redis_cache, testing       optional: the Redis token cache, the stand-in for users' tests
+// redis_logins               optional: the login store on Redis, shared by replicas
 
 mod attempt;
 mod body_limit;
@@ -59,6 +61,7 @@ pub mod generated;
 mod generated_glue;
 mod hooks;
 mod http_client;
+mod login_files;
 mod login_store;
 mod operation;
 mod pages;
@@ -77,8 +80,13 @@ mod redis_cache;
 #[cfg(feature = "redis")]
 mod redis_connection;
 #[cfg(feature = "redis")]
+mod redis_logins;
+#[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis_cache::RedisTokenCache;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis_logins::RedisLoginStore;
 
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -89,6 +97,7 @@ pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT};
 pub use credentials::HELPDESK_AUTHORIZATION;
 pub use download::Download;
 pub use error::{Attempts, Error};
+pub use login_files::FileLoginStore;
 pub use login_store::{LoginKey, LoginStore, MemoryLoginStore, RefreshLock, UserLogin};
 pub use subscription::{EventType, KnownEvent};
 

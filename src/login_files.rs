@@ -196,7 +196,8 @@ fn read_login(path: &Path, key: &LoginKey) -> Result<Option<UserLogin>, Error> {
     Ok(Some(login))
 }
 
-/// Writes `login` to `path` atomically: a new private file beside it, flushed, renamed over it.
+/// Writes `login` to `path` atomically: a new private file beside it, flushed, renamed over
+/// it. Called with the login's lock held.
 fn write_login(folder: &Path, path: &Path, login: &UserLogin) -> Result<(), Error> {
     let json = serde_json::to_vec(login)
         .map_err(|_| Error::store("could not serialize the login", None::<io::Error>))?;
@@ -204,11 +205,14 @@ fn write_login(folder: &Path, path: &Path, login: &UserLogin) -> Result<(), Erro
         .file_name()
         .map(|name| name.to_string_lossy())
         .unwrap_or_default();
-    let temporary = folder.join(format!(
-        ".{name}.{}-{:016x}.tmp",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
+    // Only the lock's holder writes, so one name per login is enough, and a file of that
+    // name is what a writer that died left: removed, so that leftovers never pile up.
+    let temporary = folder.join(format!(".{name}.tmp"));
+    match fs::remove_file(&temporary) {
+        Ok(()) => {}
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+        Err(err) => return Err(io_error("remove", &temporary, err)),
+    }
     let written = (|| {
         let mut file = private_file_options()
             .write(true)
@@ -478,20 +482,25 @@ mod tests {
         let key = LoginKey::new("cli_a", "ou_1").unwrap();
         let first = login(&key);
         assert!(store.compare_and_swap(&key, None, Some(&first)).await.unwrap());
+        let folder = dir.0.join("logins").join("cli_a");
+        // What a writer that died before its rename leaves: the next write clears it.
+        fs::write(folder.join(".ou_1.json.tmp"), "{").unwrap();
         let second = first.marked_for_authorization();
         assert!(store
             .compare_and_swap(&key, Some(1), Some(&second))
             .await
             .unwrap());
+        assert_eq!(store.load(&key).await.unwrap(), Some(second));
 
         let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&dir.0), 0o700);
         assert_eq!(mode(&dir.0.join("logins")), 0o700);
-        let folder = dir.0.join("logins").join("cli_a");
         assert_eq!(mode(&folder), 0o700);
         assert_eq!(names_in(&folder), ["ou_1.json", "ou_1.lock"]);
         assert_eq!(mode(&folder.join("ou_1.json")), 0o600);
         assert_eq!(mode(&folder.join("ou_1.lock")), 0o600);
+        store.lock_refresh(&key, Duration::from_secs(1)).await.unwrap();
+        assert_eq!(mode(&folder.join("ou_1.refresh.lock")), 0o600);
         let text = fs::read_to_string(folder.join("ou_1.json")).unwrap();
         assert!(text.contains("u-secret-access"), "the file is the store");
     }
@@ -554,7 +563,7 @@ mod tests {
             RefreshLock::Acquired
         );
         // What a write that died halfway leaves.
-        fs::write(dir.0.join("cli_a").join(".ou_3.json.1-0.tmp"), "{").unwrap();
+        fs::write(dir.0.join("cli_a").join(".ou_3.json.tmp"), "{").unwrap();
 
         let mut listed: Vec<String> = store
             .list("cli_a")

@@ -17,6 +17,7 @@
 // token_manager              token reuse, one fetch for all callers, renewal after a rejection
 // login_store                people's logins: UserLogin, the LoginStore API (compare-and-swap,
 //                            a refresh lock), the in-memory store
+// login_files                the login store in a folder: a JSON file per login, file locks
 // user_tokens                people's user access tokens from stored logins: reused while fresh,
 //                            refreshed once across callers and processes, rotation stored first
 // retry                      the one decision after a failed attempt: renew the token, retry
@@ -48,6 +49,7 @@
 //                            `axum`); and over the long connection (feature `long-connection`),
 //                            which has an error type of its own
 // redis_cache, testing       optional: the Redis token cache, the stand-in for users' tests
+// redis_logins               optional: the login store on Redis, shared by replicas
 
 mod accounts;
 mod attempt;
@@ -65,6 +67,7 @@ mod generated_glue;
 mod hooks;
 mod http_client;
 mod login;
+mod login_files;
 mod login_store;
 mod operation;
 mod pages;
@@ -84,8 +87,13 @@ mod redis_cache;
 #[cfg(feature = "redis")]
 mod redis_connection;
 #[cfg(feature = "redis")]
+mod redis_logins;
+#[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis_cache::RedisTokenCache;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis_logins::RedisLoginStore;
 
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -97,6 +105,7 @@ pub use credentials::HELPDESK_AUTHORIZATION;
 pub use download::Download;
 pub use error::{Attempts, Error};
 pub use login::{BrowserLogin, DeviceLogin, Logins, DEFAULT_LOGIN_SCOPES};
+pub use login_files::FileLoginStore;
 pub use login_store::{LoginKey, LoginStore, MemoryLoginStore, RefreshLock, UserLogin};
 pub use subscription::{EventType, KnownEvent};
 

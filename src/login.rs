@@ -199,10 +199,7 @@ impl Logins {
             let Some(current) = store.load(&key).await? else {
                 return Ok(false);
             };
-            if store
-                .compare_and_swap(&key, Some(current.revision), None)
-                .await?
-            {
+            if store.compare_and_swap(&key, Some(current.revision), None).await? {
                 return Ok(true);
             }
         }

@@ -25,6 +25,7 @@ mod hostile;
 mod input;
 mod layers;
 mod load;
+mod login_stores;
 #[cfg(feature = "long-connection")]
 mod long_connection;
 #[cfg(feature = "long-connection")]

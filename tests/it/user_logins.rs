@@ -44,7 +44,10 @@ fn client_with(platform_url: &str, store: Arc<dyn LoginStore>) -> Client {
 async fn device_login(platform: &MockPlatform, client: &Client) -> UserLogin {
     let pending = client.logins().unwrap().device_login().await.unwrap();
     assert!(!pending.user_code().is_empty());
-    assert!(pending.verification_uri().starts_with(platform.base_url()), "{pending:?}");
+    assert!(
+        pending.verification_uri().starts_with(platform.base_url()),
+        "{pending:?}"
+    );
     let finished = tokio::spawn(pending.finish());
     while platform.approve_device_logins() == 0 {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -69,7 +72,10 @@ async fn age(store: &dyn LoginStore, key: &LoginKey, left: Duration) {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
     login.access_token_expires_at_ms = now + left.as_millis() as u64;
     login.revision += 1;
-    assert!(store.compare_and_swap(key, Some(read), Some(&login)).await.unwrap());
+    assert!(store
+        .compare_and_swap(key, Some(read), Some(&login))
+        .await
+        .unwrap());
 }
 
 fn key() -> LoginKey {
@@ -85,12 +91,18 @@ async fn device_login_then_a_user_operation() {
     let login = device_login(&platform, &client).await;
     assert_eq!(login.open_id, DEFAULT_PERSON_OPEN_ID);
     assert_eq!(login.name, testing::DEFAULT_PERSON_NAME);
-    assert!(login.scope.split(' ').any(|s| s == "offline_access"), "{}", login.scope);
+    assert!(
+        login.scope.split(' ').any(|s| s == "offline_access"),
+        "{}",
+        login.scope
+    );
     assert!(login.can_refresh());
     assert_eq!(store.load(&key()).await.unwrap(), Some(login.clone()));
     assert_eq!(client.logins().unwrap().list().await.unwrap(), vec![login]);
 
-    create_faq(&client.for_user(DEFAULT_PERSON_OPEN_ID).unwrap()).await.unwrap();
+    create_faq(&client.for_user(DEFAULT_PERSON_OPEN_ID).unwrap())
+        .await
+        .unwrap();
     // The device authorization asked for offline_access, with the app's Basic credentials.
     let requests = platform.requests();
     let started = requests
@@ -126,15 +138,23 @@ async fn browser_login_checks_the_state_and_exchanges_with_the_verifier() {
     let second = logins.browser_login(redirect_uri).unwrap();
     assert_ne!(first.state(), second.state());
     let url = first.authorization_url().to_owned();
-    assert!(url.contains("code_challenge_method=S256") && url.contains("offline_access"), "{url}");
+    assert!(
+        url.contains("code_challenge_method=S256") && url.contains("offline_access"),
+        "{url}"
+    );
     let redirect = browse(url).await;
     assert!(redirect.starts_with(redirect_uri), "{redirect}");
     let refused = second.finish(&redirect).await.unwrap_err();
-    assert!(matches!(refused, Error::InvalidInput { field: "state", .. }), "{refused:?}");
+    assert!(
+        matches!(refused, Error::InvalidInput { field: "state", .. }),
+        "{refused:?}"
+    );
 
     let login = first.finish(&redirect).await.unwrap();
     assert_eq!(login.open_id, DEFAULT_PERSON_OPEN_ID);
-    create_faq(&client.for_user(&login.open_id).unwrap()).await.unwrap();
+    create_faq(&client.for_user(&login.open_id).unwrap())
+        .await
+        .unwrap();
     let exchange = platform
         .requests()
         .into_iter()
@@ -194,7 +214,10 @@ async fn a_login_without_a_refresh_token_is_refused_naming_the_settings() {
         panic!("{err:?}")
     };
     assert_eq!(error, "no_refresh_token");
-    assert!(description.contains("offline_access") && description.contains("refresh"), "{description}");
+    assert!(
+        description.contains("offline_access") && description.contains("refresh"),
+        "{description}"
+    );
     assert!(client.logins().unwrap().list().await.unwrap().is_empty());
 }
 
@@ -266,7 +289,9 @@ async fn a_transient_refresh_failure_keeps_the_login_and_is_retried() {
         // Drain the scripted refusals with calls that fail the same way.
         let _ = create_faq(&client.for_user(DEFAULT_PERSON_OPEN_ID).unwrap()).await;
     }
-    create_faq(&client.for_user(DEFAULT_PERSON_OPEN_ID).unwrap()).await.unwrap();
+    create_faq(&client.for_user(DEFAULT_PERSON_OPEN_ID).unwrap())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -294,7 +319,9 @@ async fn a_revoked_refresh_token_is_login_required_and_marks_the_login() {
     assert_eq!(platform.refresh_requests(), 1);
     // A new login mends it.
     device_login(&platform, &client).await;
-    create_faq(&client.for_user(DEFAULT_PERSON_OPEN_ID).unwrap()).await.unwrap();
+    create_faq(&client.for_user(DEFAULT_PERSON_OPEN_ID).unwrap())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -414,7 +441,11 @@ async fn four_processes_sharing_a_file_store_refresh_once() {
     for output in &outputs {
         assert!(output.contains("WORKER OK 50"), "{output}");
     }
-    assert_eq!(platform.refresh_requests(), 1, "one refresh for 4 processes x 50 calls");
+    assert_eq!(
+        platform.refresh_requests(),
+        1,
+        "one refresh for 4 processes x 50 calls"
+    );
     assert_eq!(platform.refreshes_refused(), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -438,7 +469,11 @@ async fn two_processes_sharing_redis_refresh_once() {
     for output in &outputs {
         assert!(output.contains("WORKER OK 50"), "{output}");
     }
-    assert_eq!(platform.refresh_requests(), 1, "one refresh for 2 processes x 50 calls");
+    assert_eq!(
+        platform.refresh_requests(),
+        1,
+        "one refresh for 2 processes x 50 calls"
+    );
     assert_eq!(platform.refreshes_refused(), 0);
 }
 
@@ -460,8 +495,14 @@ async fn a_dead_refreshers_lock_is_taken_over_after_its_lease() {
         feishu_helpdesk::RefreshLock::Acquired
     );
     let started = std::time::Instant::now();
-    create_faq(&client.for_user(DEFAULT_PERSON_OPEN_ID).unwrap()).await.unwrap();
-    assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
+    create_faq(&client.for_user(DEFAULT_PERSON_OPEN_ID).unwrap())
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(platform.refresh_requests(), 1);
 }
 

@@ -9,8 +9,8 @@ use futures_util::StreamExt as _;
 use serde_json::json;
 
 use crate::config::{client, required};
-use crate::login::{chosen, fixed_user_token};
 use crate::failure::Failure;
+use crate::login::{chosen, fixed_user_token};
 use crate::Cli;
 
 /// The arguments of `api`.

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use feishu_helpdesk::{Client, ClientBuilder, FileLoginStore, LoginStore, RedisLoginStore, FEISHU_BASE_URL, LARK_BASE_URL};
+use feishu_helpdesk::{
+    Client, ClientBuilder, FileLoginStore, LoginStore, RedisLoginStore, FEISHU_BASE_URL, LARK_BASE_URL,
+};
 
 use crate::failure::Failure;
 use crate::Cli;
@@ -44,13 +46,18 @@ pub(crate) fn login_store_name() -> String {
     if env("FEISHU_REDIS_URL").is_some() {
         return "Redis (FEISHU_REDIS_URL)".into();
     }
-    FileLoginStore::default_dir().map_or_else(|| "the configuration directory".into(), |dir| dir.display().to_string())
+    FileLoginStore::default_dir().map_or_else(
+        || "the configuration directory".into(),
+        |dir| dir.display().to_string(),
+    )
 }
 
 /// The settings shared by every command that calls the platform: the base URL, the accounts
 /// URL and the login store.
 fn platform_builder(cli: &Cli) -> Result<ClientBuilder, Failure> {
-    let mut builder = Client::builder().base_url(base_url(cli)).login_store(login_store()?);
+    let mut builder = Client::builder()
+        .base_url(base_url(cli))
+        .login_store(login_store()?);
     if let Some(url) = &cli.accounts_url {
         builder = builder.accounts_url(url);
     }

@@ -25,9 +25,7 @@ impl From<Error> for Failure {
             Error::UserTokenRequired { .. } => Failure::Config(format!(
                 "{err}: run `feishu-helpdesk login` (or set FEISHU_USER_ACCESS_TOKEN)"
             )),
-            Error::LoginRequired { .. } => {
-                Failure::Config(format!("{err}: run `feishu-helpdesk login`"))
-            }
+            Error::LoginRequired { .. } => Failure::Config(format!("{err}: run `feishu-helpdesk login`")),
             Error::Store { .. } => Failure::Config(err.to_string()),
             Error::Timeout { .. } | Error::Transport { .. } => Failure::Transport(err),
             _ => Failure::Refused(err),

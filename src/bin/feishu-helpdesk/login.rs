@@ -84,8 +84,13 @@ async fn browser(logins: &Logins, port: u16) -> Result<UserLogin, Failure> {
         .map_err(|e| Failure::Config(format!("cannot listen on 127.0.0.1:{port} for the redirect: {e}")))?;
     let redirect_uri = format!("http://127.0.0.1:{port}{CALLBACK}");
     let pending = logins.browser_login(&redirect_uri)?;
-    note(&format!("Open this page to log in:\n{}", pending.authorization_url()));
-    note(&format!("Waiting for the browser to come back to {redirect_uri}..."));
+    note(&format!(
+        "Open this page to log in:\n{}",
+        pending.authorization_url()
+    ));
+    note(&format!(
+        "Waiting for the browser to come back to {redirect_uri}..."
+    ));
     let query = one_redirect(listener).await?;
     Ok(pending.finish(&query).await?)
 }
@@ -281,7 +286,10 @@ mod tests {
             rfc3339(UNIX_EPOCH + Duration::from_secs(1_796_413_514)),
             "2026-12-04T19:45:14Z"
         );
-        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
         assert_eq!(human(Duration::from_secs(7140)), "1h 59m");
         assert_eq!(human(Duration::from_secs(604_800)), "7d 0h");
     }

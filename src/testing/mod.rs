@@ -133,11 +133,16 @@ use tokio::task::JoinHandle;
 
 use crate::{Client, ClientBuilder, EventType};
 
+mod accounts;
 mod api;
 #[cfg(feature = "long-connection")]
 mod long_connection;
 mod push;
 
+pub use accounts::{
+    ACCESS_DENIED, AUTHORIZATION_PENDING, DEFAULT_PERSON_NAME, DEFAULT_PERSON_OPEN_ID, REFRESH_GRACE,
+    SLOW_DOWN, USER_TOKEN_EXPIRED, USER_TOKEN_INVALID,
+};
 #[cfg(feature = "long-connection")]
 #[cfg_attr(docsrs, doc(cfg(feature = "long-connection")))]
 pub use long_connection::{
@@ -187,6 +192,15 @@ pub struct MockCredentials {
     /// How long the token endpoint takes to answer (a slow endpoint widens the window in
     /// which concurrent callers find no token).
     pub token_delay: Duration,
+    /// The seconds of life of each user access token a login or refresh issues
+    /// (`expires_in`; the platform's is about 2 hours).
+    pub user_token_lifetime: u64,
+    /// The seconds of life of each refresh token issued (`refresh_token_expires_in`; the
+    /// platform's is 7 days).
+    pub refresh_token_lifetime: u64,
+    /// The seconds a device login asks its client to wait between polls (`interval`; 0 lets a
+    /// test poll at once).
+    pub device_poll_interval: u64,
 }
 
 impl Default for MockCredentials {
@@ -200,6 +214,9 @@ impl Default for MockCredentials {
             user_access_token: USER_ACCESS_TOKEN.to_owned(),
             token_lifetime: 7200,
             token_delay: Duration::ZERO,
+            user_token_lifetime: 7200,
+            refresh_token_lifetime: 604_800,
+            device_poll_interval: 5,
         }
     }
 }
@@ -284,10 +301,13 @@ struct State {
     answers: HashMap<String, Value>,
     tickets: BTreeMap<String, api::TicketState>,
     events_to: Option<(String, EventPusher)>,
+    accounts: accounts::Accounts,
 }
 
 struct Shared {
     credentials: MockCredentials,
+    /// `http://127.0.0.1:<port>`, for the URLs the answers give.
+    base_url: String,
     #[cfg(feature = "long-connection")]
     long_connection: long_connection::MockLongConnection,
     helpdesk_header: String,
@@ -343,8 +363,10 @@ impl MockPlatform {
         ));
         #[cfg(feature = "long-connection")]
         let long_connection = long_connection::MockLongConnection::start(&credentials).await;
+        let base_url = format!("http://{address}");
         let shared = Arc::new(Shared {
             credentials,
+            base_url: base_url.clone(),
             #[cfg(feature = "long-connection")]
             long_connection,
             helpdesk_header,
@@ -365,7 +387,7 @@ impl MockPlatform {
             }
         });
         Self {
-            base_url: format!("http://{address}"),
+            base_url,
             shared,
             accept,
         }
@@ -594,8 +616,19 @@ async fn handle(
         record(&shared, &parts, &path, &masked, answer.status().as_u16());
         return Ok(answer);
     }
+    let accounts = accounts::route(&parts.method, &path);
+    if let Some(route) = accounts {
+        accounts::note(&shared, route, &parts, &body);
+    }
     let scripted = if path == TOKEN {
         None
+    } else if let Some(route) = accounts {
+        // The accounts endpoints play only the answers queued for them, not the helpdesk
+        // calls' shared script.
+        let mut state = shared.state();
+        route
+            .operation()
+            .and_then(|id| state.script_for.get_mut(id)?.pop_front())
     } else {
         let mut state = shared.state();
         let operation = api::match_operation(&parts.method, &path).map(|(op, _, _)| op.id);
@@ -605,28 +638,37 @@ async fn handle(
     if let Some(Scripted::Delay(delay)) = &scripted {
         tokio::time::sleep(*delay).await;
     }
-    let answer = match scripted {
-        Some(Scripted::Error {
-            http_status,
-            code,
-            msg,
-        }) => envelope(http_status, code, &msg),
-        Some(Scripted::RateLimited { reset_seconds }) => {
-            let mut answer = envelope(429, 99991400, "request trigger frequency limit");
-            if let Ok(value) = reset_seconds.to_string().parse() {
-                answer.headers_mut().insert("x-ogw-ratelimit-reset", value);
+    // An accounts endpoint answers a scripted fault in its own shape.
+    let own_shape = match (accounts, &scripted) {
+        (Some(route), Some(scripted)) => accounts::scripted(route, scripted),
+        _ => None,
+    };
+    let answer = if let Some(answer) = own_shape {
+        answer
+    } else {
+        match scripted {
+            Some(Scripted::Error {
+                http_status,
+                code,
+                msg,
+            }) => envelope(http_status, code, &msg),
+            Some(Scripted::RateLimited { reset_seconds }) => {
+                let mut answer = envelope(429, 99991400, "request trigger frequency limit");
+                if let Ok(value) = reset_seconds.to_string().parse() {
+                    answer.headers_mut().insert("x-ogw-ratelimit-reset", value);
+                }
+                answer
             }
-            answer
+            Some(Scripted::InvalidToken) => {
+                shared.state().issued.clear();
+                invalid_token()
+            }
+            Some(Scripted::Html { http_status }) => {
+                let page = format!("<html><body><h1>{http_status}</h1></body></html>");
+                respond(http_status, "text/html", page)
+            }
+            Some(Scripted::Delay(_)) | None => contract(&shared, &parts, &path, &body),
         }
-        Some(Scripted::InvalidToken) => {
-            shared.state().issued.clear();
-            invalid_token()
-        }
-        Some(Scripted::Html { http_status }) => {
-            let page = format!("<html><body><h1>{http_status}</h1></body></html>");
-            respond(http_status, "text/html", page)
-        }
-        Some(Scripted::Delay(_)) | None => contract(&shared, &parts, &path, &body),
     };
     record(&shared, &parts, &path, &body, answer.status().as_u16());
     Ok(answer)
@@ -634,6 +676,9 @@ async fn handle(
 
 /// The platform's answer to a request, enforcing the contract.
 fn contract(shared: &Shared, parts: &http::request::Parts, path: &str, body: &Bytes) -> Answer {
+    if let Some(route) = accounts::route(&parts.method, path) {
+        return accounts::answer(shared, route, parts, body);
+    }
     let subscribe = match (&parts.method, path) {
         (&http::Method::POST, TOKEN) => return issue_token(shared, body),
         (&http::Method::POST, SUBSCRIBE) => true,
@@ -748,6 +793,8 @@ fn record(shared: &Shared, parts: &http::request::Parts, path: &str, body: &Byte
         .iter()
         .map(|(name, value)| {
             let shown = match name.as_str() {
+                // The scheme stays visible: Basic (the accounts side) or Bearer.
+                "authorization" if value.as_bytes().starts_with(b"Basic ") => "Basic ***".to_owned(),
                 "authorization" => "Bearer ***".to_owned(),
                 "x-lark-helpdesk-authorization" => "***".to_owned(),
                 _ => String::from_utf8_lossy(value.as_bytes()).into_owned(),
@@ -756,6 +803,9 @@ fn record(shared: &Shared, parts: &http::request::Parts, path: &str, body: &Byte
         })
         .collect();
     let mut body = String::from_utf8_lossy(body).into_owned();
+    if accounts::route(&parts.method, path).is_some() {
+        body = accounts::masked(&body);
+    }
     if !credentials.app_secret.is_empty() {
         body = body.replace(&credentials.app_secret, "***");
     }

@@ -352,29 +352,30 @@ pub(super) fn answer(shared: &Shared, route: Route, parts: &http::request::Parts
     }
 }
 
-/// The body with the values of its secret fields masked.
+/// The body with the values of its secret fields masked: a form's values, or a JSON
+/// object's strings, where they stand (nothing else in the body changes).
 pub(super) fn masked(body: &str) -> String {
-    let mut values: Vec<String> = match serde_json::from_str::<Value>(body) {
-        Ok(Value::Object(fields)) => SECRET_FIELDS
-            .iter()
-            .filter_map(|name| fields.get(*name)?.as_str().map(str::to_owned))
-            .collect(),
-        _ => url::form_urlencoded::parse(body.as_bytes())
-            .filter(|(name, _)| SECRET_FIELDS.contains(&name.as_ref()))
-            .map(|(_, value)| value.into_owned())
-            .collect(),
-    };
-    // The longest first, so that a value inside another is not masked in pieces.
-    values.sort_by_key(|value| std::cmp::Reverse(value.len()));
-    let mut body = body.to_owned();
-    for value in values.iter().filter(|value| !value.is_empty()) {
-        let json = serde_json::to_string(value).unwrap_or_default();
-        let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-        for shown in [value.as_str(), json.trim_matches('"'), form.as_str()] {
-            body = body.replace(shown, "***");
+    if let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(body) {
+        let mut body = body.to_owned();
+        for name in SECRET_FIELDS {
+            let Some(value) = fields.get(name).filter(|v| v.is_string()) else {
+                continue;
+            };
+            // The value as a whole JSON string, quotes included, so that nothing else matches.
+            body = body.replace(&value.to_string(), "\"***\"");
         }
+        return body;
     }
-    body
+    if !body.contains('=') {
+        return body.to_owned();
+    }
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(url::form_urlencoded::parse(body.as_bytes()).map(|(name, value)| {
+            let secret = SECRET_FIELDS.contains(&name.as_ref());
+            let value = if secret { "***".into() } else { value };
+            (name, value)
+        }))
+        .finish()
 }
 
 fn error_name(code: i64) -> Option<&'static str> {

@@ -311,7 +311,7 @@ pub(super) fn scripted(route: Route, answer: &Scripted) -> Option<Answer> {
                 500.. => "server_error",
                 _ => "invalid_request",
             });
-            refusal_as(*http_status, *code, error, msg)
+            refusal_as(*http_status, *code, error, msg).answer()
         }
         Scripted::RateLimited { reset_seconds } => {
             let mut answer = if open_api {
@@ -323,6 +323,7 @@ pub(super) fn scripted(route: Route, answer: &Scripted) -> Option<Answer> {
                     "temporarily_unavailable",
                     "request trigger frequency limit",
                 )
+                .answer()
             };
             if let Ok(value) = reset_seconds.to_string().parse() {
                 answer.headers_mut().insert("x-ogw-ratelimit-reset", value);
@@ -331,9 +332,9 @@ pub(super) fn scripted(route: Route, answer: &Scripted) -> Option<Answer> {
         }
         Scripted::InvalidToken if open_api => invalid_user_token(),
         Scripted::InvalidToken if route == Route::Token => {
-            refusal(400, 20026, "the refresh token is invalid")
+            refusal(400, 20026, "the refresh token is invalid").answer()
         }
-        Scripted::InvalidToken => refusal(400, 20002, "the client secret is wrong"),
+        Scripted::InvalidToken => refusal(400, 20002, "the client secret is wrong").answer(),
         Scripted::Html { http_status } => {
             let page = format!("<html><body><h1>{http_status}</h1></body></html>");
             respond(*http_status, "text/html", page)
@@ -345,8 +346,8 @@ pub(super) fn scripted(route: Route, answer: &Scripted) -> Option<Answer> {
 /// The platform's answer to an accounts request, enforcing the contract.
 pub(super) fn answer(shared: &Shared, route: Route, parts: &http::request::Parts, body: &Bytes) -> Answer {
     match route {
-        Route::DeviceAuthorization => start_device_login(shared, parts, body),
-        Route::Token => token(shared, parts, body),
+        Route::DeviceAuthorization => start_device_login(shared, parts, body).unwrap_or_else(Refusal::answer),
+        Route::Token => token(shared, parts, body).unwrap_or_else(Refusal::answer),
         Route::Authorize => authorize(shared, parts),
         Route::UserInfo => user_info(shared, parts),
     }
@@ -397,8 +398,23 @@ fn error_name(code: i64) -> Option<&'static str> {
     })
 }
 
-/// The accounts' error answer, its `error` from the code.
-fn refusal(status: u16, code: i64, description: &str) -> Answer {
+/// An accounts refusal, answered as `{"code", "error", "error_description"}`.
+struct Refusal {
+    status: u16,
+    code: i64,
+    error: &'static str,
+    description: String,
+}
+
+impl Refusal {
+    fn answer(self) -> Answer {
+        let body = json!({"code": self.code, "error": self.error, "error_description": self.description});
+        respond(self.status, JSON_UTF8, body.to_string())
+    }
+}
+
+/// The accounts' refusal, its `error` from the code.
+fn refusal(status: u16, code: i64, description: &str) -> Refusal {
     refusal_as(
         status,
         code,
@@ -407,9 +423,13 @@ fn refusal(status: u16, code: i64, description: &str) -> Answer {
     )
 }
 
-fn refusal_as(status: u16, code: i64, error: &str, description: &str) -> Answer {
-    let body = json!({"code": code, "error": error, "error_description": description});
-    respond(status, JSON_UTF8, body.to_string())
+fn refusal_as(status: u16, code: i64, error: &'static str, description: &str) -> Refusal {
+    Refusal {
+        status,
+        code,
+        error,
+        description: description.to_owned(),
+    }
 }
 
 /// The authorize page's refusal: the browser shows the platform's error page.
@@ -421,7 +441,7 @@ fn page(code: i64, message: &str) -> Answer {
 }
 
 /// The body's parameters, from JSON (an object of strings) or a form.
-fn params(parts: &http::request::Parts, body: &Bytes) -> Result<HashMap<String, String>, Answer> {
+fn params(parts: &http::request::Parts, body: &Bytes) -> Result<HashMap<String, String>, Refusal> {
     let content_type = parts
         .headers
         .get(http::header::CONTENT_TYPE)
@@ -461,7 +481,7 @@ fn params(parts: &http::request::Parts, body: &Bytes) -> Result<HashMap<String, 
     }
 }
 
-fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a str, Answer> {
+fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a str, Refusal> {
     params
         .get(name)
         .map(String::as_str)
@@ -488,7 +508,7 @@ fn authenticate(
     shared: &Shared,
     parts: &http::request::Parts,
     params: &HashMap<String, String>,
-) -> Option<Answer> {
+) -> Option<Refusal> {
     let credentials = &shared.credentials;
     let (id, secret) = match basic(parts) {
         Some(_) if params.contains_key("client_secret") => {
@@ -522,16 +542,20 @@ fn authenticate(
 
 /// `POST /oauth/v1/device_authorization`: HTTP Basic with the app's id and secret, a form
 /// with `client_id` and `scope`.
-fn start_device_login(shared: &Shared, parts: &http::request::Parts, body: &Bytes) -> Answer {
+fn start_device_login(
+    shared: &Shared,
+    parts: &http::request::Parts,
+    body: &Bytes,
+) -> Result<Answer, Refusal> {
     let credentials = &shared.credentials;
     match basic(parts) {
         Some(Some((id, secret))) if id == credentials.app_id && secret == credentials.app_secret => {}
         _ => {
-            return refusal(
+            return Err(refusal(
                 400,
                 20002,
                 "the device authorization takes Authorization: Basic base64(app_id:app_secret) of the app",
-            )
+            ))
         }
     }
     let is_form = parts
@@ -540,26 +564,20 @@ fn start_device_login(shared: &Shared, parts: &http::request::Parts, body: &Byte
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(';').next().unwrap_or_default().trim() == FORM);
     if !is_form {
-        return refusal(
+        return Err(refusal(
             400,
             20063,
             &format!("the device authorization takes a form body ({FORM})"),
-        );
+        ));
     }
-    let params = match params(parts, body) {
-        Ok(params) => params,
-        Err(refused) => return refused,
-    };
-    let client_id = match required(&params, "client_id") {
-        Ok(id) => id,
-        Err(missing) => return missing,
-    };
+    let params = params(parts, body)?;
+    let client_id = required(&params, "client_id")?;
     if client_id != credentials.app_id {
-        return refusal(
+        return Err(refusal(
             400,
             20048,
             &format!("client_id {client_id} is not the app of the Basic credentials"),
-        );
+        ));
     }
     let scope = params.get("scope").cloned().unwrap_or_default();
     let device_code = format!("dc-{}", random(40));
@@ -585,36 +603,31 @@ fn start_device_login(shared: &Shared, parts: &http::request::Parts, body: &Byte
         "expires_in": DEVICE_LOGIN_LIFETIME,
         "interval": interval,
     });
-    respond(200, JSON_UTF8, answer.to_string())
+    Ok(respond(200, JSON_UTF8, answer.to_string()))
 }
 
 /// `POST /oauth/v3/token`: the three grants.
-fn token(shared: &Shared, parts: &http::request::Parts, body: &Bytes) -> Answer {
-    let params = match params(parts, body) {
-        Ok(params) => params,
-        Err(refused) => return refused,
-    };
+fn token(shared: &Shared, parts: &http::request::Parts, body: &Bytes) -> Result<Answer, Refusal> {
+    let params = params(parts, body)?;
     if let Some(refused) = authenticate(shared, parts, &params) {
-        return refused;
+        return Err(refused);
     }
-    let answer = match required(&params, "grant_type") {
-        Ok(DEVICE_GRANT) => poll_device_login(shared, &params),
-        Ok("authorization_code") => exchange_code(shared, &params),
-        Ok("refresh_token") => refresh(shared, &params),
-        Ok(other) => Err(refusal(
-            400,
-            20036,
-            &format!("the grant_type {other} is not supported: authorization_code, refresh_token or {DEVICE_GRANT}"),
-        )),
-        Err(missing) => Err(missing),
+    let issued = match required(&params, "grant_type")? {
+        DEVICE_GRANT => poll_device_login(shared, &params)?,
+        "authorization_code" => exchange_code(shared, &params)?,
+        "refresh_token" => refresh(shared, &params)?,
+        other => {
+            return Err(refusal(
+                400,
+                20036,
+                &format!("the grant_type {other} is not supported: authorization_code, refresh_token or {DEVICE_GRANT}"),
+            ))
+        }
     };
-    match answer {
-        Ok(issued) => respond(200, JSON_UTF8, issued.to_string()),
-        Err(refused) => refused,
-    }
+    Ok(respond(200, JSON_UTF8, issued.to_string()))
 }
 
-fn poll_device_login(shared: &Shared, params: &HashMap<String, String>) -> Result<Value, Answer> {
+fn poll_device_login(shared: &Shared, params: &HashMap<String, String>) -> Result<Value, Refusal> {
     let device_code = required(params, "device_code")?;
     let mut state = shared.state();
     let accounts = &mut state.accounts;
@@ -665,7 +678,7 @@ fn poll_device_login(shared: &Shared, params: &HashMap<String, String>) -> Resul
 }
 
 /// The scope a token request asks for: what was granted, or a part of it.
-fn narrowed(params: &HashMap<String, String>, granted: &str) -> Result<String, Answer> {
+fn narrowed(params: &HashMap<String, String>, granted: &str) -> Result<String, Refusal> {
     let Some(asked) = params.get("scope").filter(|s| !s.trim().is_empty()) else {
         return Ok(granted.to_owned());
     };
@@ -676,7 +689,7 @@ fn narrowed(params: &HashMap<String, String>, granted: &str) -> Result<String, A
     Ok(asked.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-fn exchange_code(shared: &Shared, params: &HashMap<String, String>) -> Result<Value, Answer> {
+fn exchange_code(shared: &Shared, params: &HashMap<String, String>) -> Result<Value, Refusal> {
     let code = required(params, "code")?;
     let redirect_uri = required(params, "redirect_uri")?;
     let mut state = shared.state();
@@ -757,7 +770,7 @@ fn exchange_code(shared: &Shared, params: &HashMap<String, String>) -> Result<Va
     Ok(accounts.issue(shared, &open_id, &scope))
 }
 
-fn refresh(shared: &Shared, params: &HashMap<String, String>) -> Result<Value, Answer> {
+fn refresh(shared: &Shared, params: &HashMap<String, String>) -> Result<Value, Refusal> {
     let refresh_token = required(params, "refresh_token")?;
     let mut state = shared.state();
     let accounts = &mut state.accounts;

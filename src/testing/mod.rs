@@ -18,6 +18,8 @@
 //! ([`MockPlatform::push`]), or the next calls of one operation ([`MockPlatform::push_for`]).
 //! The scripted answers ([`Scripted`]): `Error { http_status, code, msg }`,
 //! `RateLimited { reset_seconds }`, `InvalidToken`, `Delay(duration)`, `Html { http_status }`.
+//! It plays a person's login as well (the device flow, the authorization-code flow with PKCE,
+//! single-use refresh tokens): see [below](#a-persons-login).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -110,6 +112,86 @@
 //! }
 //! # async fn start_my_bot(_: feishu_helpdesk::Client) -> String { unimplemented!() }
 //! # fn main() {}
+//! ```
+//!
+//! # A person's login
+//!
+//! The kit plays the accounts side too, on the same base URL: what a login client and the
+//! operations that act for a person (a user access token) meet on the platform.
+//!
+//! - `POST /oauth/v1/device_authorization` (HTTP Basic `app_id:app_secret`, a form with
+//!   `client_id` and `scope`) starts a device login: `device_code`, `user_code`,
+//!   `verification_uri` (`<base_url>/device`), `verification_uri_complete`, `expires_in`
+//!   (240) and `interval` ([`MockCredentials::device_poll_interval`]).
+//! - `GET /open-apis/authen/v1/authorize` plays the browser at once: `302 Found` to
+//!   `redirect_uri?code=…&state=…` for the person set with
+//!   [`log_in_as`](MockPlatform::log_in_as), or `?error=access_denied&state=…` after
+//!   [`deny_authorization(true)`](MockPlatform::deny_authorization). An unknown `client_id`
+//!   is a 400 page with 20048, a redirect URL other than a loopback
+//!   `http://127.0.0.1:<port>/callback` / `http://localhost:<port>/callback` or one added with
+//!   [`allow_redirect_uri`](MockPlatform::allow_redirect_uri) a 400 page with 20029.
+//! - `POST /oauth/v3/token` (a JSON or form body; the app's id and secret in it or as HTTP
+//!   Basic, not both: 20070) takes three grants. The device code's poll answers
+//!   `authorization_pending` until [`approve_device_login`](MockPlatform::approve_device_login),
+//!   `slow_down` when polled faster than the interval, `access_denied`, `expired_token`, and
+//!   `invalid_grant` (20065) once used. The authorization code lives 5 minutes (20004; age it
+//!   with [`advance_clock`](MockPlatform::advance_clock)), is single use (20065), must come
+//!   with the authorize request's `redirect_uri` (20071) and, after a `code_challenge`, a
+//!   `code_verifier` of 43 to 128 characters of `[A-Za-z0-9-._~]` (20063) whose S256 matches
+//!   (20049). A refresh token is single use: a refresh issues a new access token and refresh
+//!   token, the old refresh token is refused with 20064 at once, and the old access token
+//!   keeps working for [`REFRESH_GRACE`] (a minute, as on the platform). Unknown refresh
+//!   token 20026, expired 20037. A refresh token comes only with the scope `offline_access`
+//!   and while [`allow_refresh`](MockPlatform::allow_refresh) is on (off: none, and a refresh
+//!   is refused with 20074). Errors are `{"code", "error", "error_description"}`, mostly on
+//!   HTTP 400.
+//! - `GET /open-apis/authen/v1/user_info` with the user token: the person, in the usual
+//!   envelope.
+//!
+//! The device flow's pending, slow-down and denied answers carry codes of the kit's own
+//! ([`AUTHORIZATION_PENDING`], [`SLOW_DOWN`], [`ACCESS_DENIED`]): the platform documents none,
+//! and clients key on `error`. The operations that take a user token accept
+//! [`MockCredentials::user_access_token`] and every access token the kit issued while it
+//! works; an expired one is refused with [`USER_TOKEN_EXPIRED`] (99991677) and an unknown
+//! `u-` token with [`USER_TOKEN_INVALID`] (99991668), both on HTTP 401: the codes of the
+//! platform's generic error code list
+//! (<https://open.feishu.cn/document/server-docs/api-call-guide/generic-error-code>), which
+//! the platform's own command-line tool (`larksuite/cli`, `internal/output/lark_errors.go`)
+//! renews a user token on. A tenant token where a user's is needed is a 400 with 99991668.
+//! [`push_for`](MockPlatform::push_for) scripts faults for `get_user_access_token`,
+//! `start_device_authorization` and `get_user_info` (a refresh that fails for a while, say),
+//! answered in each endpoint's own shape; [`push`](MockPlatform::push) leaves them alone.
+//! [`issue_user_login`](MockPlatform::issue_user_login) seeds a login without a flow, and
+//! [`refresh_requests`](MockPlatform::refresh_requests),
+//! [`refreshes_refused`](MockPlatform::refreshes_refused) and
+//! [`user_tokens_issued`](MockPlatform::user_tokens_issued) count what happened. The recorded
+//! requests mask `client_secret`, `code_verifier`, `refresh_token`, `device_code`, `code`,
+//! `access_token` and the `Authorization` header.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use feishu_helpdesk::testing::{MockPlatform, APP_ID, APP_SECRET, DEFAULT_PERSON_OPEN_ID};
+//! use serde_json::{json, Value};
+//!
+//! let platform = MockPlatform::start().await;
+//! let (_, refresh_token) = platform.issue_user_login(DEFAULT_PERSON_OPEN_ID);
+//! let refresh = || async {
+//!     let answer = reqwest::Client::new()
+//!         .post(format!("{}/oauth/v3/token", platform.base_url()))
+//!         .json(&json!({
+//!             "grant_type": "refresh_token",
+//!             "refresh_token": refresh_token,
+//!             "client_id": APP_ID,
+//!             "client_secret": APP_SECRET,
+//!         }))
+//!         .send().await.unwrap();
+//!     answer.json::<Value>().await.unwrap()
+//! };
+//! assert_eq!(refresh().await["code"], 0); // a new access token and refresh token
+//! assert_eq!(refresh().await["code"], 20064); // single use: the old one died
+//! assert_eq!((platform.refresh_requests(), platform.refreshes_refused()), (2, 1));
+//! # }
 //! ```
 //!
 //! # The long connection

@@ -353,7 +353,9 @@ pub struct RecordedRequest {
     pub path: String,
     /// The headers in the order received, names lower-case; credentials masked.
     pub headers: Vec<(String, String)>,
-    /// The body, the app secret masked.
+    /// The body, the app secret masked, and on the login side the values of
+    /// `client_secret`, `code_verifier`, `refresh_token`, `device_code`, `code` and
+    /// `access_token`.
     pub body: String,
     /// The HTTP status of the answer.
     pub answered: u16,
@@ -503,13 +505,18 @@ impl MockPlatform {
             .initial_backoff(Duration::from_millis(1))
     }
 
-    /// Queues an answer for the next helpdesk call (token requests are not affected).
+    /// Queues an answer for the next helpdesk call (token requests and a person's login are
+    /// not affected).
     pub fn push(&self, answer: Scripted) {
         self.shared.state().script.push_back(answer);
     }
 
     /// Queues an answer for the next call of `operation` (its spec name, such as
-    /// `get_ticket`), ahead of the answers queued with [`push`](Self::push).
+    /// `get_ticket`), ahead of the answers queued with [`push`](Self::push). The login side
+    /// takes `get_user_access_token` (`POST /oauth/v3/token`), `start_device_authorization`
+    /// and `get_user_info`, and answers in its own shape: `Scripted::Error { http_status: 503,
+    /// code: 20072, msg }` is `{"code": 20072, "error": "temporarily_unavailable",
+    /// "error_description": msg}` on HTTP 503.
     pub fn push_for(&self, operation: &str, answer: Scripted) {
         self.shared
             .state()

@@ -635,12 +635,15 @@ fn poll_device_login(shared: &Shared, params: &HashMap<String, String>) -> Resul
     let Some(login) = accounts.devices.iter_mut().find(|l| l.device_code == device_code) else {
         return Err(refusal(400, 20003, "no device login has this device_code"));
     };
-    if login.state == DeviceState::Used {
-        return Err(refusal(
+    let used = || {
+        refusal(
             400,
             20065,
             "the device_code was used already: start a new device login",
-        ));
+        )
+    };
+    if login.state == DeviceState::Used {
+        return Err(used());
     }
     if now >= login.expires_at {
         return Err(refusal_as(
@@ -673,7 +676,7 @@ fn poll_device_login(shared: &Shared, params: &HashMap<String, String>) -> Resul
             let scope = login.scope.clone();
             Ok(accounts.issue(shared, &open_id, &scope))
         }
-        DeviceState::Used => unreachable!("refused above"),
+        DeviceState::Used => Err(used()),
     }
 }
 

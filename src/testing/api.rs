@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use serde_json::{json, Value};
 
+use super::accounts::{self, UserTokenStatus};
 use super::{envelope, invalid_token, respond, Answer, Shared, JSON_UTF8};
 use crate::generated::{self, OPERATIONS, OPERATION_DETAILS};
 use crate::operation::{Operation, OperationDetail, TokenKind};
@@ -134,7 +135,8 @@ pub(super) fn answer(shared: &Shared, parts: &http::request::Parts, path: &str, 
 pub(super) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01";
 
 /// Both credentials, and the token the operation takes: a tenant token where a user's is
-/// needed (or the other way round) is refused, as the platform refuses it.
+/// needed (or the other way round) is refused, as the platform refuses it; so are an expired
+/// user token (99991677) and an unknown one (99991668).
 fn credentials(shared: &Shared, parts: &http::request::Parts, op: &Operation) -> Option<Answer> {
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let token = header("authorization").and_then(|v| v.strip_prefix("Bearer "));
@@ -142,18 +144,34 @@ fn credentials(shared: &Shared, parts: &http::request::Parts, op: &Operation) ->
         shared.credentials.tenant_access_token.as_deref() == Some(token)
             || shared.state().issued.iter().any(|issued| issued == token)
     });
-    let user = token.is_some_and(|token| token == shared.credentials.user_access_token);
+    // A user token: the fixed one, or one a login issued (working, or expired).
+    let issued = token.map_or(UserTokenStatus::Unknown, |token| {
+        accounts::user_token(shared, token)
+    });
+    let user = token.is_some_and(|token| token == shared.credentials.user_access_token)
+        || matches!(issued, UserTokenStatus::Valid(_));
+    let expired = matches!(issued, UserTokenStatus::Expired);
+    // The platform tells the kinds apart by the prefix: an unknown `u-` token is an invalid
+    // user token (which a client renews), not an invalid tenant token.
+    let unknown = || {
+        if token.is_some_and(|token| token.starts_with("u-")) {
+            accounts::invalid_user_token()
+        } else {
+            invalid_token()
+        }
+    };
     let refused = match op.token {
-        TokenKind::Tenant if !tenant && user => {
+        TokenKind::Tenant if !tenant && (user || expired) => {
             Some(format!("{} takes a tenant access token, not a user's", op.id))
         }
         TokenKind::User if !user && tenant => Some(format!(
             "{} acts for a person: it takes a user access token",
             op.id
         )),
+        TokenKind::User | TokenKind::TenantOrUser if expired => return Some(accounts::expired_user_token()),
         TokenKind::Tenant if !tenant => return Some(invalid_token()),
-        TokenKind::User if !user => return Some(invalid_token()),
-        TokenKind::TenantOrUser if !tenant && !user => return Some(invalid_token()),
+        TokenKind::User if !user => return Some(unknown()),
+        TokenKind::TenantOrUser if !tenant && !user => return Some(unknown()),
         _ => None,
     };
     if let Some(message) = refused {

@@ -18,6 +18,8 @@
 //! ([`MockPlatform::push`]), or the next calls of one operation ([`MockPlatform::push_for`]).
 //! The scripted answers ([`Scripted`]): `Error { http_status, code, msg }`,
 //! `RateLimited { reset_seconds }`, `InvalidToken`, `Delay(duration)`, `Html { http_status }`.
+//! It plays a person's login as well (the device flow, the authorization-code flow with PKCE,
+//! single-use refresh tokens): see [below](#a-persons-login).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -112,6 +114,86 @@
 //! # fn main() {}
 //! ```
 //!
+//! # A person's login
+//!
+//! The kit plays the accounts side too, on the same base URL: what a login client and the
+//! operations that act for a person (a user access token) meet on the platform.
+//!
+//! - `POST /oauth/v1/device_authorization` (HTTP Basic `app_id:app_secret`, a form with
+//!   `client_id` and `scope`) starts a device login: `device_code`, `user_code`,
+//!   `verification_uri` (`<base_url>/device`), `verification_uri_complete`, `expires_in`
+//!   (240) and `interval` ([`MockCredentials::device_poll_interval`]).
+//! - `GET /open-apis/authen/v1/authorize` plays the browser at once: `302 Found` to
+//!   `redirect_uri?code=…&state=…` for the person set with
+//!   [`log_in_as`](MockPlatform::log_in_as), or `?error=access_denied&state=…` after
+//!   [`deny_authorization(true)`](MockPlatform::deny_authorization). An unknown `client_id`
+//!   is a 400 page with 20048, a redirect URL other than a loopback
+//!   `http://127.0.0.1:<port>/callback` / `http://localhost:<port>/callback` or one added with
+//!   [`allow_redirect_uri`](MockPlatform::allow_redirect_uri) a 400 page with 20029.
+//! - `POST /oauth/v3/token` (a JSON or form body; the app's id and secret in it or as HTTP
+//!   Basic, not both: 20070) takes three grants. The device code's poll answers
+//!   `authorization_pending` until [`approve_device_login`](MockPlatform::approve_device_login),
+//!   `slow_down` when polled faster than the interval, `access_denied`, `expired_token`, and
+//!   `invalid_grant` (20065) once used. The authorization code lives 5 minutes (20004; age it
+//!   with [`advance_clock`](MockPlatform::advance_clock)), is single use (20065), must come
+//!   with the authorize request's `redirect_uri` (20071) and, after a `code_challenge`, a
+//!   `code_verifier` of 43 to 128 characters of `[A-Za-z0-9-._~]` (20063) whose S256 matches
+//!   (20049). A refresh token is single use: a refresh issues a new access token and refresh
+//!   token, the old refresh token is refused with 20064 at once, and the old access token
+//!   keeps working for [`REFRESH_GRACE`] (a minute, as on the platform). Unknown refresh
+//!   token 20026, expired 20037. A refresh token comes only with the scope `offline_access`
+//!   and while [`allow_refresh`](MockPlatform::allow_refresh) is on (off: none, and a refresh
+//!   is refused with 20074). Errors are `{"code", "error", "error_description"}`, mostly on
+//!   HTTP 400.
+//! - `GET /open-apis/authen/v1/user_info` with the user token: the person, in the usual
+//!   envelope.
+//!
+//! The device flow's pending, slow-down and denied answers carry codes of the kit's own
+//! ([`AUTHORIZATION_PENDING`], [`SLOW_DOWN`], [`ACCESS_DENIED`]): the platform documents none,
+//! and clients key on `error`. The operations that take a user token accept
+//! [`MockCredentials::user_access_token`] and every access token the kit issued while it
+//! works; an expired one is refused with [`USER_TOKEN_EXPIRED`] (99991677) and an unknown
+//! `u-` token with [`USER_TOKEN_INVALID`] (99991668), both on HTTP 401: the codes of the
+//! platform's generic error code list
+//! (<https://open.feishu.cn/document/server-docs/api-call-guide/generic-error-code>), which
+//! the platform's own command-line tool (`larksuite/cli`, `internal/output/lark_errors.go`)
+//! renews a user token on. A tenant token where a user's is needed is a 400 with 99991668.
+//! [`push_for`](MockPlatform::push_for) scripts faults for `get_user_access_token`,
+//! `start_device_authorization` and `get_user_info` (a refresh that fails for a while, say),
+//! answered in each endpoint's own shape; [`push`](MockPlatform::push) leaves them alone.
+//! [`issue_user_login`](MockPlatform::issue_user_login) seeds a login without a flow, and
+//! [`refresh_requests`](MockPlatform::refresh_requests),
+//! [`refreshes_refused`](MockPlatform::refreshes_refused) and
+//! [`user_tokens_issued`](MockPlatform::user_tokens_issued) count what happened. The recorded
+//! requests mask `client_secret`, `code_verifier`, `refresh_token`, `device_code`, `code`,
+//! `access_token` and the `Authorization` header.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use feishu_helpdesk::testing::{MockPlatform, APP_ID, APP_SECRET, DEFAULT_PERSON_OPEN_ID};
+//! use serde_json::{json, Value};
+//!
+//! let platform = MockPlatform::start().await;
+//! let (_, refresh_token) = platform.issue_user_login(DEFAULT_PERSON_OPEN_ID);
+//! let refresh = || async {
+//!     let answer = reqwest::Client::new()
+//!         .post(format!("{}/oauth/v3/token", platform.base_url()))
+//!         .json(&json!({
+//!             "grant_type": "refresh_token",
+//!             "refresh_token": refresh_token,
+//!             "client_id": APP_ID,
+//!             "client_secret": APP_SECRET,
+//!         }))
+//!         .send().await.unwrap();
+//!     answer.json::<Value>().await.unwrap()
+//! };
+//! assert_eq!(refresh().await["code"], 0); // a new access token and refresh token
+//! assert_eq!(refresh().await["code"], 20064); // single use: the old one died
+//! assert_eq!((platform.refresh_requests(), platform.refreshes_refused()), (2, 1));
+//! # }
+//! ```
+//!
 //! # The long connection
 //!
 //! With feature `long-connection` too, the kit stands in for the long connection
@@ -133,11 +215,16 @@ use tokio::task::JoinHandle;
 
 use crate::{Client, ClientBuilder, EventType};
 
+mod accounts;
 mod api;
 #[cfg(feature = "long-connection")]
 mod long_connection;
 mod push;
 
+pub use accounts::{
+    ACCESS_DENIED, AUTHORIZATION_PENDING, DEFAULT_PERSON_NAME, DEFAULT_PERSON_OPEN_ID, REFRESH_GRACE,
+    SLOW_DOWN, USER_TOKEN_EXPIRED, USER_TOKEN_INVALID,
+};
 #[cfg(feature = "long-connection")]
 #[cfg_attr(docsrs, doc(cfg(feature = "long-connection")))]
 pub use long_connection::{
@@ -187,6 +274,15 @@ pub struct MockCredentials {
     /// How long the token endpoint takes to answer (a slow endpoint widens the window in
     /// which concurrent callers find no token).
     pub token_delay: Duration,
+    /// The seconds of life of each user access token a login or refresh issues
+    /// (`expires_in`; the platform's is about 2 hours).
+    pub user_token_lifetime: u64,
+    /// The seconds of life of each refresh token issued (`refresh_token_expires_in`; the
+    /// platform's is 7 days).
+    pub refresh_token_lifetime: u64,
+    /// The seconds a device login asks its client to wait between polls (`interval`; 0 lets a
+    /// test poll at once).
+    pub device_poll_interval: u64,
 }
 
 impl Default for MockCredentials {
@@ -200,6 +296,9 @@ impl Default for MockCredentials {
             user_access_token: USER_ACCESS_TOKEN.to_owned(),
             token_lifetime: 7200,
             token_delay: Duration::ZERO,
+            user_token_lifetime: 7200,
+            refresh_token_lifetime: 604_800,
+            device_poll_interval: 5,
         }
     }
 }
@@ -254,7 +353,9 @@ pub struct RecordedRequest {
     pub path: String,
     /// The headers in the order received, names lower-case; credentials masked.
     pub headers: Vec<(String, String)>,
-    /// The body, the app secret masked.
+    /// The body, the app secret masked, and on the login side the values of
+    /// `client_secret`, `code_verifier`, `refresh_token`, `device_code`, `code` and
+    /// `access_token`.
     pub body: String,
     /// The HTTP status of the answer.
     pub answered: u16,
@@ -284,10 +385,13 @@ struct State {
     answers: HashMap<String, Value>,
     tickets: BTreeMap<String, api::TicketState>,
     events_to: Option<(String, EventPusher)>,
+    accounts: accounts::Accounts,
 }
 
 struct Shared {
     credentials: MockCredentials,
+    /// `http://127.0.0.1:<port>`, for the URLs the answers give.
+    base_url: String,
     #[cfg(feature = "long-connection")]
     long_connection: long_connection::MockLongConnection,
     helpdesk_header: String,
@@ -343,8 +447,10 @@ impl MockPlatform {
         ));
         #[cfg(feature = "long-connection")]
         let long_connection = long_connection::MockLongConnection::start(&credentials).await;
+        let base_url = format!("http://{address}");
         let shared = Arc::new(Shared {
             credentials,
+            base_url: base_url.clone(),
             #[cfg(feature = "long-connection")]
             long_connection,
             helpdesk_header,
@@ -365,7 +471,7 @@ impl MockPlatform {
             }
         });
         Self {
-            base_url: format!("http://{address}"),
+            base_url,
             shared,
             accept,
         }
@@ -399,13 +505,18 @@ impl MockPlatform {
             .initial_backoff(Duration::from_millis(1))
     }
 
-    /// Queues an answer for the next helpdesk call (token requests are not affected).
+    /// Queues an answer for the next helpdesk call (token requests and a person's login are
+    /// not affected).
     pub fn push(&self, answer: Scripted) {
         self.shared.state().script.push_back(answer);
     }
 
     /// Queues an answer for the next call of `operation` (its spec name, such as
-    /// `get_ticket`), ahead of the answers queued with [`push`](Self::push).
+    /// `get_ticket`), ahead of the answers queued with [`push`](Self::push). The login side
+    /// takes `get_user_access_token` (`POST /oauth/v3/token`), `start_device_authorization`
+    /// and `get_user_info`, and answers in its own shape: `Scripted::Error { http_status: 503,
+    /// code: 20072, msg }` is `{"code": 20072, "error": "temporarily_unavailable",
+    /// "error_description": msg}` on HTTP 503.
     pub fn push_for(&self, operation: &str, answer: Scripted) {
         self.shared
             .state()
@@ -594,8 +705,19 @@ async fn handle(
         record(&shared, &parts, &path, &masked, answer.status().as_u16());
         return Ok(answer);
     }
+    let accounts = accounts::route(&parts.method, &path);
+    if let Some(route) = accounts {
+        accounts::note(&shared, route, &parts, &body);
+    }
     let scripted = if path == TOKEN {
         None
+    } else if let Some(route) = accounts {
+        // The accounts endpoints play only the answers queued for them, not the helpdesk
+        // calls' shared script.
+        let mut state = shared.state();
+        route
+            .operation()
+            .and_then(|id| state.script_for.get_mut(id)?.pop_front())
     } else {
         let mut state = shared.state();
         let operation = api::match_operation(&parts.method, &path).map(|(op, _, _)| op.id);
@@ -605,28 +727,37 @@ async fn handle(
     if let Some(Scripted::Delay(delay)) = &scripted {
         tokio::time::sleep(*delay).await;
     }
-    let answer = match scripted {
-        Some(Scripted::Error {
-            http_status,
-            code,
-            msg,
-        }) => envelope(http_status, code, &msg),
-        Some(Scripted::RateLimited { reset_seconds }) => {
-            let mut answer = envelope(429, 99991400, "request trigger frequency limit");
-            if let Ok(value) = reset_seconds.to_string().parse() {
-                answer.headers_mut().insert("x-ogw-ratelimit-reset", value);
+    // An accounts endpoint answers a scripted fault in its own shape.
+    let own_shape = match (accounts, &scripted) {
+        (Some(route), Some(scripted)) => accounts::scripted(route, scripted),
+        _ => None,
+    };
+    let answer = if let Some(answer) = own_shape {
+        answer
+    } else {
+        match scripted {
+            Some(Scripted::Error {
+                http_status,
+                code,
+                msg,
+            }) => envelope(http_status, code, &msg),
+            Some(Scripted::RateLimited { reset_seconds }) => {
+                let mut answer = envelope(429, 99991400, "request trigger frequency limit");
+                if let Ok(value) = reset_seconds.to_string().parse() {
+                    answer.headers_mut().insert("x-ogw-ratelimit-reset", value);
+                }
+                answer
             }
-            answer
+            Some(Scripted::InvalidToken) => {
+                shared.state().issued.clear();
+                invalid_token()
+            }
+            Some(Scripted::Html { http_status }) => {
+                let page = format!("<html><body><h1>{http_status}</h1></body></html>");
+                respond(http_status, "text/html", page)
+            }
+            Some(Scripted::Delay(_)) | None => contract(&shared, &parts, &path, &body),
         }
-        Some(Scripted::InvalidToken) => {
-            shared.state().issued.clear();
-            invalid_token()
-        }
-        Some(Scripted::Html { http_status }) => {
-            let page = format!("<html><body><h1>{http_status}</h1></body></html>");
-            respond(http_status, "text/html", page)
-        }
-        Some(Scripted::Delay(_)) | None => contract(&shared, &parts, &path, &body),
     };
     record(&shared, &parts, &path, &body, answer.status().as_u16());
     Ok(answer)
@@ -634,6 +765,9 @@ async fn handle(
 
 /// The platform's answer to a request, enforcing the contract.
 fn contract(shared: &Shared, parts: &http::request::Parts, path: &str, body: &Bytes) -> Answer {
+    if let Some(route) = accounts::route(&parts.method, path) {
+        return accounts::answer(shared, route, parts, body);
+    }
     let subscribe = match (&parts.method, path) {
         (&http::Method::POST, TOKEN) => return issue_token(shared, body),
         (&http::Method::POST, SUBSCRIBE) => true,
@@ -748,6 +882,8 @@ fn record(shared: &Shared, parts: &http::request::Parts, path: &str, body: &Byte
         .iter()
         .map(|(name, value)| {
             let shown = match name.as_str() {
+                // The scheme stays visible: Basic (the accounts side) or Bearer.
+                "authorization" if value.as_bytes().starts_with(b"Basic ") => "Basic ***".to_owned(),
                 "authorization" => "Bearer ***".to_owned(),
                 "x-lark-helpdesk-authorization" => "***".to_owned(),
                 _ => String::from_utf8_lossy(value.as_bytes()).into_owned(),
@@ -756,6 +892,9 @@ fn record(shared: &Shared, parts: &http::request::Parts, path: &str, body: &Byte
         })
         .collect();
     let mut body = String::from_utf8_lossy(body).into_owned();
+    if accounts::route(&parts.method, path).is_some() {
+        body = accounts::masked(&body);
+    }
     if !credentials.app_secret.is_empty() {
         body = body.replace(&credentials.app_secret, "***");
     }

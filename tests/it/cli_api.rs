@@ -369,14 +369,14 @@ async fn api_update_ticket_needs_the_users_token_and_never_prints_it() {
     );
     assert_eq!(put[0].header("authorization"), ["Bearer ***"]);
 
-    // A wrong user token: the platform refuses it (HTTP 401, code 99991663).
+    // A wrong user token: the platform refuses it as an invalid user token (HTTP 401, code 99991668).
     let mut with_wrong = borrowed(&env);
     with_wrong.push(("FEISHU_USER_ACCESS_TOKEN", "u-wrong-secret"));
     let out = run(&args, &with_wrong).await;
     let stderr = failure(&out, 1);
     for expected in [
         "HTTP status: 401".to_owned(),
-        "code: 99991663".to_owned(),
+        "code: 99991668".to_owned(),
         format!("log id: {}", testing::LOG_ID),
     ] {
         assert!(stderr.contains(&expected), "{expected} missing from {stderr}");
@@ -387,9 +387,9 @@ async fn api_update_ticket_needs_the_users_token_and_never_prints_it() {
     assert_eq!(
         stderr,
         format!(
-            "error: the platform answered code 99991663 (HTTP 401): Invalid access token for \
+            "error: the platform answered code 99991668 (HTTP 401): Invalid access token for \
              authorization. Please make a request with token attached.\n  HTTP status: 401\n  \
-             code: 99991663\n  log id: {}\n",
+             code: 99991668\n  log id: {}\n",
             testing::LOG_ID
         )
     );

@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod accounts_kit;
 mod answer_loop;
 mod body;
 mod build_script;

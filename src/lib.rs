@@ -33,6 +33,8 @@
 //                            rate-limit reset, token used); its answer mapped to data, a
 //                            download or an Error
 // token_endpoint             obtaining a token from the platform (the manager's seam)
+// accounts                   logging a person in on the accounts host: the device login, the
+//                            code exchange, the refresh, who the person is (the login's seam)
 // hooks                      progenitor's hooks, for the token endpoint's own request only
 // call                       one call of any operation: the loop of attempts (token renewal,
 //                            retries that never repeat a side effect), its tracing span
@@ -45,6 +47,9 @@
 //                            which has an error type of its own
 // redis_cache, testing       optional: the Redis token cache, the stand-in for users' tests
 
+// The login code to come calls it; its unit tests call every function meanwhile.
+#[cfg_attr(not(test), allow(dead_code))]
+mod accounts;
 mod attempt;
 mod body_limit;
 mod call;

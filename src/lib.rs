@@ -35,7 +35,8 @@
 // token_endpoint             obtaining a token from the platform (the manager's seam)
 // accounts                   logging a person in on the accounts host: the device login, the
 //                            code exchange, the refresh, who the person is (the login's seam)
-// hooks                      progenitor's hooks, for the token endpoint's own request only
+// hooks                      progenitor's hooks, for the token endpoint's and the accounts'
+//                            requests only
 // call                       one call of any operation: the loop of attempts (token renewal,
 //                            retries that never repeat a side effect), its tracing span
 // client                     Client and its builder: the configuration checks, user views

@@ -673,7 +673,7 @@ mod tests {
                         "device_code": DEVICE
                     })));
                 then.status(400).json_body(json!({
-                    "code": 20079, "error": "authorization_pending", "error_description": "pending"
+                    "error": "authorization_pending", "error_description": "pending"
                 }));
             })
             .await;
@@ -684,7 +684,8 @@ mod tests {
             .unwrap_err();
 
         mock.assert_async().await;
-        assert_eq!(refusal(&err), (20079, "authorization_pending", 400));
+        // No code in the answer: 0.
+        assert_eq!(refusal(&err), (0, "authorization_pending", 400));
     }
 
     /// The token endpoint answering `status` and `body`, and the refresh's error.

@@ -83,24 +83,24 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
         let syn::ImplItem::Fn(send) = &mut block.items[position] else {
             unreachable!()
         };
+        let operation =
+            operation_id(&send.block).ok_or("progenitor's output changed: a `send` names no operation_id")?;
+        if !operations.iter().any(|op| op.id == operation && op.helpdesk) {
+            // Not a helpdesk operation (a token endpoint, logging a person in): progenitor's
+            // `send` stays, through the hooks (`src/hooks.rs`), for the crate's own callers.
+            continue;
+        }
         let answer = success_type(&send.sig.output).ok_or_else(|| {
             format!(
                 "progenitor's output changed: a `send` returns {}",
                 quote!(#send.sig.output)
             )
         })?;
-        let operation =
-            operation_id(&send.block).ok_or("progenitor's output changed: a `send` names no operation_id")?;
         let answer_name = answer
             .segments
             .last()
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
-        if answer_name != "ByteStream" && !data_fields.contains_key(&answer_name) {
-            // Not the `{code, msg, data}` envelope (the token operation answers at the top
-            // level): progenitor's `send` stays, for the token endpoint.
-            continue;
-        }
         let doc = send.attrs.iter().find(|a| a.path().is_ident("doc")).cloned();
         through_exchange(send, &operation)?;
         send.sig.ident = syn::Ident::new("send_once", send.sig.ident.span());

@@ -2,12 +2,13 @@
 
 use crate::operations::{OperationMeta, PagingMeta};
 
-/// `OPERATIONS`: the operations that take a token, as `crate::operation::Operation`, sorted
-/// by id, and `OPERATION_DETAILS` beside them.
+/// `OPERATIONS`: the helpdesk operations (those taking the helpdesk header), as
+/// `crate::operation::Operation`, sorted by id, and `OPERATION_DETAILS` beside them.
 pub(crate) fn operation_table(operations: &[OperationMeta]) -> Vec<syn::Item> {
-    // The helpdesk's operations: the token endpoint, which takes no token, is the client's
-    // own business, called through its generated builder alone.
-    let operations: Vec<&OperationMeta> = operations.iter().filter(|op| op.token != "None").collect();
+    // The helpdesk's operations: the token endpoints and the login of a person take no
+    // helpdesk header, and are the client's own business, called through their generated
+    // builders alone.
+    let operations: Vec<&OperationMeta> = operations.iter().filter(|op| op.helpdesk).collect();
     let rows = operations.iter().map(|op| {
         let OperationMeta {
             id,

@@ -9,6 +9,9 @@ pub(crate) struct OperationMeta {
     pub(crate) summary: String,
     /// `Tenant`, `User`, `TenantOrUser` or `None`.
     pub(crate) token: &'static str,
+    /// Whether it is a helpdesk operation: its security takes `helpdeskToken`. The others
+    /// (the tenant token endpoint, logging a person in) are the client's own business.
+    pub(crate) helpdesk: bool,
     pub(crate) idempotent: bool,
     pub(crate) binary: bool,
     pub(crate) paging: Option<PagingMeta>,
@@ -83,6 +86,7 @@ pub(crate) fn operations(spec: &openapiv3::OpenAPI) -> Result<Vec<OperationMeta>
                 (true, false) => "Tenant",
                 (false, false) => "None",
             };
+            let helpdesk = takes("helpdeskToken");
             let idempotent =
                 method == "get" || op.extensions.get("x-idempotent").and_then(|v| v.as_bool()) == Some(true);
             let success = match op.responses.responses.get(&openapiv3::StatusCode::Code(200)) {
@@ -199,6 +203,7 @@ pub(crate) fn operations(spec: &openapiv3::OpenAPI) -> Result<Vec<OperationMeta>
                 tag: op.tags.first().cloned().unwrap_or_default(),
                 summary: op.summary.clone().unwrap_or_default(),
                 token,
+                helpdesk,
                 idempotent,
                 binary,
                 paging,

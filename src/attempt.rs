@@ -149,7 +149,8 @@ pub(crate) async fn exchange(
 /// The `Authorization` a request of `operation` carries, where it is known without
 /// awaiting.
 pub(crate) enum Authorization<'a> {
-    /// This value (`None` for a client without credentials, the token endpoint's).
+    /// This value (for a client without credentials, the token endpoint's or the accounts
+    /// host's, its plain authorization if it has one).
     Ready(Option<HeaderValue>),
     /// A token that must be fetched (or refreshed) first.
     Fetch(Supplier<'a>),
@@ -175,7 +176,7 @@ pub(crate) fn authorization<'a, E>(
     notes: Option<&AttemptSlot>,
 ) -> Result<Authorization<'a>, GeneratedError<E>> {
     let Some(credentials) = &client.inner.credentials else {
-        return Ok(Authorization::Ready(None));
+        return Ok(Authorization::Ready(client.inner.plain_authorization.clone()));
     };
     let token = op.map_or(TokenKind::Tenant, |op| op.token);
     Ok(Authorization::Ready(Some(match (token, &credentials.user) {
@@ -272,21 +273,28 @@ fn prepared(
     request
 }
 
-/// Adds both credentials (if the client has them), the content type and (for a
-/// caller-supplied `reqwest::Client`) the timeout to `request`.
+/// Adds both credentials (if the client has them; else the plain `authorization`, if any),
+/// the content type of a JSON body and (for a caller-supplied `reqwest::Client`) the timeout
+/// to `request`.
 pub(crate) fn prepare(
     client: &generated::Client,
     request: &mut reqwest::Request,
     authorization: Option<HeaderValue>,
 ) {
     let state = &client.inner;
-    if let (Some(credentials), Some(authorization)) = (&state.credentials, authorization) {
-        let headers = request.headers_mut();
-        headers.reserve(2);
-        headers.insert(AUTHORIZATION, authorization);
-        headers.insert(HELPDESK_HEADER, credentials.helpdesk.clone());
+    match (&state.credentials, authorization) {
+        (Some(credentials), Some(authorization)) => {
+            let headers = request.headers_mut();
+            headers.reserve(2);
+            headers.insert(AUTHORIZATION, authorization);
+            headers.insert(HELPDESK_HEADER, credentials.helpdesk.clone());
+        }
+        (None, Some(authorization)) => {
+            request.headers_mut().insert(AUTHORIZATION, authorization);
+        }
+        _ => {}
     }
-    if request.body().is_some() {
+    if request.body().is_some() && !is_form(request.headers()) {
         request.headers_mut().insert(CONTENT_TYPE, JSON_UTF8);
     }
     if state.timeout_per_request {
@@ -431,6 +439,13 @@ pub(crate) fn settle_download(
         notes,
         sent: true,
     }))
+}
+
+/// Whether progenitor set a form's content type (the device login's body), which keeps it.
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes() == b"application/x-www-form-urlencoded")
 }
 
 fn is_json(content_type: &str) -> bool {

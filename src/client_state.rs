@@ -45,8 +45,14 @@ pub(crate) enum TokenSource {
 /// The state of one generated client, read by every attempt.
 #[derive(Clone)]
 pub struct ClientState {
-    /// `None` for the client that obtains tokens: its operation needs no credentials.
+    /// `None` for the clients that obtain tokens and log people in: their operations take
+    /// no helpdesk header.
     pub(crate) credentials: Option<Credentials>,
+    /// The `Authorization` of a client without `credentials`, if any: the app's Basic or a
+    /// person's Bearer for the accounts operations (`crate::accounts`). A value of the state
+    /// rather than a header parameter of the spec, so that the generated builders take no
+    /// secret as an argument and the hooks add it as they add every credential, sensitive.
+    pub(crate) plain_authorization: Option<HeaderValue>,
     pub(crate) timeout: Duration,
     /// Whether the hook sets `timeout` on each request: for a caller-supplied
     /// `reqwest::Client`. The library's own client has it as its default, which costs
@@ -77,6 +83,7 @@ impl ClientState {
             .collect();
         Self {
             credentials,
+            plain_authorization: None,
             timeout,
             timeout_per_request,
             retry,
@@ -89,6 +96,15 @@ impl ClientState {
     pub(crate) fn with_credentials(self, credentials: Credentials) -> Self {
         Self {
             credentials: Some(credentials),
+            ..self
+        }
+    }
+
+    /// The same state with `value` as the `Authorization` of each request, for a client
+    /// without credentials (see [`plain_authorization`](Self::plain_authorization)).
+    pub(crate) fn with_plain_authorization(self, value: HeaderValue) -> Self {
+        Self {
+            plain_authorization: Some(value),
             ..self
         }
     }
@@ -149,6 +165,10 @@ impl fmt::Debug for ClientState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientState")
             .field("credentials", &self.credentials)
+            .field(
+                "plain_authorization",
+                &self.plain_authorization.as_ref().map(|_| "***"),
+            )
             .field("timeout", &self.timeout)
             .field("base_url", &self.base_url.as_str())
             .finish()

@@ -239,6 +239,25 @@ impl Error {
         }
     }
 
+    /// A refusal of the accounts host (one request): its code (0 if it had none), OAuth
+    /// error and description.
+    pub(crate) fn login_refused(
+        code: i64,
+        error: impl Into<String>,
+        description: impl Into<String>,
+        http_status: u16,
+        log_id: Option<String>,
+    ) -> Self {
+        Error::LoginRefused {
+            code,
+            error: error.into(),
+            description: description.into(),
+            http_status,
+            log_id,
+            attempts: Attempts::ONE,
+        }
+    }
+
     pub(crate) fn transport(source: reqwest::Error, http_status: Option<u16>) -> Self {
         if source.is_timeout() {
             Error::Timeout {

@@ -1,14 +1,16 @@
-//! progenitor's hooks, for the one operation that does not go through the call machinery:
-//! the token endpoint's, on a client without credentials. They prepare and bound its
-//! request as [`exchange`](crate::attempt::exchange) does every other attempt's.
+//! progenitor's hooks, for the operations that do not go through the call machinery: the
+//! token endpoint's and the accounts host's (`crate::accounts`), on clients without
+//! credentials. They prepare and bound each request as [`exchange`](crate::attempt::exchange)
+//! does every other attempt's.
 
 use progenitor_client::{ClientHooks, Error as GeneratedError, OperationInfo};
 
 use crate::attempt::{authorization, bounded, fetched, prepare, Authorization};
 use crate::generated;
 
-/// For the operations progenitor's own `send` runs (the token endpoint's): the same request
-/// and answer handling, without notes; the answer keeps its headers for the caller.
+/// For the operations progenitor's own `send` runs (the token endpoint's, the accounts'):
+/// the same request and answer handling, without notes; the answer keeps its headers for
+/// the caller.
 impl ClientHooks<crate::client_state::ClientState> for generated::Client {
     async fn pre<E>(
         &self,

@@ -36,9 +36,12 @@
 //                            rate-limit reset, token used); its answer mapped to data, a
 //                            download or an Error
 // token_endpoint             obtaining a token from the platform (the manager's seam)
+// accounts                   the accounts host's endpoints: the device login, the code
+//                            exchange, the refresh, who the person is
 // login                      logging a person in (device flow; code flow with PKCE), the login
 //                            stored; the refresher of stored logins
-// hooks                      progenitor's hooks, for the token endpoint's own request only
+// hooks                      progenitor's hooks, for the token endpoint's and the accounts'
+//                            requests only
 // call                       one call of any operation: the loop of attempts (token renewal,
 //                            retries that never repeat a side effect), its tracing span
 // client                     Client and its builder: the configuration checks, user views

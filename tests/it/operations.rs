@@ -44,8 +44,15 @@ use crate::support::{HELPDESK_HEADER, HELPDESK_ID, HELPDESK_TOKEN, TENANT_ACCESS
 
 /// A user access token in the platform's format.
 const USER_ACCESS_TOKEN: &str = "u-0hQ3xYv1x8KbH2Lw9rTsPq7dNcEf4gAz";
-/// The operation that obtains tenant tokens: no helpdesk operation, not in the table.
-const TOKEN_ENDPOINT: &str = "get_tenant_access_token";
+/// The operations that obtain tenant tokens and log people in: no helpdesk operations, not
+/// in the table.
+const NOT_HELPDESK: [&str; 5] = [
+    "get_tenant_access_token",
+    "start_device_authorization",
+    "get_user_access_token",
+    "authorize",
+    "get_user_info",
+];
 /// What the stand-in answers for an image.
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR";
 /// The content type of every JSON body.
@@ -983,10 +990,13 @@ static SPEC: LazyLock<Vec<SpecOperation>> = LazyLock::new(|| {
             }
             let content = &resolve(&doc, &op["responses"]["200"])["content"];
             let json = &content["application/json"];
-            // The token endpoint takes no token: it is not one of the helpdesk's operations.
-            let Some(token) = token_kind(op.get("security").unwrap_or(&doc["security"])) else {
+            // The token endpoint and the login of a person (tag `accounts`) take no helpdesk
+            // header: they are not among the helpdesk's operations.
+            let security = op.get("security").unwrap_or(&doc["security"]);
+            if !takes_helpdesk_header(security) {
                 continue;
-            };
+            }
+            let token = token_kind(security).expect("a helpdesk operation takes an access token");
             found.push(SpecOperation {
                 id: op["operationId"].as_str().expect("an operationId").to_owned(),
                 method: method.to_uppercase(),
@@ -999,6 +1009,12 @@ static SPEC: LazyLock<Vec<SpecOperation>> = LazyLock::new(|| {
     }
     found
 });
+
+/// Whether a `security` list asks for the helpdesk header.
+fn takes_helpdesk_header(security: &Yaml) -> bool {
+    let entries = security.as_sequence().expect("security is a list");
+    entries.iter().any(|entry| entry.get("helpdeskToken").is_some())
+}
 
 /// The token a `security` list asks for (each entry is a set of schemes, all required), if
 /// any.
@@ -1300,13 +1316,13 @@ fn count(token: TokenKind) -> usize {
     operations().iter().filter(|op| op.token == token).count()
 }
 
-/// The ids of `operations()`: the helpdesk's, without the token endpoint.
+/// The ids of `operations()`: the helpdesk's, without the token endpoint and the login.
 fn helpdesk_operation_ids() -> BTreeSet<&'static str> {
     let ids: BTreeSet<_> = operations().iter().map(|op| op.id).collect();
-    assert!(
-        !ids.contains(TOKEN_ENDPOINT),
-        "operations() lists the token endpoint"
-    );
+    for id in NOT_HELPDESK {
+        assert!(!ids.contains(id), "operations() lists {id}");
+    }
+    assert_eq!(ids.len(), 50, "the helpdesk has 50 operations");
     ids
 }
 

@@ -324,7 +324,11 @@ async fn api_all_pages_prints_every_message_of_a_ticket_one_line_each() {
 async fn api_update_ticket_needs_the_users_token_and_never_prints_it() {
     let platform = MockPlatform::start().await;
     platform.add_ticket("T1", "Alice");
-    let env = app_env(&platform);
+    // No login stored.
+    let config = std::env::temp_dir().join(format!("feishu-helpdesk-cli-api-{}", std::process::id()));
+    let config_text = config.display().to_string();
+    let mut env = app_env(&platform);
+    env.push(("FEISHU_HELPDESK_CONFIG_DIR", config_text));
     let args = [
         "api",
         "update_ticket",
@@ -334,13 +338,16 @@ async fn api_update_ticket_needs_the_users_token_and_never_prints_it() {
         r#"{"status":50}"#,
     ];
 
-    // Without FEISHU_USER_ACCESS_TOKEN: a configuration error, nothing sent.
+    // Without FEISHU_USER_ACCESS_TOKEN and no login stored: a configuration error, nothing sent.
     let out = run(&args, &borrowed(&env)).await;
     let stderr = failure(&out, 2);
     assert_eq!(
         stderr,
-        "error: update_ticket acts for a person: it needs a user access token \
-         (call it through Client::as_user): set FEISHU_USER_ACCESS_TOKEN\n"
+        format!(
+            "error: no login to app {} is stored: run `feishu-helpdesk login` \
+             (or set FEISHU_USER_ACCESS_TOKEN)\n",
+            testing::APP_ID
+        )
     );
     assert!(seen(&platform, "PUT", TICKET_T1).is_empty());
     assert!(helpdesk_requests(&platform).is_empty());

@@ -50,15 +50,16 @@ pub(crate) async fn run(cli: &Cli, args: &ApiArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let name = required(args.operation.clone(), "the operation")?;
-    let client = client(cli)?;
     let needs_person = feishu_helpdesk::operations()
         .iter()
         .any(|op| op.id == name && op.token == TokenKind::User);
+    let stored_person = fixed_user_token().is_none() && (needs_person || args.user.is_some());
+    let client = client(cli, stored_person)?;
     // A token given as is wins; else the stored login, where the operation needs a person
     // (or one was named).
     let client = match fixed_user_token() {
         Some(token) => client.as_user(token)?,
-        None if needs_person || args.user.is_some() => {
+        None if stored_person => {
             let open_id = chosen(&client.logins()?, args.user.as_deref()).await?;
             client.for_user(&open_id)?
         }

@@ -52,29 +52,33 @@ pub(crate) fn login_store_name() -> String {
     )
 }
 
-/// The settings shared by every command that calls the platform: the base URL, the accounts
-/// URL and the login store.
-fn platform_builder(cli: &Cli) -> Result<ClientBuilder, Failure> {
-    let mut builder = Client::builder()
-        .base_url(base_url(cli))
-        .login_store(login_store()?);
+/// The settings shared by every command that calls the platform: the base URL and the
+/// accounts URL.
+fn platform_builder(cli: &Cli) -> ClientBuilder {
+    let mut builder = Client::builder().base_url(base_url(cli));
     if let Some(url) = &cli.accounts_url {
         builder = builder.accounts_url(url);
     }
-    Ok(builder)
+    builder
 }
 
 /// What logging people in takes: the app's credentials, the platform and the login store.
 pub(crate) fn login_builder(cli: &Cli) -> Result<ClientBuilder, Failure> {
     let app_id = required(cli.app_id.clone(), "FEISHU_APP_ID (or --app-id)")?;
     let app_secret = required(env("FEISHU_APP_SECRET"), "FEISHU_APP_SECRET")?;
-    Ok(platform_builder(cli)?.app_credentials(app_id, app_secret))
+    Ok(platform_builder(cli)
+        .login_store(login_store()?)
+        .app_credentials(app_id, app_secret))
 }
 
 /// The client of the helpdesk operations: the app's credentials (or a tenant token given as
-/// is) and the helpdesk's.
-pub(crate) fn client(cli: &Cli) -> Result<Client, Failure> {
-    let mut builder = platform_builder(cli)?;
+/// is) and the helpdesk's; with `logins`, the login store, for the operations that act for a
+/// stored person.
+pub(crate) fn client(cli: &Cli, logins: bool) -> Result<Client, Failure> {
+    let mut builder = platform_builder(cli);
+    if logins {
+        builder = builder.login_store(login_store()?);
+    }
     builder = match (env("FEISHU_TENANT_ACCESS_TOKEN"), &cli.app_id) {
         (Some(token), None) => builder.tenant_access_token(token),
         (_, Some(app_id)) => {

@@ -182,7 +182,7 @@ pub(crate) async fn chosen(logins: &Logins, user: Option<&str>) -> Result<String
     let stored = logins.list().await?;
     match stored.as_slice() {
         [] => Err(Failure::Config(format!(
-            "no login to app {} is stored: run `feishu-helpdesk login`",
+            "no login to app {} is stored: run `feishu-helpdesk login` (or set FEISHU_USER_ACCESS_TOKEN)",
             logins.app_id()
         ))),
         [only] => Ok(only.open_id.clone()),

@@ -79,7 +79,7 @@ pub(crate) async fn change(cli: &Cli, names: &[String], subscribe: bool) -> Resu
             .map(|name| parse_event(name))
             .collect::<Result<_, _>>()?
     };
-    let client = client(cli)?;
+    let client = client(cli, false)?;
     let receipt = if subscribe {
         client.subscribe(&events).await?
     } else {

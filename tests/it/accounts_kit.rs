@@ -245,7 +245,7 @@ async fn the_device_flow_pends_slows_down_then_issues_tokens_once() {
 #[tokio::test]
 async fn a_device_login_denied_expired_unknown_or_badly_authenticated_is_refused() {
     let kit = Kit::start_with(MockCredentials {
-        device_poll_interval: 0,
+        device_poll_interval: 1,
         ..MockCredentials::default()
     })
     .await;
@@ -451,7 +451,7 @@ async fn a_refresh_rotates_both_tokens_and_the_old_refresh_token_dies() {
 #[tokio::test]
 async fn without_the_refresh_setting_or_offline_access_no_refresh_token_is_issued() {
     let kit = Kit::start_with(MockCredentials {
-        device_poll_interval: 0,
+        device_poll_interval: 1,
         ..MockCredentials::default()
     })
     .await;
@@ -564,7 +564,7 @@ async fn scripted_faults_answer_in_the_accounts_shape_and_leave_the_refresh_toke
 #[tokio::test]
 async fn recorded_requests_mask_every_secret() {
     let kit = Kit::start_with(MockCredentials {
-        device_poll_interval: 0,
+        device_poll_interval: 1,
         ..MockCredentials::default()
     })
     .await;

@@ -20,10 +20,10 @@ use crate::support::redis_server::RedisServer;
 
 const WORKER: &str = "FEISHU_HELPDESK_LOGIN_WORKER";
 
-/// A stand-in whose device logins may be polled at once.
+/// A stand-in whose device logins may be polled every second.
 async fn platform() -> MockPlatform {
     MockPlatform::start_with(MockCredentials {
-        device_poll_interval: 0,
+        device_poll_interval: 1,
         ..MockCredentials::default()
     })
     .await
@@ -507,6 +507,46 @@ async fn a_dead_refreshers_lock_is_taken_over_after_its_lease() {
     assert_eq!(platform.refresh_requests(), 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_refresher_frees_the_file_lock_for_another() {
+    use tokio::io::AsyncBufReadExt as _;
+
+    let platform = platform().await;
+    let dir = tempdir("killed-refresher");
+    let store = Arc::new(FileLoginStore::new(&dir));
+    let client = client_with(platform.base_url(), store.clone());
+    device_login(&platform, &client).await;
+    age(store.as_ref(), &key(), Duration::ZERO).await;
+
+    // Another process takes the refresh lock and is killed holding it.
+    let mut holder = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "user_logins::worker", "--ignored", "--nocapture"])
+        .env(
+            WORKER,
+            format!("{} hold:{} 0", platform.base_url(), dir.display()),
+        )
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(holder.stdout.take().unwrap()).lines();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line.contains("WORKER HOLDS THE LOCK") {
+            break;
+        }
+    }
+    let other = client_with(platform.base_url(), store.clone());
+    let call =
+        tokio::spawn(async move { create_faq(&other.for_user(DEFAULT_PERSON_OPEN_ID).unwrap()).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!call.is_finished(), "the call waits for the holder's refresh");
+    assert_eq!(platform.refresh_requests(), 0);
+    holder.kill().await.unwrap();
+    call.await.unwrap().unwrap();
+    assert_eq!(platform.refresh_requests(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// One worker process of the tests above, which run it with `--ignored`.
 #[test]
 #[ignore = "a worker process of the multi-process login tests"]
@@ -520,6 +560,17 @@ fn worker() {
         .enable_all()
         .build()
         .unwrap();
+    if let Some(dir) = store.strip_prefix("hold:") {
+        // A refresher that takes the lock and never finishes, until it is killed.
+        runtime.block_on(async move {
+            let store = FileLoginStore::new(dir);
+            let lock = store.lock_refresh(&key(), Duration::from_secs(60)).await.unwrap();
+            assert_eq!(lock, feishu_helpdesk::RefreshLock::Acquired);
+            println!("WORKER HOLDS THE LOCK");
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        });
+        return;
+    }
     let succeeded = runtime.block_on(async move {
         let store: Arc<dyn LoginStore> = match store.split_once(':') {
             Some(("files", dir)) => Arc::new(FileLoginStore::new(dir)),

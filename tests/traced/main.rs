@@ -6,6 +6,7 @@
 mod support;
 
 mod faults;
+mod logins;
 #[cfg(feature = "long-connection")]
 mod long_connection;
 mod spans;

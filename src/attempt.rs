@@ -3,7 +3,7 @@
 //! none); and the mapping of its outcome to data, a download or an [`Error`] ([`settle`],
 //! [`settle_download`]).
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::TryStreamExt as _;
@@ -161,7 +161,7 @@ pub(crate) enum Supplier<'a> {
     /// The app's tenant token.
     Tenant(&'a TokenManager),
     /// A stored person's user access token.
-    User(&'a PersonTokens),
+    User(&'a Arc<PersonTokens>),
 }
 
 /// Which token `operation` takes, and whether it is at hand. An operation that needs a user

@@ -127,10 +127,26 @@ impl PersonTokens {
 
     /// A token with more than the margin left: from the store, or refreshed. Concurrent
     /// callers share one outcome, success or error.
-    pub(crate) async fn token(&self) -> Result<CachedToken, Error> {
+    ///
+    /// The work runs in a task of its own, to its end even if every caller is dropped (a
+    /// call's timeout, a cancelled request): a refresh the platform carried out whose
+    /// rotated refresh token were never stored would end the login, and a refresh lock
+    /// taken and never given back would hold up the other processes.
+    pub(crate) async fn token(self: &Arc<Self>) -> Result<CachedToken, Error> {
         if let Some(token) = self.fresh() {
             return Ok(token);
         }
+        let person = Arc::clone(self);
+        match tokio::spawn(async move { person.shared_refresh().await }).await {
+            Ok(result) => result,
+            Err(err) => Err(Error::Internal {
+                message: format!("the user token's refresh task ended: {err}"),
+            }),
+        }
+    }
+
+    /// [`token`](Self::token)'s work: one caller obtains, the others share its outcome.
+    async fn shared_refresh(&self) -> Result<CachedToken, Error> {
         let seen = self.completed.load(Ordering::Acquire);
         let mut refresh = self.refresh.lock().await;
         if let Some(done) = refresh.as_ref().filter(|done| done.sequence > seen) {
@@ -361,14 +377,18 @@ mod tests {
     struct Counting {
         calls: Arc<AtomicU64>,
         fail: Mutex<Option<Error>>,
+        /// How long a refresh takes.
+        delay: Duration,
     }
 
     impl Refresher for Counting {
         fn refresh<'a>(&'a self, login: &'a UserLogin) -> BoxFuture<'a, Result<UserLogin, Error>> {
             let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
             let fail = self.fail.lock().unwrap().clone();
+            let delay = self.delay;
             Box::pin(async move {
                 tokio::task::yield_now().await;
+                tokio::time::sleep(delay).await;
                 if let Some(err) = fail {
                     return Err(err);
                 }
@@ -403,6 +423,10 @@ mod tests {
 
     /// A stored login whose access token has `left` of its life, and a refresher.
     async fn fixture(left: Duration, fail: Option<Error>) -> Fixture {
+        fixture_with_delay(left, fail, Duration::ZERO).await
+    }
+
+    async fn fixture_with_delay(left: Duration, fail: Option<Error>, delay: Duration) -> Fixture {
         let store = Arc::new(MemoryLoginStore::default());
         let key = LoginKey::new("cli_a", "ou_alice").unwrap();
         let login = UserLogin::granted(
@@ -419,6 +443,7 @@ mod tests {
         let refresher = Counting {
             calls: calls.clone(),
             fail: Mutex::new(fail),
+            delay,
         };
         let tokens = UserTokens::new(
             "cli_a".into(),
@@ -532,6 +557,21 @@ mod tests {
         let first = person.token().await.unwrap();
         person.forget(&first);
         assert!(person.fresh().is_none());
+        assert_eq!(person.token().await.unwrap().secret(), "u-1");
+        assert_eq!(f.calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_refresh_whose_caller_is_dropped_is_stored_all_the_same() {
+        let f = fixture_with_delay(Duration::from_secs(10), None, Duration::from_millis(50)).await;
+        let person = f.tokens.person("ou_alice").unwrap();
+        // The caller gives up before the refresher has answered.
+        let gave_up = tokio::time::timeout(Duration::from_millis(5), person.token()).await;
+        assert!(gave_up.is_err());
+        assert_eq!(f.store.load(&f.key).await.unwrap().unwrap().revision, 1);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let stored = f.store.load(&f.key).await.unwrap().unwrap();
+        assert_eq!(stored.refresh_token().unwrap().expose(), "r-1");
         assert_eq!(person.token().await.unwrap().secret(), "u-1");
         assert_eq!(f.calls.load(Ordering::SeqCst), 1);
     }

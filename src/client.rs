@@ -203,6 +203,9 @@ impl Client {
     /// The view shares the connection pool, the tenant token and the settings; making one
     /// is cheap. The token is never printed (`Debug` masks it).
     ///
+    /// To have the library log the person in and keep their token alive (refreshed ahead of
+    /// expiry, once across processes), see [`for_user`](Self::for_user).
+    ///
     /// Fails with [`Error::InvalidInput`] if the token is empty or cannot be a header value.
     pub fn as_user(&self, user_access_token: impl Into<String>) -> Result<Client, Error> {
         let token = Secret::new(user_access_token);

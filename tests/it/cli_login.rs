@@ -473,9 +473,10 @@ async fn browser_login_through_the_loopback_redirect() {
     session.assert_no_secret_shown();
 }
 
-/// `n` processes of the user operation at once; each must succeed.
-async fn concurrent_calls(session: &Session, n: usize) {
-    let calls = (0..n).map(|_| session.run(CREATE_FAQ));
+/// `n` processes of the user operation at once (with `flags`); each must succeed.
+async fn concurrent_calls(session: &Session, n: usize, flags: &[&str]) {
+    let args = [CREATE_FAQ, flags].concat();
+    let calls = (0..n).map(|_| session.run(&args));
     for out in futures_util::future::join_all(calls).await {
         exited(&out, 0);
     }
@@ -489,7 +490,7 @@ async fn a_week_of_daily_refreshes_each_shared_by_three_processes() {
     for day in 1..=7 {
         platform.advance_clock(Duration::from_secs(86_400));
         session.expire(DEFAULT_PERSON_OPEN_ID).await;
-        concurrent_calls(&session, 3).await;
+        concurrent_calls(&session, 3, &[]).await;
         assert_eq!(platform.refresh_requests(), day, "one refresh on day {day}");
         assert_eq!(platform.refreshes_refused(), 0);
         let login = session
@@ -501,6 +502,10 @@ async fn a_week_of_daily_refreshes_each_shared_by_three_processes() {
         assert!(!login.needs_authorization);
         assert!(login.access_token_time_left() > Duration::from_secs(7000));
     }
+    // What the library logs (--verbose) while it refreshes shows no token either.
+    session.expire(DEFAULT_PERSON_OPEN_ID).await;
+    concurrent_calls(&session, 2, &["--verbose"]).await;
+    assert_eq!(platform.refresh_requests(), 8);
     let (stdout, _) = exited(&session.run(&["whoami", "--json"]).await, 0);
     assert_eq!(json_lines(&stdout)[0]["needs_login"], false);
     session.assert_no_secret_shown();
@@ -529,8 +534,8 @@ async fn a_revoked_refresh_token_asks_the_person_to_log_in_again() {
     let (stdout, _) = exited(&session.run(&["whoami"]).await, 0);
     assert!(stdout.contains("feishu-helpdesk login"), "{stdout}");
 
-    // Logging in again replaces the marked login.
-    exited(&session.device_login(&platform, &[]).await, 0);
+    // Logging in again replaces the marked login (what the library logs shows no token).
+    exited(&session.device_login(&platform, &["--verbose"]).await, 0);
     exited(&session.run(CREATE_FAQ).await, 0);
     session.assert_no_secret_shown();
 }
@@ -618,7 +623,7 @@ async fn logins_in_redis_are_refreshed_once_for_two_processes() {
     assert!(stdout.contains(DEFAULT_PERSON_OPEN_ID), "{stdout}");
 
     session.expire(DEFAULT_PERSON_OPEN_ID).await;
-    concurrent_calls(&session, 2).await;
+    concurrent_calls(&session, 2, &[]).await;
     assert_eq!(platform.refresh_requests(), 1);
     assert_eq!(platform.refreshes_refused(), 0);
     // Nothing was written to the configuration folder.

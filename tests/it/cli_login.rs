@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use feishu_helpdesk::testing::{
-    self, MockCredentials, MockPlatform, DEFAULT_PERSON_NAME, DEFAULT_PERSON_OPEN_ID,
+    self, MockCredentials, MockPlatform, Scripted, DEFAULT_PERSON_NAME, DEFAULT_PERSON_OPEN_ID,
 };
 use feishu_helpdesk::{FileLoginStore, LoginKey, LoginStore};
 use serde_json::Value;
@@ -490,6 +490,11 @@ async fn a_week_of_daily_refreshes_each_shared_by_three_processes() {
     for day in 1..=7 {
         platform.advance_clock(Duration::from_secs(86_400));
         session.expire(DEFAULT_PERSON_OPEN_ID).await;
+        // A slow refresh: the other processes come while it is under way.
+        platform.push_for(
+            "get_user_access_token",
+            Scripted::Delay(Duration::from_millis(300)),
+        );
         concurrent_calls(&session, 3, &[]).await;
         assert_eq!(platform.refresh_requests(), day, "one refresh on day {day}");
         assert_eq!(platform.refreshes_refused(), 0);
@@ -623,6 +628,10 @@ async fn logins_in_redis_are_refreshed_once_for_two_processes() {
     assert!(stdout.contains(DEFAULT_PERSON_OPEN_ID), "{stdout}");
 
     session.expire(DEFAULT_PERSON_OPEN_ID).await;
+    platform.push_for(
+        "get_user_access_token",
+        Scripted::Delay(Duration::from_millis(300)),
+    );
     concurrent_calls(&session, 2, &[]).await;
     assert_eq!(platform.refresh_requests(), 1);
     assert_eq!(platform.refreshes_refused(), 0);

@@ -445,6 +445,8 @@ async fn browser_login_through_the_loopback_redirect() {
     forged.query_pairs_mut().clear().extend_pairs(pairs);
     let page = browser.get(forged.as_str()).send().await.unwrap();
     assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("not completed"), "{page}");
     let (code, _, stderr) = login.finish(&session).await;
     assert_ne!(code, Some(0), "{stderr}");
     assert!(stderr.contains("state"), "{stderr}");
@@ -461,6 +463,11 @@ async fn browser_login_through_the_loopback_redirect() {
     let (code, _, stderr) = login.finish(&session).await;
     assert_ne!(code, Some(0), "{stderr}");
     assert!(stderr.contains("access_denied"), "{stderr}");
+    // No answer carried the refusal: no HTTP status or code to show.
+    assert!(
+        !stderr.contains("HTTP status: 0") && !stderr.contains("code: 0"),
+        "{stderr}"
+    );
     assert!(session.store.list(testing::APP_ID).await.unwrap().is_empty());
 
     // Log in again so that the secrets check has tokens to look for.
@@ -566,13 +573,20 @@ async fn several_logins_need_user_and_a_given_token_wins() {
 
     for command in [CREATE_FAQ, &["logout"]] {
         let (_, stderr) = exited(&session.run(command).await, 2);
+        // Both people, in the same order every time.
         assert!(
-            stderr.contains(DEFAULT_PERSON_OPEN_ID)
-                && stderr.contains(SECOND_OPEN_ID)
+            stderr.contains(&format!("({DEFAULT_PERSON_OPEN_ID}, {SECOND_OPEN_ID})"))
                 && stderr.contains("--user"),
             "{stderr}"
         );
     }
+    let (stdout, _) = exited(&session.run(&["whoami", "--user", SECOND_OPEN_ID]).await, 0);
+    assert!(
+        stdout.contains(SECOND_NAME) && !stdout.contains(DEFAULT_PERSON_OPEN_ID),
+        "{stdout}"
+    );
+    let (_, stderr) = exited(&session.run(&["whoami", "--user", "ou_nobody"]).await, 2);
+    assert!(stderr.contains("no login of ou_nobody"), "{stderr}");
     let with_user = [CREATE_FAQ, &["--user", SECOND_OPEN_ID]].concat();
     exited(&session.run(&with_user).await, 0);
     let (_, stderr) = exited(

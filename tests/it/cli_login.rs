@@ -53,6 +53,7 @@ fn now_ms() -> u64 {
 /// every output and every token the store held, so that [`Session::assert_no_secret_shown`]
 /// checks them all against each other at the end.
 struct Session {
+    /// The tool's whole environment.
     env: Vec<(&'static str, String)>,
     config: PathBuf,
     store: Arc<dyn LoginStore>,
@@ -157,6 +158,20 @@ impl Session {
     /// `login` with the device flow, approved on the stand-in as the person would: the
     /// output of the process.
     async fn device_login(&self, platform: &MockPlatform, args: &[&str]) -> Output {
+        self.device_login_answered(platform, args, |platform, _| {
+            assert_eq!(platform.approve_device_logins(), 1);
+        })
+        .await
+    }
+
+    /// `login` with the device flow, the person's answer given by `answer` (with the user
+    /// code the tool showed): the output of the process.
+    async fn device_login_answered(
+        &self,
+        platform: &MockPlatform,
+        args: &[&str],
+        answer: impl FnOnce(&MockPlatform, &str),
+    ) -> Output {
         let child = self.command(&[&["login"], args].concat(), &[]).spawn().unwrap();
         let waited = tokio::spawn(child.wait_with_output());
         let user_code = loop {
@@ -166,10 +181,10 @@ impl Session {
             assert!(!waited.is_finished(), "login ended before approval");
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
-        assert_eq!(platform.approve_device_logins(), 1);
+        answer(platform, &user_code);
         let out = tokio::time::timeout(Duration::from_secs(10), waited)
             .await
-            .expect("login did not end after the approval")
+            .expect("login did not end after the person's answer")
             .unwrap()
             .unwrap();
         self.record(&out).await;
@@ -213,8 +228,8 @@ impl Drop for Session {
     }
 }
 
-/// Every file under `dir`, and whether it is a login of the store
-/// (`logins/<app_id>/<open_id>.json`).
+/// Every file under `dir`, and whether it is a login of a store
+/// (`…/logins/<app_id>/<open_id>.json`).
 fn files_under(dir: &Path) -> Vec<(PathBuf, bool)> {
     let mut files = Vec::new();
     let mut folders = vec![dir.to_owned()];
@@ -226,7 +241,8 @@ fn files_under(dir: &Path) -> Vec<(PathBuf, bool)> {
                 continue;
             }
             let name = path.file_name().unwrap().to_str().unwrap();
-            let is_login = path.parent() == Some(&dir.join("logins").join(testing::APP_ID))
+            let folder = path.parent().unwrap();
+            let is_login = folder.ends_with(Path::new("logins").join(testing::APP_ID))
                 && name.ends_with(".json")
                 && !name.starts_with('.');
             files.push((path, is_login));
@@ -651,5 +667,66 @@ async fn logins_in_redis_are_refreshed_once_for_two_processes() {
     assert_eq!(platform.refreshes_refused(), 0);
     // Nothing was written to the configuration folder.
     assert!(files_under(&session.config).is_empty());
+    session.assert_no_secret_shown();
+}
+
+#[tokio::test]
+async fn where_logins_are_kept_and_where_people_log_in() {
+    let platform = platform().await;
+    let mut session = Session::new(&platform, "places");
+    session
+        .env
+        .retain(|(name, _)| *name != "FEISHU_HELPDESK_CONFIG_DIR");
+    let (xdg, home) = (session.config.join("xdg"), session.config.join("home"));
+    std::fs::create_dir_all(&home).unwrap();
+
+    // Neither the configuration folder nor a home: nowhere to keep a login.
+    let (_, stderr) = exited(&session.run(&["whoami"]).await, 2);
+    assert!(stderr.contains("FEISHU_HELPDESK_CONFIG_DIR"), "{stderr}");
+
+    // $HOME/.config/feishu-helpdesk.
+    session.env.push(("HOME", home.to_str().unwrap().to_owned()));
+    let in_home = home.join(".config/feishu-helpdesk/logins");
+    session.store = Arc::new(FileLoginStore::new(&in_home));
+    let (stdout, _) = exited(&session.device_login(&platform, &[]).await, 0);
+    assert!(stdout.contains(in_home.to_str().unwrap()), "{stdout}");
+    assert!(in_home
+        .join(testing::APP_ID)
+        .join(format!("{DEFAULT_PERSON_OPEN_ID}.json"))
+        .is_file());
+    exited(&session.run(&["whoami"]).await, 0);
+
+    // $XDG_CONFIG_HOME/feishu-helpdesk comes first: the login in the home is not seen there.
+    session
+        .env
+        .push(("XDG_CONFIG_HOME", xdg.to_str().unwrap().to_owned()));
+    exited(&session.run(&["whoami"]).await, 2);
+    let in_xdg = xdg.join("feishu-helpdesk/logins");
+    session.store = Arc::new(FileLoginStore::new(&in_xdg));
+    exited(&session.device_login(&platform, &[]).await, 0);
+    assert!(in_xdg.join(testing::APP_ID).is_dir());
+    exited(&session.run(CREATE_FAQ).await, 0);
+
+    // The person declines the device login: refused, nothing more stored.
+    let out = session
+        .device_login_answered(&platform, &[], |platform, code| {
+            assert!(platform.deny_device_login(code));
+        })
+        .await;
+    let (_, stderr) = exited(&out, 1);
+    assert!(stderr.contains("access_denied"), "{stderr}");
+    assert!(!stderr.contains("HTTP status: 0"), "{stderr}");
+
+    // The accounts host, overridden: nobody listens there, so the login cannot start.
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    let (_, stderr) = exited(
+        &session
+            .run_with(&["login"], &[("FEISHU_ACCOUNTS_URL", &nowhere)])
+            .await,
+        3,
+    );
+    assert!(!stderr.is_empty());
+    exited(&session.run(&["login", "--accounts-url", &nowhere]).await, 3);
+    assert_eq!(platform.pending_device_logins(), Vec::<String>::new());
     session.assert_no_secret_shown();
 }

@@ -730,3 +730,26 @@ async fn where_logins_are_kept_and_where_people_log_in() {
     assert_eq!(platform.pending_device_logins(), Vec::<String>::new());
     session.assert_no_secret_shown();
 }
+
+#[tokio::test]
+async fn a_token_the_platform_expired_early_is_refreshed_once_for_three_processes() {
+    let platform = platform().await;
+    let session = Session::new(&platform, "early");
+    exited(&session.device_login(&platform, &[]).await, 0);
+    // The stored login still looks fresh; the platform refuses its token all the same.
+    platform.expire_user_tokens();
+    platform.push_for(
+        "get_user_access_token",
+        Scripted::Delay(Duration::from_millis(300)),
+    );
+    concurrent_calls(&session, 3, &[]).await;
+    assert_eq!(platform.refresh_requests(), 1);
+    assert_eq!(platform.refreshes_refused(), 0);
+    exited(&session.run(CREATE_FAQ).await, 0);
+    assert_eq!(
+        platform.refresh_requests(),
+        1,
+        "the refreshed login is used as is"
+    );
+    session.assert_no_secret_shown();
+}

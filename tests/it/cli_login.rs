@@ -753,3 +753,23 @@ async fn a_token_the_platform_expired_early_is_refreshed_once_for_three_processe
     );
     session.assert_no_secret_shown();
 }
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn an_unreachable_redis_is_a_configuration_error_without_its_password() {
+    let platform = platform().await;
+    let mut session = Session::new(&platform, "redis-down");
+    let url = format!("redis://:redis-pass-word@127.0.0.1:{}/", free_port());
+    session.env.push(("FEISHU_REDIS_URL", url));
+    // `login` too, before the person is asked to approve a login it could not keep.
+    for command in [&["whoami"][..], &["logout"], CREATE_FAQ, &["login"]] {
+        let out = tokio::time::timeout(Duration::from_secs(10), session.command(command, &[]).output())
+            .await
+            .unwrap_or_else(|_| panic!("{command:?} did not end"))
+            .unwrap();
+        let (_, stderr) = exited(&out, 2);
+        assert!(!stderr.contains("redis-pass-word"), "{stderr}");
+        assert!(!stderr.is_empty());
+    }
+    assert_eq!(platform.pending_device_logins(), Vec::<String>::new());
+}

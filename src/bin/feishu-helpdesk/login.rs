@@ -32,6 +32,9 @@ pub(crate) struct LoginArgs {
 /// `login`: logs a person in and stores the login.
 pub(crate) async fn login(cli: &Cli, args: &LoginArgs) -> Result<(), Failure> {
     let logins = login_builder(cli)?.build_logins()?;
+    // The store is reached before the person is asked to approve: a login it cannot keep
+    // would be lost.
+    logins.list().await?;
     let login = if args.browser {
         browser(&logins, args.redirect_port).await?
     } else {

@@ -1,7 +1,8 @@
 //! `feishu-helpdesk login`, `logout`, `whoami` and `api` acting for a stored login (feature
 //! `cli`), run for real against the testing kit: both login flows through the binary, the
 //! stored login refreshed once for several processes, a revoked refresh token, several
-//! people, and no secret in any output or in any file but the logins themselves.
+//! people, where the logins are kept (a folder, Redis, Redis unreachable), and no secret in
+//! any output or in any file but the logins themselves.
 //!
 //! The Redis test needs a `redis-server` and is ignored unless asked for:
 //! `cargo test -- --include-ignored`.

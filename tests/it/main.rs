@@ -15,6 +15,8 @@ mod cli;
 #[cfg(feature = "cli")]
 mod cli_api;
 #[cfg(feature = "cli")]
+mod cli_login;
+#[cfg(feature = "cli")]
 mod cli_long_connection;
 mod codegen;
 mod downloads;

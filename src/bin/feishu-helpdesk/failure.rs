@@ -45,8 +45,10 @@ impl Details {
     fn of_call(err: &Error) -> Details {
         Details {
             message: chain(err),
-            http_status: err.http_status(),
-            code: err.code(),
+            // A refusal the library reports for the platform (a person who declined, a
+            // device login that expired) had no answer: its status and code are 0, not shown.
+            http_status: err.http_status().filter(|&status| status != 0),
+            code: err.code().filter(|&code| code != 0),
             log_id: err.log_id().map(str::to_owned),
         }
     }

@@ -32,6 +32,9 @@ pub(crate) struct LoginArgs {
 /// `login`: logs a person in and stores the login.
 pub(crate) async fn login(cli: &Cli, args: &LoginArgs) -> Result<(), Failure> {
     let logins = login_builder(cli)?.build_logins()?;
+    // The store is reached before the person is asked to approve: a login it cannot keep
+    // would be lost.
+    logins.list().await?;
     let login = if args.browser {
         browser(&logins, args.redirect_port).await?
     } else {
@@ -91,14 +94,38 @@ async fn browser(logins: &Logins, port: u16) -> Result<UserLogin, Failure> {
     note(&format!(
         "Waiting for the browser to come back to {redirect_uri}..."
     ));
-    let query = one_redirect(listener).await?;
-    Ok(pending.finish(&query).await?)
+    let redirect = one_redirect(listener).await?;
+    let finished = pending.finish(&redirect.query).await;
+    // The page says how the login ended: a forged state or a refused code is no login.
+    redirect.answer(finished.is_ok()).await;
+    Ok(finished?)
+}
+
+/// The browser's request to the redirect URL, waiting for the page that answers it.
+struct Redirect {
+    /// The query the browser came back with.
+    query: String,
+    /// Whether the login succeeded, for the page.
+    outcome: oneshot::Sender<bool>,
+    stop: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Redirect {
+    /// Answers the browser with the login's outcome, then stops the server.
+    async fn answer(self, logged_in: bool) {
+        let _ = self.outcome.send(logged_in);
+        let _ = self.stop.send(());
+        // The page has been answered; the server winds down with its connection.
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.server).await;
+    }
 }
 
 /// Serves the loopback redirect once: the query of the first request to the callback path,
-/// answered with a page that tells the person to go back to the terminal.
-async fn one_redirect(listener: tokio::net::TcpListener) -> Result<String, Failure> {
-    let (sender, receiver) = oneshot::channel::<String>();
+/// answered, once the login ends, with a page that says how it ended and tells the person
+/// to go back to the terminal.
+async fn one_redirect(listener: tokio::net::TcpListener) -> Result<Redirect, Failure> {
+    let (sender, receiver) = oneshot::channel::<(String, oneshot::Sender<bool>)>();
     let sender = std::sync::Arc::new(std::sync::Mutex::new(Some(sender)));
     let app = axum::Router::new().route(
         CALLBACK,
@@ -106,14 +133,20 @@ async fn one_redirect(listener: tokio::net::TcpListener) -> Result<String, Failu
             let sender = sender.clone();
             async move {
                 let query = uri.query().unwrap_or_default().to_owned();
-                let declined = query.contains("error=");
-                if let Some(sender) = sender.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                    let _ = sender.send(query);
-                }
-                axum::response::Html(if declined {
-                    "<p>The login was not completed. You can close this window.</p>"
-                } else {
+                let first = sender.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let logged_in = match first {
+                    Some(sender) => {
+                        let (outcome, answered) = oneshot::channel();
+                        let _ = sender.send((query, outcome));
+                        answered.await.unwrap_or(false)
+                    }
+                    // The login has its redirect already: this one is not used.
+                    None => false,
+                };
+                axum::response::Html(if logged_in {
                     "<p>Logged in. You can close this window and go back to the terminal.</p>"
+                } else {
+                    "<p>The login was not completed (the terminal says why). You can close this window.</p>"
                 })
             }
         }),
@@ -126,13 +159,15 @@ async fn one_redirect(listener: tokio::net::TcpListener) -> Result<String, Failu
             })
             .await
     });
-    let query = receiver
+    let (query, outcome) = receiver
         .await
         .map_err(|_| Failure::Config("the redirect server stopped before the browser came back".into()))?;
-    let _ = stop.send(());
-    // The page has been answered; the server winds down with its connection.
-    let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
-    Ok(query)
+    Ok(Redirect {
+        query,
+        outcome,
+        stop,
+        server,
+    })
 }
 
 /// `logout`: removes the person's stored login.
@@ -159,8 +194,9 @@ pub(crate) async fn whoami(cli: &Cli, user: Option<&str>) -> Result<(), Failure>
     };
     all.sort_by(|a, b| a.open_id.cmp(&b.open_id));
     if all.is_empty() {
+        let whose = user.map_or_else(String::new, |open_id| format!("of {open_id} "));
         return Err(Failure::Config(format!(
-            "no login to app {} is stored: run `feishu-helpdesk login`",
+            "no login {whose}to app {} is stored: run `feishu-helpdesk login`",
             logins.app_id()
         )));
     }
@@ -187,7 +223,9 @@ pub(crate) async fn chosen(logins: &Logins, user: Option<&str>) -> Result<String
         ))),
         [only] => Ok(only.open_id.clone()),
         several => {
-            let ids: Vec<&str> = several.iter().map(|login| login.open_id.as_str()).collect();
+            let mut ids: Vec<&str> = several.iter().map(|login| login.open_id.as_str()).collect();
+            // The store lists in no particular order; the message is the same every time.
+            ids.sort_unstable();
             Err(Failure::Config(format!(
                 "several logins to app {} are stored ({}): choose one with --user",
                 logins.app_id(),

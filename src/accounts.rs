@@ -469,7 +469,7 @@ mod tests {
         }
     }
 
-    /// The refusal's code, OAuth error and HTTP status.
+    /// The refusal's code (0 for none), OAuth error and HTTP status.
     fn refusal(err: &Error) -> (i64, &str, u16) {
         assert_no_secret(err);
         match err {
@@ -478,7 +478,7 @@ mod tests {
                 error,
                 http_status,
                 ..
-            } => (*code, error.as_str(), *http_status),
+            } => (code.unwrap_or(0), error.as_str(), http_status.unwrap_or(0)),
             other => panic!("not a refusal: {other:?}"),
         }
     }

@@ -166,18 +166,19 @@ pub enum Error {
     /// code or device login expired, a setting of the app is missing, a parameter is wrong.
     /// `error` is the OAuth error (`access_denied`, `expired_token`, `invalid_grant`...),
     /// `code` the platform's (see the README's table).
-    #[error("the login was refused: {error} (code {code}, HTTP {http_status}): {description}{attempts}")]
+    #[error("the login was refused: {error}{}: {description}{attempts}", refusal_details(*.code, *.http_status))]
     #[non_exhaustive]
     LoginRefused {
-        /// The platform's code, such as 20074 (the app may not refresh tokens); 0 when the
-        /// answer had none.
-        code: i64,
+        /// The platform's code, such as 20074 (the app may not refresh tokens); `None` when
+        /// the answer had none, or no answer carried the refusal (`no_refresh_token`, and a
+        /// device login that ran out of time).
+        code: Option<i64>,
         /// The OAuth error, such as `access_denied`.
         error: String,
         /// The platform's description, or what is missing.
         description: String,
-        /// The HTTP status of the answer.
-        http_status: u16,
+        /// The HTTP status of the answer that carried the refusal, if one did.
+        http_status: Option<u16>,
         /// The platform's log id (`X-Tt-Logid`), if the answer had one.
         log_id: Option<String>,
         /// How many requests were sent, and whether the last one's outcome is unknown.
@@ -249,10 +250,11 @@ impl Error {
         log_id: Option<String>,
     ) -> Self {
         Error::LoginRefused {
-            code,
+            // An answer without a code (or with 0 beside an error) names none.
+            code: (code != 0).then_some(code),
             error: error.into(),
             description: description.into(),
-            http_status,
+            http_status: Some(http_status),
             log_id,
             attempts: Attempts::ONE,
         }
@@ -335,10 +337,8 @@ impl Error {
     /// [`Error::LoginRefused`] and (when a code ended the login) [`Error::LoginRequired`].
     pub fn code(&self) -> Option<i64> {
         match self {
-            Error::Api { code, .. } | Error::TokenRefused { code, .. } | Error::LoginRefused { code, .. } => {
-                Some(*code)
-            }
-            Error::LoginRequired { code, .. } => *code,
+            Error::Api { code, .. } | Error::TokenRefused { code, .. } => Some(*code),
+            Error::LoginRequired { code, .. } | Error::LoginRefused { code, .. } => *code,
             _ => None,
         }
     }
@@ -348,10 +348,9 @@ impl Error {
         match self {
             Error::Api { http_status, .. }
             | Error::TokenRefused { http_status, .. }
-            | Error::LoginRefused { http_status, .. }
             | Error::ResponseTooLarge { http_status, .. }
             | Error::UnexpectedResponse { http_status, .. } => Some(*http_status),
-            Error::Transport { http_status, .. } => *http_status,
+            Error::Transport { http_status, .. } | Error::LoginRefused { http_status, .. } => *http_status,
             _ => None,
         }
     }
@@ -367,6 +366,16 @@ impl Error {
             | Error::UnexpectedResponse { log_id, .. } => log_id.as_deref(),
             _ => None,
         }
+    }
+}
+
+/// ` (code 20064, HTTP 400)`, or as much of it as is known, for a login's refusal.
+fn refusal_details(code: Option<i64>, http_status: Option<u16>) -> String {
+    match (code, http_status) {
+        (Some(code), Some(status)) => format!(" (code {code}, HTTP {status})"),
+        (Some(code), None) => format!(" (code {code})"),
+        (None, Some(status)) => format!(" (HTTP {status})"),
+        (None, None) => String::new(),
     }
 }
 

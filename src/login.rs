@@ -105,14 +105,7 @@ impl LoginContext {
     /// login of theirs to this app.
     async fn complete(&self, tokens: IssuedTokens) -> Result<UserLogin, Error> {
         if tokens.refresh_token.is_none() {
-            return Err(Error::LoginRefused {
-                code: 0,
-                error: "no_refresh_token".into(),
-                description: NO_REFRESH_TOKEN.into(),
-                http_status: 200,
-                log_id: None,
-                attempts: Attempts::ONE,
-            });
+            return Err(refusal("no_refresh_token", NO_REFRESH_TOKEN));
         }
         let person = self.accounts.user_info(&tokens.access_token).await?;
         let key = LoginKey::new(self.app_id.clone(), person.open_id)?;
@@ -435,8 +428,10 @@ impl Refresher for AccountsRefresher {
 fn not_acted_on(err: &Error) -> bool {
     match err {
         Error::LoginRefused {
-            code, http_status, ..
-        } => TRY_AGAIN.contains(code) || (*http_status >= 500 && *code != 0),
+            code: Some(code),
+            http_status,
+            ..
+        } => TRY_AGAIN.contains(code) || http_status.is_some_and(|status| status >= 500),
         Error::Transport { source, .. } => source.is_connect(),
         _ => false,
     }
@@ -445,10 +440,10 @@ fn not_acted_on(err: &Error) -> bool {
 /// A refusal the library reports for the platform (no answer carried it).
 fn refusal(error: &str, description: &str) -> Error {
     Error::LoginRefused {
-        code: 0,
+        code: None,
         error: error.to_owned(),
         description: description.to_owned(),
-        http_status: 0,
+        http_status: None,
         log_id: None,
         attempts: Attempts::ONE,
     }

@@ -405,10 +405,10 @@ mod tests {
 
     fn refused(code: i64, http_status: u16) -> Error {
         Error::LoginRefused {
-            code,
+            code: Some(code),
             error: "invalid_grant".into(),
             description: "refused".into(),
-            http_status,
+            http_status: Some(http_status),
             log_id: None,
             attempts: crate::error::Attempts::ONE,
         }

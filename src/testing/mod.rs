@@ -280,8 +280,9 @@ pub struct MockCredentials {
     /// The seconds of life of each refresh token issued (`refresh_token_expires_in`; the
     /// platform's is 7 days).
     pub refresh_token_lifetime: u64,
-    /// The seconds a device login asks its client to wait between polls (`interval`; 0 lets a
-    /// test poll at once).
+    /// The seconds a device login asks its client to wait between polls (`interval`). 1 is
+    /// the shortest a client honours: an `interval` of 0 reads as none given, which RFC 8628
+    /// and this library take as 5 seconds.
     pub device_poll_interval: u64,
 }
 

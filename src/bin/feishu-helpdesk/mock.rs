@@ -99,10 +99,15 @@ pub(crate) async fn run(args: &MockArgs, ids: Ids, as_json: bool) -> Result<(), 
         ("user_access_token", credentials.user_access_token),
     ];
     let text = if as_json {
-        let fields = started.iter().map(|(name, value)| ((*name).to_owned(), json!(value)));
+        let fields = started
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), json!(value)));
         format!("{}\n", serde_json::Value::Object(fields.collect()))
     } else {
-        started.iter().map(|(name, value)| format!("{name}: {value}\n")).collect()
+        started
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}\n"))
+            .collect()
     };
     // Flushed at once: whoever started the process waits for this to learn the port.
     let mut stdout = std::io::stdout().lock();
@@ -120,13 +125,17 @@ pub(crate) async fn run(args: &MockArgs, ids: Ids, as_json: bool) -> Result<(), 
 fn push_url(url: &str) -> Result<String, Failure> {
     match url::Url::parse(url) {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(url.to_owned()),
-        _ => Err(Failure::Config(format!("--push-to takes an http:// or https:// URL, not {url:?}"))),
+        _ => Err(Failure::Config(format!(
+            "--push-to takes an http:// or https:// URL, not {url:?}"
+        ))),
     }
 }
 
 fn pusher(args: &MockArgs) -> Result<EventPusher, Failure> {
     if !(args.retry_scale.is_finite() && args.retry_scale >= 0.0) {
-        return Err(Failure::Config("--retry-scale takes a factor of 0 or more".into()));
+        return Err(Failure::Config(
+            "--retry-scale takes a factor of 0 or more".into(),
+        ));
     }
     let mut pusher = EventPusher::new(&args.verification_token).retry_scale(args.retry_scale);
     if let Some(key) = &args.encrypt_key {
@@ -134,4 +143,3 @@ fn pusher(args: &MockArgs) -> Result<EventPusher, Failure> {
     }
     Ok(pusher)
 }
-

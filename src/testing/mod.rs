@@ -194,6 +194,57 @@
 //! # }
 //! ```
 //!
+//! # The control interface
+//!
+//! The same controls answer over HTTP, under `/__mock/` on [`base_url`](MockPlatform::base_url)
+//! (no platform path starts so): for tests written in another language against
+//! `feishu-helpdesk mock`, the stand-in as a process (feature `cli`), or a Rust test that
+//! drives the stand-in as they do. JSON in and out (`application/json`); bad input is a 400
+//! `{"error": "..."}` that says what was wrong, an unknown control path a 404 and a known
+//! one with the wrong method a 405. Control requests take no credentials and are not
+//! recorded among [`requests`](MockPlatform::requests). `openapi/mock-control.yaml` in the
+//! repository describes them in OpenAPI 3.0, to generate a client from.
+//!
+//! | Control | Does |
+//! |---|---|
+//! | `POST /__mock/tickets` `{"ticket_id", "guest_name"}` | [`add_ticket`](MockPlatform::add_ticket); `{}` |
+//! | `POST /__mock/tickets/{ticket_id}/customer_messages` `{"text"}` | [`customer_writes`](MockPlatform::customer_writes): `{"pushed", "delivered", "attempts": [{"status", "latency_ms", "sent_at_ms"}]}` (`pushed` false and `delivered` null when the event is not subscribed or nowhere to go); 404 for an unknown ticket |
+//! | `GET /__mock/tickets/{ticket_id}/messages` | [`ticket_messages`](MockPlatform::ticket_messages); 404 for an unknown ticket |
+//! | `POST /__mock/faults` `{"operation"?, "fault"}` | [`push_for`](MockPlatform::push_for) the operation, or [`push`](MockPlatform::push) without one; `fault` is `{"kind": "error", "http_status", "code", "msg"}`, `{"kind": "rate_limited", "reset_seconds"}`, `{"kind": "invalid_token"}`, `{"kind": "delay", "ms"}` or `{"kind": "html", "http_status"}` |
+//! | `PUT /__mock/answers/{operation}` the `data` | [`answer`](MockPlatform::answer); `{}` |
+//! | `GET /__mock/requests` | [`requests`](MockPlatform::requests): `[{"method", "path", "query", "headers": [[name, value]], "body", "answered"}]`, secrets masked |
+//! | `GET /__mock/subscriptions` | [`subscribed`](MockPlatform::subscribed): `[{"type", "subtype"}]` |
+//! | `POST /__mock/device_logins/approve` | [`approve_device_logins`](MockPlatform::approve_device_logins): `{"approved": n}` |
+//! | `POST /__mock/user_tokens/expire` | [`expire_user_tokens`](MockPlatform::expire_user_tokens); `{}` |
+//! | `POST /__mock/refresh_tokens/revoke` | [`revoke_refresh_tokens`](MockPlatform::revoke_refresh_tokens); `{}` |
+//! | `POST /__mock/reset` | [`reset`](MockPlatform::reset); `{}` |
+//! | `GET /__mock/health` | `{"status": "ok"}` |
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use feishu_helpdesk::prelude::*;
+//! use feishu_helpdesk::testing::MockPlatform;
+//! use serde_json::{json, Value};
+//!
+//! let platform = MockPlatform::start().await;
+//! let control = format!("{}/__mock", platform.base_url());
+//! let http = reqwest::Client::new();
+//! http.post(format!("{control}/tickets"))
+//!     .json(&json!({"ticket_id": "T1", "guest_name": "Alice"}))
+//!     .send().await.unwrap();
+//! let fault = json!({"operation": "get_ticket", "fault": {"kind": "rate_limited", "reset_seconds": 0}});
+//! http.post(format!("{control}/faults")).json(&fault).send().await.unwrap();
+//!
+//! let client = platform.client_builder().build().unwrap();
+//! let ticket = client.api().get_ticket().ticket_id("T1").send().await.unwrap(); // retried once
+//! assert_eq!(ticket.ticket.unwrap().ticket_id.as_deref(), Some("T1"));
+//! let requests: Value = http.get(format!("{control}/requests")).send().await.unwrap().json().await.unwrap();
+//! let answered: Vec<&Value> = requests.as_array().unwrap().iter().map(|r| &r["answered"]).collect();
+//! assert_eq!(answered, [200, 429, 200]); // the token, then get_ticket twice
+//! # }
+//! ```
+//!
 //! # The long connection
 //!
 //! With feature `long-connection` too, the kit stands in for the long connection

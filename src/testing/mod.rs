@@ -1,8 +1,9 @@
 //! A local stand-in for the platform, for testing code that uses this library
 //! (feature `testing`).
 //!
-//! [`MockPlatform`] listens on a free loopback port and serves the token endpoint and every
-//! helpdesk operation of the spec. It enforces each operation's contract, as the platform
+//! [`MockPlatform`] listens on a free loopback port (or the address given to
+//! [`start_on`](MockPlatform::start_on)) and serves the token endpoint and every helpdesk
+//! operation of the spec. It enforces each operation's contract, as the platform
 //! does: the method and path, the query parameters, the body against its schema, the two
 //! credential headers byte for byte and the kind of token the operation takes, answering a
 //! violation with the platform's error envelope (403/154003 for a wrong helpdesk header,

@@ -18,6 +18,8 @@ mod cli_api;
 mod cli_login;
 #[cfg(feature = "cli")]
 mod cli_long_connection;
+#[cfg(feature = "cli")]
+mod cli_mock;
 mod codegen;
 mod downloads;
 mod errors;

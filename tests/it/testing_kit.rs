@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use feishu_helpdesk::prelude::*;
 use feishu_helpdesk::testing::{MockCredentials, MockPlatform, Scripted};
 use feishu_helpdesk::{Client, Error, EventType};
 
@@ -207,4 +208,57 @@ async fn expired_tokens_are_replaced_by_the_client() {
     assert_eq!(platform.token_fetches(), 2);
     let answered: Vec<u16> = platform.requests().iter().map(|r| r.answered).collect();
     assert_eq!(answered, [200, 200, 401, 200, 200]);
+}
+
+#[tokio::test]
+async fn starts_on_the_address_given_and_records_each_query_as_sent() {
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let platform = MockPlatform::start_on(address, MockCredentials::default())
+        .await
+        .unwrap();
+    assert!(platform.base_url().starts_with("http://127.0.0.1:"));
+    assert!(!platform.base_url().ends_with(":0"), "the port bound, not 0");
+    let client = platform.client_builder().build().unwrap();
+    client
+        .api()
+        .list_tickets()
+        .status_list(vec![1_i64, 2])
+        .send()
+        .await
+        .unwrap();
+    let requests = platform.requests();
+    assert_eq!(requests[0].query, "", "the token request has none");
+    assert_eq!(requests[1].query, "status_list=1&status_list=2");
+
+    // A taken address is an error to handle, not a panic.
+    let taken: std::net::SocketAddr = platform.base_url()["http://".len()..].parse().unwrap();
+    assert!(MockPlatform::start_on(taken, MockCredentials::default())
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn reset_forgets_what_tests_left_and_keeps_the_credentials() {
+    let platform = MockPlatform::start().await;
+    let client = platform.client_builder().build().unwrap();
+    client.subscribe(&[EventType::TICKET_CREATED]).await.unwrap();
+    platform.add_ticket("T1", "Alice");
+    platform.push(Scripted::InvalidToken);
+    platform.answer("get_ticket", serde_json::json!({}));
+
+    platform.reset();
+    assert!(platform.requests().is_empty());
+    platform.assert_subscribed(&[]);
+    assert!(platform.ticket_messages("T1").is_empty());
+    assert_eq!(platform.token_fetches(), 0);
+    // The scripted fault is gone, the issued token too (a fresh token is fetched), and the
+    // same credentials still work.
+    client.subscribe(&[EventType::TICKET_UPDATED]).await.unwrap();
+    let answered: Vec<u16> = platform.requests().iter().map(|r| r.answered).collect();
+    assert_eq!(
+        answered,
+        [401, 200, 200],
+        "the forgotten token, a new one, the call"
+    );
+    platform.assert_subscribed(&[EventType::TICKET_UPDATED]);
 }

@@ -938,6 +938,40 @@ fn random_upper(length: usize) -> String {
     std::iter::repeat_with(fastrand::uppercase).take(length).collect()
 }
 
+/// The controls that the control interface (`/__mock/`) shares with [`MockPlatform`].
+impl Shared {
+    pub(super) fn approve_device_logins(&self) -> usize {
+        let mut state = self.state();
+        let accounts = &mut state.accounts;
+        let (now, person) = (accounts.now(), accounts.login_as.clone());
+        let pending = accounts
+            .devices
+            .iter_mut()
+            .filter(|l| l.state == DeviceState::Pending && now < l.expires_at);
+        pending.fold(0, |approved, login| {
+            login.state = DeviceState::Approved(person.clone());
+            approved + 1
+        })
+    }
+
+    pub(super) fn expire_user_tokens(&self) {
+        let mut state = self.state();
+        let now = state.accounts.now();
+        for token in state.accounts.access.values_mut() {
+            token.expires_at = token.expires_at.min(now);
+        }
+    }
+
+    pub(super) fn revoke_refresh_tokens(&self) {
+        let mut state = self.state();
+        state
+            .accounts
+            .refresh
+            .values_mut()
+            .for_each(|grant| grant.spent = true);
+    }
+}
+
 /// The accounts side's controls: who logs in, the logins pending, the tokens' lives.
 impl MockPlatform {
     fn accounts<T>(&self, with: impl FnOnce(&mut Accounts) -> T) -> T {
@@ -1032,10 +1066,7 @@ impl MockPlatform {
     /// # }
     /// ```
     pub fn approve_device_logins(&self) -> usize {
-        self.pending_device_logins()
-            .iter()
-            .filter(|user_code| self.approve_device_login(user_code))
-            .count()
+        self.shared.approve_device_logins()
     }
 
     /// The person denies the device login showing `user_code`: its next poll gets
@@ -1076,17 +1107,12 @@ impl MockPlatform {
     /// Every user access token issued so far expires now: the next call with one is refused
     /// with [`USER_TOKEN_EXPIRED`]. (The fixed `MockCredentials::user_access_token` stays.)
     pub fn expire_user_tokens(&self) {
-        self.accounts(|a| {
-            let now = a.now();
-            for token in a.access.values_mut() {
-                token.expires_at = token.expires_at.min(now);
-            }
-        });
+        self.shared.expire_user_tokens();
     }
 
     /// Revokes every refresh token issued so far: using one is refused with 20064.
     pub fn revoke_refresh_tokens(&self) {
-        self.accounts(|a| a.refresh.values_mut().for_each(|grant| grant.spent = true));
+        self.shared.revoke_refresh_tokens();
     }
 
     /// The app's "refresh user_access_token" security setting (on by default): off, logins

@@ -62,7 +62,7 @@ pub(super) fn match_operation(
     Some((&OPERATIONS[at], OPERATION_DETAILS.get(at)?, best_params))
 }
 
-fn percent_decoded(segment: &str) -> String {
+pub(super) fn percent_decoded(segment: &str) -> String {
     url::form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
         .next()
         .map(|(_, value)| value.into_owned())

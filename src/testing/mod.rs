@@ -217,6 +217,7 @@ use crate::{Client, ClientBuilder, EventType};
 
 mod accounts;
 mod api;
+mod control;
 #[cfg(feature = "long-connection")]
 mod long_connection;
 mod push;
@@ -244,6 +245,10 @@ pub const HELPDESK_ID: &str = "7180000000000000001";
 pub const HELPDESK_TOKEN: &str = "ht-mock";
 /// The open id of the customer of the tickets added with `MockPlatform::add_ticket`.
 pub const GUEST_OPEN_ID: &str = "ou_mock_guest";
+/// A tenant access token to accept as is ([`MockCredentials::tenant_access_token`]), for a
+/// client given a token rather than the app's credentials; `feishu-helpdesk mock` accepts
+/// it unless told otherwise. (The default credentials accept only the tokens issued.)
+pub const TENANT_ACCESS_TOKEN: &str = "t-mock";
 /// The user access token the stand-in accepts, unless configured otherwise.
 pub const USER_ACCESS_TOKEN: &str = "u-mock";
 /// The log id on every answer of the stand-in.
@@ -351,6 +356,9 @@ pub struct RecordedRequest {
     pub method: String,
     /// The path, such as `/open-apis/helpdesk/v1/events/subscribe`.
     pub path: String,
+    /// The query string as sent, without the `?` (empty if none): repeated keys stay
+    /// repeated, as in `status_list=1&status_list=2`.
+    pub query: String,
     /// The headers in the order received, names lower-case; credentials masked.
     pub headers: Vec<(String, String)>,
     /// The body, the app secret masked, and on the login side the values of
@@ -403,6 +411,100 @@ impl Shared {
         // Every update is a single step, so a poisoned lock still holds consistent state.
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    fn add_ticket(&self, ticket_id: &str, guest_name: &str) {
+        let now = api::now_millis();
+        let ticket = json!({
+            "ticket_id": ticket_id,
+            "helpdesk_id": self.credentials.helpdesk_id,
+            "guest": {"id": GUEST_OPEN_ID, "name": guest_name},
+            "ticket_type": 2,
+            "status": 1,
+            "channel": 9,
+            "solve": 1,
+            "created_at": now,
+            "updated_at": now,
+        });
+        self.state().tickets.insert(
+            ticket_id.to_owned(),
+            api::TicketState {
+                ticket,
+                messages: Vec::new(),
+            },
+        );
+    }
+
+    /// Appends the customer's `text` to the ticket; the event the platform pushes for it,
+    /// or `None` if there is no such ticket.
+    fn customer_message(&self, ticket_id: &str, text: &str) -> Option<PushEvent> {
+        let mut state = self.state();
+        let ticket = state.tickets.get_mut(ticket_id)?;
+        let now = api::now_millis();
+        let position = ticket.messages.len() + 1;
+        let id = format!("{}", 6_000_000_000_000_000_000u64 + position as u64);
+        let message_id = format!("om_mock_{id}");
+        let content = json!({"content": text, "msg_type": "text"}).to_string();
+        ticket.messages.push(json!({
+            "id": id,
+            "message_id": message_id,
+            "message_type": "text",
+            "content": content,
+            "user_name": ticket.ticket["guest"]["name"],
+            "user_id": GUEST_OPEN_ID,
+            "created_at": now,
+        }));
+        let mut summary = ticket.ticket.clone();
+        if let Some(summary) = summary.as_object_mut() {
+            summary.remove("guest");
+        }
+        Some(PushEvent::new(
+            "helpdesk.ticket_message.created_v1",
+            json!({
+                "ticket_message_id": id,
+                "message_id": message_id,
+                "msg_type": "text",
+                "position": position.to_string(),
+                "sender_id": {"open_id": GUEST_OPEN_ID},
+                "sender_type": 2,
+                "text": text,
+                "ticket": summary,
+                "chat_id": "oc_mock_chat",
+                "content": {"content": text, "msg_type": "text"},
+            }),
+        ))
+    }
+
+    fn ticket_messages(&self, ticket_id: &str) -> Vec<Value> {
+        self.state()
+            .tickets
+            .get(ticket_id)
+            .map(|ticket| ticket.messages.clone())
+            .unwrap_or_default()
+    }
+
+    async fn emit(&self, event: &PushEvent) -> Option<Delivery> {
+        let (url, pusher) = {
+            let state = self.state();
+            let subscribed = state.subscribed.iter().any(|(event_type, subtype)| {
+                let product = event_type.split('.').next().unwrap_or_default();
+                event.event_type == format!("{product}.{subtype}")
+            });
+            if !subscribed {
+                return None;
+            }
+            // Nowhere to deliver: nothing is pushed.
+            state.events_to.clone()?
+        };
+        Some(pusher.deliver(&url, event).await)
+    }
+
+    fn reset(&self) {
+        let mut state = self.state();
+        // Where events go is the set-up of the run, not state a test leaves behind.
+        let events_to = state.events_to.take();
+        *state = State::default();
+        state.events_to = events_to;
+    }
 }
 
 /// The local stand-in of the platform. Stops when dropped.
@@ -437,10 +539,25 @@ impl MockPlatform {
     ///
     /// If no loopback port can be bound.
     pub async fn start_with(credentials: MockCredentials) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let address = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::start_on(address, credentials)
             .await
-            .expect("a loopback port for the mock platform");
-        let address = listener.local_addr().expect("the mock platform's address");
+            .expect("a loopback port for the mock platform")
+    }
+
+    /// Starts a stand-in that accepts these credentials on `address` (port 0: a free
+    /// port), such as `0.0.0.0:8080` for a stand-in other machines or containers reach.
+    /// [`base_url`](Self::base_url) names the address bound.
+    ///
+    /// # Errors
+    ///
+    /// If `address` cannot be bound.
+    pub async fn start_on(
+        address: std::net::SocketAddr,
+        credentials: MockCredentials,
+    ) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(address).await?;
+        let address = listener.local_addr()?;
         let helpdesk_header = base64::engine::general_purpose::STANDARD.encode(format!(
             "{}:{}",
             credentials.helpdesk_id, credentials.helpdesk_token
@@ -470,14 +587,15 @@ impl MockPlatform {
                 while connections.try_join_next().is_some() {}
             }
         });
-        Self {
+        Ok(Self {
             base_url,
             shared,
             accept,
-        }
+        })
     }
 
-    /// The stand-in's base URL, `http://127.0.0.1:<port>`.
+    /// The stand-in's base URL, `http://127.0.0.1:<port>` (or the address given to
+    /// [`start_on`](Self::start_on)).
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
@@ -536,25 +654,7 @@ impl MockPlatform {
     /// `create_ticket_message` appends to its messages, `list_ticket_messages` pages
     /// through them.
     pub fn add_ticket(&self, ticket_id: &str, guest_name: &str) {
-        let now = api::now_millis();
-        let ticket = json!({
-            "ticket_id": ticket_id,
-            "helpdesk_id": self.shared.credentials.helpdesk_id,
-            "guest": {"id": GUEST_OPEN_ID, "name": guest_name},
-            "ticket_type": 2,
-            "status": 1,
-            "channel": 9,
-            "solve": 1,
-            "created_at": now,
-            "updated_at": now,
-        });
-        self.shared.state().tickets.insert(
-            ticket_id.to_owned(),
-            api::TicketState {
-                ticket,
-                messages: Vec::new(),
-            },
-        );
+        self.shared.add_ticket(ticket_id, guest_name);
     }
 
     /// The customer writes `text` in the ticket: the message joins the ticket's history and
@@ -563,56 +663,15 @@ impl MockPlatform {
     /// Returns the delivery, or `None` if the ticket was not added or the event is not
     /// subscribed (the message is kept all the same).
     pub async fn customer_writes(&self, ticket_id: &str, text: &str) -> Option<Delivery> {
-        let event = {
-            let mut state = self.shared.state();
-            let ticket = state.tickets.get_mut(ticket_id)?;
-            let now = api::now_millis();
-            let position = ticket.messages.len() + 1;
-            let id = format!("{}", 6_000_000_000_000_000_000u64 + position as u64);
-            let message_id = format!("om_mock_{id}");
-            let content = json!({"content": text, "msg_type": "text"}).to_string();
-            ticket.messages.push(json!({
-                "id": id,
-                "message_id": message_id,
-                "message_type": "text",
-                "content": content,
-                "user_name": ticket.ticket["guest"]["name"],
-                "user_id": GUEST_OPEN_ID,
-                "created_at": now,
-            }));
-            let mut summary = ticket.ticket.clone();
-            if let Some(summary) = summary.as_object_mut() {
-                summary.remove("guest");
-            }
-            PushEvent::new(
-                "helpdesk.ticket_message.created_v1",
-                json!({
-                    "ticket_message_id": id,
-                    "message_id": message_id,
-                    "msg_type": "text",
-                    "position": position.to_string(),
-                    "sender_id": {"open_id": GUEST_OPEN_ID},
-                    "sender_type": 2,
-                    "text": text,
-                    "ticket": summary,
-                    "chat_id": "oc_mock_chat",
-                    "content": {"content": text, "msg_type": "text"},
-                }),
-            )
-        };
-        self.emit(&event).await
+        let event = self.shared.customer_message(ticket_id, text)?;
+        self.shared.emit(&event).await
     }
 
     /// The messages of a ticket added with [`add_ticket`](Self::add_ticket), in the order
     /// they were written (the customer's and the app's), as `list_ticket_messages` gives
     /// them.
     pub fn ticket_messages(&self, ticket_id: &str) -> Vec<Value> {
-        self.shared
-            .state()
-            .tickets
-            .get(ticket_id)
-            .map(|ticket| ticket.messages.clone())
-            .unwrap_or_default()
+        self.shared.ticket_messages(ticket_id)
     }
 
     /// The events subscribed now.
@@ -664,19 +723,15 @@ impl MockPlatform {
     /// not, as on the platform, or if no URL was set. A subscribed `helpdesk.ticket` /
     /// `ticket.created_v1` is pushed as `helpdesk.ticket.created_v1`.
     pub async fn emit(&self, event: &PushEvent) -> Option<Delivery> {
-        let (url, pusher) = {
-            let state = self.shared.state();
-            let subscribed = state.subscribed.iter().any(|(event_type, subtype)| {
-                let product = event_type.split('.').next().unwrap_or_default();
-                event.event_type == format!("{product}.{subtype}")
-            });
-            if !subscribed {
-                return None;
-            }
-            // Nowhere to deliver: nothing is pushed.
-            state.events_to.clone()?
-        };
-        Some(pusher.deliver(&url, event).await)
+        self.shared.emit(event).await
+    }
+
+    /// Back to a fresh start: forgets the tickets, the subscriptions, the scripted answers
+    /// and the answers set for operations, the recorded requests, every token issued and the
+    /// logins' state; keeps the credentials and where events are delivered
+    /// ([`deliver_events_to`](Self::deliver_events_to)).
+    pub fn reset(&self) {
+        self.shared.reset();
     }
 }
 
@@ -697,6 +752,10 @@ async fn handle(
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let path = parts.uri.path().to_owned();
+    // The test's own controls: neither the platform's nor recorded among its requests.
+    if control::is_control(&path) {
+        return Ok(control::handle(&shared, &parts.method, &path, &body).await);
+    }
     // The long connection's endpoint: its own faults, not the helpdesk calls' script.
     #[cfg(feature = "long-connection")]
     if parts.method == http::Method::POST && path == MockLongConnection::ENDPOINT_PATH {
@@ -901,6 +960,7 @@ fn record(shared: &Shared, parts: &http::request::Parts, path: &str, body: &Byte
     shared.state().requests.push(RecordedRequest {
         method: parts.method.to_string(),
         path: path.to_owned(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
         headers,
         body,
         answered,

@@ -16,6 +16,8 @@ mod cli;
 mod cli_api;
 #[cfg(feature = "cli")]
 mod cli_long_connection;
+#[cfg(feature = "cli")]
+mod cli_mock;
 mod codegen;
 mod downloads;
 mod errors;

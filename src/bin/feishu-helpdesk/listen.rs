@@ -87,7 +87,7 @@ fn delivery() -> Result<DeliveryOptions, Failure> {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-async fn stopped() {
+pub(crate) async fn stopped() {
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };

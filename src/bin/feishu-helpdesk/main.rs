@@ -12,12 +12,14 @@ mod config;
 mod failure;
 mod listen;
 mod login;
+mod mock;
 mod output;
 mod subscription;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::failure::Failure;
 
@@ -116,11 +118,25 @@ enum Command {
         #[arg(long)]
         long_connection: bool,
     },
+    /// Run a stand-in of the platform, for the tests of a client in any language.
+    ///
+    /// The testing kit's stand-in, as a process: the token endpoint and every helpdesk
+    /// operation with the platform's checks, a person's login, and a control interface
+    /// under /__mock/ (add tickets, write as a customer, queue faults, set answers, read
+    /// the requests received; openapi/mock-control.yaml describes it). Prints where it
+    /// listens and the credentials it accepts (one JSON line with --json), then serves until
+    /// Ctrl-C or SIGTERM. --app-id and --helpdesk-id set its ids when given on the command
+    /// line (the environment is not read: it names a real app); --base-url and --lark play
+    /// no part.
+    Mock(mock::MockArgs),
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(err) => {
             // `--help` and `--version` come here too, and are no usage error.
             let code = if err.use_stderr() { 2 } else { 0 };
@@ -152,13 +168,22 @@ fn main() -> ExitCode {
             return ExitCode::from(3);
         }
     };
-    match runtime.block_on(run(&cli)) {
+    // What `mock` takes of the global ids: only what the command line gives.
+    let given = |id: &str| {
+        let given = matches.value_source(id) == Some(ValueSource::CommandLine);
+        given.then(|| matches.get_one::<String>(id).cloned()).flatten()
+    };
+    let ids = mock::Ids {
+        app_id: given("app_id"),
+        helpdesk_id: given("helpdesk_id"),
+    };
+    match runtime.block_on(run(&cli, ids)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => failure::report(failure, cli.json),
     }
 }
 
-async fn run(cli: &Cli) -> Result<(), Failure> {
+async fn run(cli: &Cli, ids: mock::Ids) -> Result<(), Failure> {
     match &cli.command {
         Command::Events => {
             subscription::list_events(cli.json);
@@ -176,5 +201,6 @@ async fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Login(args) => login::login(cli, args).await,
         Command::Logout { user } => login::logout(cli, user.as_deref()).await,
         Command::Whoami { user } => login::whoami(cli, user.as_deref()).await,
+        Command::Mock(args) => mock::run(args, ids, cli.json).await,
     }
 }

@@ -19,7 +19,8 @@ export interface MockInfo {
 export interface RecordedRequest {
   method: string;
   path: string;
-  query: string | null;
+  /** The query string as sent, without the `?` (empty if none). */
+  query: string;
   headers: [string, string][];
   body: string;
   answered: number;

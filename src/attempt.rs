@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use futures_util::TryStreamExt as _;
 use progenitor_client::{ByteStream, Error as GeneratedError, ResponseValue};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::header::{
+    Entry, HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE,
+};
 
 use crate::body_limit::{MAX_BODY_BYTES, MAX_DOWNLOAD_BYTES};
 use crate::client_state::{TokenSource, UserSource};
@@ -110,6 +112,8 @@ impl AttemptSlot {
 
 /// The content type the platform asks for; the generated code sends it without charset.
 const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
+/// The content type progenitor sets on a form body (the device login's), which is kept.
+const FORM: HeaderValue = HeaderValue::from_static("application/x-www-form-urlencoded");
 
 /// One attempt of `operation` (an id of `OPERATIONS`): `request` with the credentials the
 /// operation takes, sent; the answer bounded, its status, log id and rate-limit reset noted
@@ -294,8 +298,18 @@ pub(crate) fn prepare(
         }
         _ => {}
     }
-    if request.body().is_some() && !is_form(request.headers()) {
-        request.headers_mut().insert(CONTENT_TYPE, JSON_UTF8);
+    if request.body().is_some() {
+        // One probe of the map, as the plain insert it replaces: a form's content type (the
+        // device login's body) is kept, any other becomes JSON with its charset.
+        match request.headers_mut().entry(CONTENT_TYPE) {
+            Entry::Occupied(mut set) if set.get() != FORM => {
+                set.insert(JSON_UTF8);
+            }
+            Entry::Occupied(_) => {}
+            Entry::Vacant(unset) => {
+                unset.insert(JSON_UTF8);
+            }
+        }
     }
     if state.timeout_per_request {
         *request.timeout_mut() = Some(state.timeout);
@@ -439,13 +453,6 @@ pub(crate) fn settle_download(
         notes,
         sent: true,
     }))
-}
-
-/// Whether progenitor set a form's content type (the device login's body), which keeps it.
-fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes() == b"application/x-www-form-urlencoded")
 }
 
 fn is_json(content_type: &str) -> bool {

@@ -375,19 +375,8 @@ impl LoginStore for FileLoginStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::login_store::tests::login;
     use crate::secret::Secret;
-
-    fn login(key: &LoginKey) -> UserLogin {
-        UserLogin::granted(
-            key,
-            "Alice".into(),
-            "helpdesk:all offline_access".into(),
-            Secret::new("u-secret-access"),
-            Duration::from_secs(7200),
-            Some(Secret::new("ur-secret-refresh")),
-            Some(Duration::from_secs(604800)),
-        )
-    }
 
     /// A new empty folder of the test's own, removed when dropped.
     struct TempDir(PathBuf);

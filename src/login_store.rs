@@ -372,10 +372,12 @@ impl LoginStore for MemoryLoginStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn login(key: &LoginKey) -> UserLogin {
+    /// A login just granted to Alice, with both tokens (`u-secret-access`,
+    /// `ur-secret-refresh`): the stores' tests share it.
+    pub(crate) fn login(key: &LoginKey) -> UserLogin {
         UserLogin::granted(
             key,
             "Alice".into(),

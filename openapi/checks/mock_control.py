@@ -9,11 +9,10 @@ at the end (it must exit 0). Exits non-zero at the first control that does not h
 """
 
 import base64
-import json
-import signal
-import subprocess
 import sys
 from pathlib import Path
+
+from mock_process import with_mock
 
 package_dir, binary = Path(sys.argv[1]), sys.argv[2]
 sys.path.insert(0, str(package_dir))
@@ -62,19 +61,7 @@ def expect(what, condition, seen):
 
 
 def main() -> int:
-    mock = subprocess.Popen(
-        [binary, "mock", "--json", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env={},
-        text=True,
-    )
-    try:
-        started = json.loads(mock.stdout.readline())
-        check(started)
-    finally:
-        mock.send_signal(signal.SIGTERM)
-        code = mock.wait(timeout=5)
+    code = with_mock(binary, check)
     expect("SIGTERM stops it with exit code 0", code == 0, code)
     return 0
 

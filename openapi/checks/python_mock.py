@@ -13,11 +13,11 @@ Starts `<binary> mock --json --port 0`, reads the line it prints, drives its con
 
 import base64
 import json
-import signal
-import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+
+from mock_process import with_mock
 
 package_dir, binary = Path(sys.argv[1]), sys.argv[2]
 sys.path.insert(0, str(package_dir))
@@ -180,19 +180,7 @@ def check(started):
 
 
 def main() -> int:
-    mock = subprocess.Popen(
-        [binary, "mock", "--json", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env={},
-        text=True,
-    )
-    try:
-        started = json.loads(mock.stdout.readline())
-        check(started)
-    finally:
-        mock.send_signal(signal.SIGTERM)
-        code = mock.wait(timeout=5)
+    code = with_mock(binary, check)
     expect("SIGTERM stops it with exit code 0", code == 0, code)
     for failure in failures:
         print(f"failed: {failure}", file=sys.stderr)

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::login_store::{check_name, LoginKey, LoginStore, RefreshLock, UserLogin};
+use crate::login_store::{check_name, check_stored_under, LoginKey, LoginStore, RefreshLock, UserLogin};
 use crate::token_cache::BoxFuture;
 
 /// Logins in a folder: `<dir>/<app_id>/<open_id>.json`, for the processes of one machine
@@ -315,12 +315,7 @@ impl LoginStore for FileLoginStore {
     ) -> BoxFuture<'a, Result<bool, Error>> {
         Box::pin(async move {
             let files = LoginFiles::of(&self.dir, key)?;
-            if login.is_some_and(|login| login.app_id != key.app_id || login.open_id != key.open_id) {
-                return Err(Error::invalid_input(
-                    "login",
-                    "is not the login of the key it is stored under",
-                ));
-            }
+            check_stored_under(key, login)?;
             let (key, login) = (key.clone(), login.cloned());
             blocking(move || swap(&files, &key, expected, login.as_ref())).await
         })

@@ -56,6 +56,18 @@ pub(crate) fn check_name(field: &'static str, value: &str) -> Result<(), Error> 
     Ok(())
 }
 
+/// Refuses to store `login` under another person's (or app's) key: a shared store's file
+/// name or Redis key would then hold a login that is not its own.
+pub(crate) fn check_stored_under(key: &LoginKey, login: Option<&UserLogin>) -> Result<(), Error> {
+    if login.is_some_and(|login| login.app_id != key.app_id || login.open_id != key.open_id) {
+        return Err(Error::invalid_input(
+            "login",
+            "is not the login of the key it is stored under",
+        ));
+    }
+    Ok(())
+}
+
 /// One person's login to an app, as a [`LoginStore`] keeps it: who they are, their user
 /// access token and refresh token with their expiries, the scopes granted, and whether the
 /// login needs a new authorization.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use redis::aio::MultiplexedConnection;
 
 use crate::error::Error;
-use crate::login_store::{check_name, LoginKey, LoginStore, RefreshLock, UserLogin};
+use crate::login_store::{check_name, check_stored_under, LoginKey, LoginStore, RefreshLock, UserLogin};
 use crate::redis_connection::RedisConnection;
 use crate::token_cache::BoxFuture;
 
@@ -179,12 +179,7 @@ impl LoginStore for RedisLoginStore {
     ) -> BoxFuture<'a, Result<bool, Error>> {
         Box::pin(async move {
             let redis_key = login_key(key)?;
-            if login.is_some_and(|login| login.app_id != key.app_id || login.open_id != key.open_id) {
-                return Err(Error::invalid_input(
-                    "login",
-                    "is not the login of the key it is stored under",
-                ));
-            }
+            check_stored_under(key, login)?;
             let json = match login {
                 Some(login) => serde_json::to_string(login)
                     .map_err(|_| Error::store("could not serialize the login", None::<std::io::Error>))?,

@@ -14,6 +14,7 @@
 //                            app's credentials; the base URL, plain http and the HTTP client
 // credentials                the two header values: `Bearer <token>` and base64(id:token)
 // token_cache                the public cache API: TokenCache, CachedToken, the in-memory cache
+// single_flight              one caller does the work, the others waiting share its outcome
 // token_manager              token reuse, one fetch for all callers, renewal after a rejection
 // login_store                people's logins: UserLogin, the LoginStore API (compare-and-swap,
 //                            a refresh lock), the in-memory store
@@ -79,6 +80,7 @@ mod raw;
 mod receipt;
 mod retry;
 mod secret;
+mod single_flight;
 mod subscription;
 mod token_cache;
 mod token_endpoint;

@@ -3,7 +3,6 @@
 //! forgotten when the platform rejects it. New tokens come through a [`TokenEndpoint`].
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,6 +10,7 @@ use tokio::time::Instant;
 
 use crate::error::Error;
 use crate::secret::Secret;
+use crate::single_flight::SingleFlight;
 use crate::token_cache::{BoxFuture, CachedToken, FetchLock, TokenCache};
 
 /// How long before expiry a token is refreshed, unless set otherwise.
@@ -38,12 +38,6 @@ pub(crate) trait TokenEndpoint: Send + Sync {
     ) -> BoxFuture<'a, Result<CachedToken, Error>>;
 }
 
-/// The outcome of the latest fetch, for the callers that waited on it.
-struct Fetched {
-    sequence: u64,
-    result: Result<CachedToken, Error>,
-}
-
 /// Obtains and caches the tenant access token of one app.
 pub(crate) struct TokenManager {
     app_id: String,
@@ -55,10 +49,8 @@ pub(crate) struct TokenManager {
     /// The token last obtained, checked before the cache: the common case costs a lock
     /// and two reference counts.
     latest: Mutex<Option<CachedToken>>,
-    /// Held by the one caller that fetches; the others wait on it.
-    fetch: tokio::sync::Mutex<Option<Fetched>>,
-    /// How many fetches have completed.
-    completed: AtomicU64,
+    /// One fetch for the callers that find no token at the same time.
+    fetch: SingleFlight<CachedToken>,
 }
 
 impl TokenManager {
@@ -78,8 +70,7 @@ impl TokenManager {
             cache,
             refresh_margin,
             latest: Mutex::new(None),
-            fetch: tokio::sync::Mutex::new(None),
-            completed: AtomicU64::new(0),
+            fetch: SingleFlight::default(),
         }
     }
 
@@ -94,22 +85,9 @@ impl TokenManager {
         if let Some(token) = self.cached().await {
             return Ok(token);
         }
-        let seen = self.completed.load(Ordering::Acquire);
-        let mut fetch = self.fetch.lock().await;
-        if let Some(done) = fetch.as_ref().filter(|done| done.sequence > seen) {
-            // A fetch completed while this caller waited: share its outcome.
-            return done.result.clone();
-        }
-        if let Some(token) = self.cached().await {
-            return Ok(token);
-        }
-        let result = self.fetch_once_across_processes().await;
-        let sequence = self.completed.fetch_add(1, Ordering::AcqRel) + 1;
-        *fetch = Some(Fetched {
-            sequence,
-            result: result.clone(),
-        });
-        result
+        self.fetch
+            .run(|| self.cached(), || self.fetch_once_across_processes())
+            .await
     }
 
     /// Fetches under the shared cache's fetch lock, or waits (boundedly) for the process
@@ -206,6 +184,8 @@ impl fmt::Debug for TokenManager {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
     use super::*;
     use crate::token_cache::MemoryTokenCache;
 

@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use tokio::time::Instant;
 use crate::error::Error;
 use crate::login_store::{LoginKey, LoginStore, RefreshLock, UserLogin};
 use crate::secret::Secret;
+use crate::single_flight::SingleFlight;
 use crate::token_cache::{BoxFuture, CachedToken};
 
 /// How long the right to refresh a login is held at most, if its holder dies (Redis).
@@ -76,8 +76,7 @@ impl UserTokens {
                 shared: Arc::clone(self),
                 latest: Mutex::new(None),
                 rejected: Mutex::new(None),
-                refresh: tokio::sync::Mutex::new(None),
-                completed: AtomicU64::new(0),
+                refresh: SingleFlight::default(),
             })
         });
         Ok(Arc::clone(person))
@@ -94,12 +93,6 @@ impl fmt::Debug for UserTokens {
     }
 }
 
-/// The outcome of the latest refresh, for the callers that waited on it.
-struct Obtained {
-    sequence: u64,
-    result: Result<CachedToken, Error>,
-}
-
 /// One person's user access token, as a client acting for them sees it.
 pub(crate) struct PersonTokens {
     key: LoginKey,
@@ -108,9 +101,8 @@ pub(crate) struct PersonTokens {
     latest: Mutex<Option<CachedToken>>,
     /// A token the platform rejected: not used again even if the store still holds it.
     rejected: Mutex<Option<Secret>>,
-    /// Held by the one caller that obtains a token; the others wait on it.
-    refresh: tokio::sync::Mutex<Option<Obtained>>,
-    completed: AtomicU64,
+    /// One refresh for the callers that find no fresh token at the same time.
+    refresh: SingleFlight<CachedToken>,
 }
 
 impl PersonTokens {
@@ -147,21 +139,9 @@ impl PersonTokens {
 
     /// [`token`](Self::token)'s work: one caller obtains, the others share its outcome.
     async fn shared_refresh(&self) -> Result<CachedToken, Error> {
-        let seen = self.completed.load(Ordering::Acquire);
-        let mut refresh = self.refresh.lock().await;
-        if let Some(done) = refresh.as_ref().filter(|done| done.sequence > seen) {
-            return done.result.clone();
-        }
-        if let Some(token) = self.fresh() {
-            return Ok(token);
-        }
-        let result = self.obtain().await;
-        let sequence = self.completed.fetch_add(1, Ordering::AcqRel) + 1;
-        *refresh = Some(Obtained {
-            sequence,
-            result: result.clone(),
-        });
-        result
+        self.refresh
+            .run(|| std::future::ready(self.fresh()), || self.obtain())
+            .await
     }
 
     /// Drops `token` after the platform rejected it: the next call refreshes the login,
@@ -369,6 +349,8 @@ fn still_valid(login: &UserLogin) -> Option<CachedToken> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
     use super::*;
     use crate::login_store::MemoryLoginStore;
 

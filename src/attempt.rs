@@ -3,6 +3,8 @@
 //! none); and the mapping of its outcome to data, a download or an [`Error`] ([`settle`],
 //! [`settle_download`]).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -119,35 +121,52 @@ const FORM: HeaderValue = HeaderValue::from_static("application/x-www-form-urlen
 /// operation takes, sent; the answer bounded, its status, log id and rate-limit reset noted
 /// in `notes`, its headers dropped (the wrapper has what it needs) except a download's.
 ///
-/// Nothing is awaited before sending unless a token must be fetched (boxed, with the
-/// request moved into it), so that the attempt's future holds reqwest's small future rather
-/// than the request beside the hooks' own.
-pub(crate) async fn exchange(
-    client: &generated::Client,
+/// Not an `async fn`: the request is prepared and handed to reqwest before the future is
+/// made, so that the future holds reqwest's small one, not the request (an `async fn` would
+/// keep its parameter's room for the whole attempt). Only a token that must be fetched
+/// first is awaited before sending (boxed, with the request moved into it).
+pub(crate) fn exchange<'c, 'n>(
+    client: &'c generated::Client,
     request: reqwest::Request,
     operation: &'static str,
-    notes: &AttemptSlot,
-) -> Result<reqwest::Response, GeneratedError<ErrorResponse>> {
+    notes: &'n AttemptSlot,
+) -> impl Future<Output = Result<reqwest::Response, GeneratedError<ErrorResponse>>> + Send + use<'c, 'n> {
     let op = generated::find_operation(operation);
-    // Bound before the match: a temporary of the match's head would be kept across the
-    // await in its arm (and the error beside it is large).
-    let authorization = authorization(client, operation, op, Some(notes))?;
-    let request = match authorization {
-        Authorization::Ready(value) => prepared(client, request, value),
-        Authorization::Fetch(supplier) => {
-            Box::pin(with_fetched_token(client, request, supplier, Some(notes))).await?
-        }
-    };
     let binary = op.is_some_and(|op| op.binary);
-    let pending = client.client.execute(request);
-    let mut response = bounded(pending.await?, binary);
-    notes.write(|notes| notes.answer(response.status(), response.headers()));
-    if !binary {
-        // progenitor would copy every header into the `ResponseValue`, which the wrapper
-        // drops unread; a download keeps them for its content type and length.
-        drop(std::mem::take(response.headers_mut()));
+    let sending = match authorization(client, operation, op, Some(notes)) {
+        Ok(Authorization::Ready(value)) => {
+            Sending::Now(client.client.execute(prepared(client, request, value)))
+        }
+        Ok(Authorization::Fetch(supplier)) => Sending::AfterToken(Box::pin(sent_with_fetched_token(
+            client, request, supplier, notes,
+        ))),
+        Err(refusal) => Sending::Refused(Box::new(refusal)),
+    };
+    async move {
+        let answer = match sending {
+            Sending::Now(pending) => pending.await?,
+            Sending::AfterToken(pending) => pending.await?,
+            Sending::Refused(refusal) => return Err(*refusal),
+        };
+        let mut response = bounded(answer, binary);
+        notes.write(|notes| notes.answer(response.status(), response.headers()));
+        if !binary {
+            // progenitor would copy every header into the `ResponseValue`, which the wrapper
+            // drops unread; a download keeps them for its content type and length.
+            drop(std::mem::take(response.headers_mut()));
+        }
+        Ok(response)
     }
-    Ok(response)
+}
+
+/// An attempt's request on its way: sent, waiting for a token, or refused before sending.
+enum Sending<N, F> {
+    /// reqwest's future for the request.
+    Now(N),
+    /// A token is fetched first, then the request is sent.
+    AfterToken(Pin<Box<F>>),
+    /// No request could be made (boxed: rare, and large).
+    Refused(Box<GeneratedError<ErrorResponse>>),
 }
 
 /// The `Authorization` a request of `operation` carries, where it is known without
@@ -211,15 +230,18 @@ pub(crate) fn authorization<'a, E>(
     })))
 }
 
-/// `request`, prepared once `manager` has a token.
-async fn with_fetched_token<E>(
+/// `request`, sent once `supplier` has a token.
+async fn sent_with_fetched_token(
     client: &generated::Client,
     request: reqwest::Request,
     supplier: Supplier<'_>,
-    notes: Option<&AttemptSlot>,
-) -> Result<reqwest::Request, GeneratedError<E>> {
-    let value = fetched(supplier, notes).await?;
-    Ok(prepared(client, request, Some(value)))
+    notes: &AttemptSlot,
+) -> Result<reqwest::Response, GeneratedError<ErrorResponse>> {
+    let value = fetched(supplier, Some(notes)).await?;
+    Ok(client
+        .client
+        .execute(prepared(client, request, Some(value)))
+        .await?)
 }
 
 /// A token from `supplier`, fetched, refreshed or waited for, as the request's header value.

@@ -144,12 +144,14 @@ where
         if traced {
             span.record("attempt", history.sent);
         }
-        // Entering a span nobody listens to, on every poll, is not free either.
-        let result = if traced {
-            call().instrument(span.clone()).await
-        } else {
-            call().await
-        };
+        // One future either way (an `Instrumented` beside the plain one would enlarge the
+        // call's future); the span is entered on each poll only when somebody listens.
+        let mut attempt = std::pin::pin!(call());
+        let result = std::future::poll_fn(|cx| {
+            let _entered = traced.then(|| span.enter());
+            attempt.as_mut().poll(cx)
+        })
+        .await;
         // The match ends before the failure's await: a temporary of its head (the answer's
         // data, kilobytes for some operations) would otherwise be kept across it.
         let failure = match settle(result, notes.take()) {

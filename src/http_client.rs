@@ -1,6 +1,6 @@
 //! The library's own HTTP clients, all built by [`library_http_client`]: reqwest's own TLS
 //! set-up for the TLS feature the crate is built with (`rustls`, the default, or
-//! `native-tls`), no redirects, the crate's user agent.
+//! `native-tls`), no redirects, and no `User-Agent`.
 //!
 //! The library never installs a process-wide rustls crypto provider and never enables
 //! reqwest's `rustls-no-provider`: cargo unifies reqwest's features across the application,
@@ -59,12 +59,17 @@ pub fn http_client_builder() -> Result<reqwest::ClientBuilder, Error> {
 /// connection's): `timeout` as its default for connecting and for each request, and no
 /// redirects, so that the credentials a request carries (a token, the helpdesk header, the
 /// app secret in a body) never go to another host.
+///
+/// No `User-Agent` (the platform asks for none): reqwest copies a request's headers before
+/// sending, and with a sixth header that copy outgrows glibc's per-thread cache as the
+/// connection adds `host` and `content-length`, an allocation taken from a locked arena on
+/// one thread and freed on another on every call. A program that wants one sets it on its own
+/// client ([`ClientBuilder::http_client`](crate::ClientBuilder::http_client)).
 pub(crate) fn library_http_client(timeout: Duration) -> Result<reqwest::Client, Error> {
     http_client_builder()?
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(timeout)
         .timeout(timeout)
-        .user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| Error::invalid_input_because("http_client", "cannot be built", e))
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::header::HeaderValue;
@@ -20,8 +20,13 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A tenant access token with its expiry, as a [`TokenCache`] stores it.
 ///
 /// `Debug` never shows the token.
+///
+/// Cloning it counts a reference: every call carries the one token the client holds.
 #[derive(Clone)]
-pub struct CachedToken {
+pub struct CachedToken(Arc<Token>);
+
+/// What a [`CachedToken`] shares between its clones.
+struct Token {
     token: Secret,
     /// `Bearer <token>`, built once per token rather than once per call.
     header: HeaderValue,
@@ -34,49 +39,50 @@ impl CachedToken {
     pub fn new(token: impl Into<String>, expires_at: Instant) -> Result<Self, Error> {
         let token = Secret::new(token);
         let header = crate::credentials::bearer(&token)?;
-        Ok(Self {
+        Ok(Self(Arc::new(Token {
             token,
             header,
             expires_at,
-        })
+        })))
     }
 
     /// The token itself, for a cache that must store it elsewhere. Keep it secret.
     pub fn secret(&self) -> &str {
-        self.token.expose()
+        self.0.token.expose()
     }
 
     /// When the token expires.
     pub fn expires_at(&self) -> Instant {
-        self.expires_at
+        self.0.expires_at
     }
 
     pub(crate) fn header(&self) -> &HeaderValue {
-        &self.header
+        &self.0.header
     }
 
     /// How much of the token's life remains (zero once it has expired).
     pub(crate) fn time_left(&self) -> Duration {
-        self.expires_at.saturating_duration_since(Instant::now())
+        self.0.expires_at.saturating_duration_since(Instant::now())
     }
 
     /// Whether more than `margin` of the token's life remains.
     pub(crate) fn is_fresh(&self, margin: Duration) -> bool {
-        Instant::now() + margin < self.expires_at
+        Instant::now() + margin < self.0.expires_at
     }
 }
 
 impl PartialEq for CachedToken {
     fn eq(&self, other: &Self) -> bool {
-        self.token == other.token && self.expires_at == other.expires_at
+        Arc::ptr_eq(&self.0, &other.0)
+            || (self.0.token == other.0.token && self.0.expires_at == other.0.expires_at)
     }
 }
 
 impl fmt::Debug for CachedToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CachedToken")
-            .field("token", &self.token)
-            .field("expires_at", &self.expires_at)
+            .field("token", &self.0.token)
+            .field("expires_at", &self.0.expires_at)
             .finish()
     }
 }

@@ -53,6 +53,8 @@ static ALLOCATED_BYTES: AtomicUsize = AtomicUsize::new(0);
 /// Allocations larger than glibc's per-thread cache takes (1,032 bytes): each takes a lock on
 /// an arena, and contends when another thread frees into it.
 static LARGE_ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+/// Allocations by size, exactly up to 4,096 bytes (the last slot: any larger).
+static SIZES: [AtomicUsize; 4098] = [const { AtomicUsize::new(0) }; 4098];
 
 // SAFETY: every call is passed on to the system allocator unchanged.
 unsafe impl GlobalAlloc for Counting {
@@ -76,6 +78,7 @@ fn count(size: usize) {
         if size > 1032 {
             LARGE_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         }
+        SIZES[size.min(4097)].fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -263,7 +266,10 @@ fn main() {
                     let variant = variant_named(name, &server.base_url);
                     for (pattern, label) in PATTERNS {
                         measure(&variant, pattern, 64, 2000).await;
-                        for counter in [&ALLOCATIONS, &ALLOCATED_BYTES, &LARGE_ALLOCATIONS] {
+                        for counter in [&ALLOCATIONS, &ALLOCATED_BYTES, &LARGE_ALLOCATIONS]
+                            .into_iter()
+                            .chain(&SIZES)
+                        {
                             counter.store(0, Ordering::Relaxed);
                         }
                         COUNTING.store(true, Ordering::Relaxed);
@@ -276,6 +282,19 @@ fn main() {
                             per_call(&ALLOCATED_BYTES),
                             per_call(&LARGE_ALLOCATIONS)
                         );
+                        // The sizes a call allocates (bytes x allocations per call), the rare
+                        // ones (a pool's connection, a timer wheel's slot) left out.
+                        let sizes: Vec<String> = SIZES
+                            .iter()
+                            .enumerate()
+                            .map(|(size, count)| (size, per_call(count)))
+                            .filter(|&(_, count)| count >= 0.05)
+                            .map(|(size, count)| {
+                                let size = if size > 4096 { ">4096".to_owned() } else { size.to_string() };
+                                if (count - 1.0).abs() < 0.05 { size } else { format!("{size}x{count:.1}") }
+                            })
+                            .collect();
+                        println!("    sizes: {}", sizes.join(" "));
                     }
                 }
             }

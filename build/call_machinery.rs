@@ -102,7 +102,16 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
         let doc = send.attrs.iter().find(|a| a.path().is_ident("doc")).cloned();
-        through_exchange(send, &operation)?;
+        // The operation's row of `OPERATIONS` (the helpdesk operations, sorted by id, as
+        // `operation_table` writes them), passed to the call machinery instead of its name.
+        let row = operations
+            .iter()
+            .filter(|op| op.helpdesk)
+            .position(|op| op.id == operation)
+            .ok_or_else(|| format!("{operation} is not in the operation table"))?;
+        // Checked at compile time to be the row of `operation`, whose name stays readable here.
+        let operation_row = quote!(const { crate::generated::operation_at(#row, #operation) });
+        through_exchange(send, &operation, &operation_row)?;
         send.sig.ident = syn::Ident::new("send_once", send.sig.ident.span());
         send.vis = syn::parse_quote!(pub(crate));
         send.attrs.retain(|a| !a.path().is_ident("doc"));
@@ -121,7 +130,7 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
                     pub async fn send(self) -> Result<crate::download::Download, crate::Error> {
                         let client = self.client;
                         let notes = <super::Client as crate::generated_glue::Dispatch>::Notes::default();
-                        crate::generated_glue::Dispatch::download(client, #operation, &notes, || self.clone().send_once(&notes)).await
+                        crate::generated_glue::Dispatch::download(client, #operation_row, &notes, || self.clone().send_once(&notes)).await
                     }
                 },
                 syn::parse_quote! {
@@ -130,7 +139,7 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
                     pub async fn send_with_receipt(self) -> Result<(crate::download::Download, crate::Receipt), crate::Error> {
                         let client = self.client;
                         let notes = <super::Client as crate::generated_glue::Dispatch>::Notes::default();
-                        crate::generated_glue::Dispatch::download_with_receipt(client, #operation, &notes, || self.clone().send_once(&notes)).await
+                        crate::generated_glue::Dispatch::download_with_receipt(client, #operation_row, &notes, || self.clone().send_once(&notes)).await
                     }
                 },
             )
@@ -153,7 +162,7 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
                     pub async fn send(self) -> Result<#data, crate::Error> {
                         let client = self.client;
                         let notes = <super::Client as crate::generated_glue::Dispatch>::Notes::default();
-                        crate::generated_glue::Dispatch::dispatch(client, #operation, &notes, || self.clone().send_once(&notes)).await
+                        crate::generated_glue::Dispatch::dispatch(client, #operation_row, &notes, || self.clone().send_once(&notes)).await
                     }
                 },
                 syn::parse_quote! {
@@ -162,7 +171,7 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
                     pub async fn send_with_receipt(self) -> Result<(#data, crate::Receipt), crate::Error> {
                         let client = self.client;
                         let notes = <super::Client as crate::generated_glue::Dispatch>::Notes::default();
-                        crate::generated_glue::Dispatch::dispatch_with_receipt(client, #operation, &notes, || self.clone().send_once(&notes)).await
+                        crate::generated_glue::Dispatch::dispatch_with_receipt(client, #operation_row, &notes, || self.clone().send_once(&notes)).await
                     }
                 },
             )
@@ -224,12 +233,16 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
 /// progenitor's `send` ends with `let info = OperationInfo {..}; client.pre(..).await?;
 /// let result = client.exec(..).await; client.post(..).await?; let response = result?;`
 /// and then maps the status. Those statements become one
-/// `let response = Dispatch::exchange(client, request, "<operation>", notes).await?;`: the
-/// notes reach the hook by reference (no task-local moved in and out on every poll), the
-/// operation is looked up once, and the attempt's future holds one small future where it
+/// `let response = Dispatch::exchange(client, request, <its row of OPERATIONS>, notes).await?;`:
+/// the notes reach the hook by reference (no task-local moved in and out on every poll), the
+/// operation is its row of the table (never looked up by name), and the attempt's future holds one small future where it
 /// held the request beside each hook's. The answers are decoded by
 /// `crate::generated_glue::decode` instead of `ResponseValue::from_response`. A `send` of another shape fails the build.
-pub(crate) fn through_exchange(send: &mut syn::ImplItemFn, operation: &str) -> Result<(), String> {
+pub(crate) fn through_exchange(
+    send: &mut syn::ImplItemFn,
+    operation: &str,
+    operation_row: &proc_macro2::TokenStream,
+) -> Result<(), String> {
     let text = |stmt: &syn::Stmt| quote::quote!(#stmt).to_string().replace(' ', "");
     let stmts = &mut send.block.stmts;
     let start = stmts
@@ -257,7 +270,7 @@ pub(crate) fn through_exchange(send: &mut syn::ImplItemFn, operation: &str) -> R
     stmts.splice(
         start..=end,
         [syn::parse_quote! {
-            let response = crate::generated_glue::Dispatch::exchange(client, request, #operation, notes).await?;
+            let response = crate::generated_glue::Dispatch::exchange(client, request, #operation_row, notes).await?;
         }],
     );
     // The answers are decoded by `crate::generated_glue::decode`, which moves the headers

@@ -117,7 +117,7 @@ const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; chars
 /// The content type progenitor sets on a form body (the device login's), which is kept.
 const FORM: HeaderValue = HeaderValue::from_static("application/x-www-form-urlencoded");
 
-/// One attempt of `operation` (an id of `OPERATIONS`): `request` with the credentials the
+/// One attempt of `operation` (a row of `OPERATIONS`): `request` with the credentials the
 /// operation takes, sent; the answer bounded, its status, log id and rate-limit reset noted
 /// in `notes`, its headers dropped (the wrapper has what it needs) except a download's.
 ///
@@ -128,12 +128,11 @@ const FORM: HeaderValue = HeaderValue::from_static("application/x-www-form-urlen
 pub(crate) fn exchange<'c, 'n>(
     client: &'c generated::Client,
     request: reqwest::Request,
-    operation: &'static str,
+    operation: &'static Operation,
     notes: &'n AttemptSlot,
 ) -> impl Future<Output = Result<reqwest::Response, GeneratedError<ErrorResponse>>> + Send + use<'c, 'n> {
-    let op = generated::find_operation(operation);
-    let binary = op.is_some_and(|op| op.binary);
-    let sending = match authorization(client, operation, op, Some(notes)) {
+    let binary = operation.binary;
+    let sending = match authorization(client, operation.id, Some(operation), Some(notes)) {
         Ok(Authorization::Ready(value)) => {
             Sending::Now(client.client.execute(prepared(client, request, value)))
         }

@@ -15,6 +15,7 @@ use crate::download::Download;
 use crate::error::{Attempts, Error};
 use crate::generated::{self, types::ErrorResponse};
 use crate::generated_glue::{Dispatch, Envelope};
+use crate::operation::Operation;
 use crate::receipt::Receipt;
 use crate::retry::{decide, Decision, Failed, History};
 
@@ -25,7 +26,7 @@ impl Dispatch for generated::Client {
     fn exchange(
         &self,
         request: reqwest::Request,
-        operation: &'static str,
+        operation: &'static Operation,
         notes: &AttemptSlot,
     ) -> impl Future<Output = Result<reqwest::Response, GeneratedError<ErrorResponse>>> + Send {
         crate::attempt::exchange(self, request, operation, notes)
@@ -33,7 +34,7 @@ impl Dispatch for generated::Client {
 
     fn dispatch<F, Fut, T>(
         &self,
-        operation: &'static str,
+        operation: &'static Operation,
         notes: &AttemptSlot,
         call: F,
     ) -> impl Future<Output = Result<T::Data, Error>> + Send
@@ -51,7 +52,7 @@ impl Dispatch for generated::Client {
 
     fn dispatch_with_receipt<F, Fut, T>(
         &self,
-        operation: &'static str,
+        operation: &'static Operation,
         notes: &AttemptSlot,
         call: F,
     ) -> impl Future<Output = Result<(T::Data, Receipt), Error>> + Send
@@ -68,7 +69,7 @@ impl Dispatch for generated::Client {
 
     fn download<F, Fut>(
         &self,
-        operation: &'static str,
+        operation: &'static Operation,
         notes: &AttemptSlot,
         call: F,
     ) -> impl Future<Output = Result<Download, Error>> + Send
@@ -88,7 +89,7 @@ impl Dispatch for generated::Client {
 
     fn download_with_receipt<F, Fut>(
         &self,
-        operation: &'static str,
+        operation: &'static Operation,
         notes: &AttemptSlot,
         call: F,
     ) -> impl Future<Output = Result<(Download, Receipt), Error>> + Send
@@ -114,7 +115,7 @@ impl Dispatch for generated::Client {
 /// something only when the platform surely did not act on the failed attempt.
 pub(crate) async fn run<F, Fut, R, S, O, D, P>(
     state: &ClientState,
-    operation: &'static str,
+    operation: &'static Operation,
     notes: &AttemptSlot,
     call: F,
     settle: S,
@@ -128,7 +129,7 @@ where
 {
     let span = tracing::info_span!(
         "feishu_helpdesk.call",
-        operation,
+        operation = operation.id,
         attempt = tracing::field::Empty,
         http_status = tracing::field::Empty,
         code = tracing::field::Empty,
@@ -190,7 +191,7 @@ where
 /// replacing a rejected token or waiting out the delay), or the error that ends it.
 async fn after_failure(
     state: &ClientState,
-    operation: &'static str,
+    operation: &'static Operation,
     span: &tracing::Span,
     failure: Box<Failure>,
     history: &mut History,
@@ -222,7 +223,7 @@ async fn after_failure(
     let failed = Failed {
         error: &err,
         sent,
-        idempotent: generated::find_operation(operation).is_none_or(|op| op.idempotent),
+        idempotent: operation.idempotent,
         renewable_token: renewer.is_some() && used.is_some(),
         rate_limit_reset: reset,
     };

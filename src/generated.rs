@@ -16,3 +16,49 @@ pub(crate) fn find_operation(id: &str) -> Option<&'static crate::operation::Oper
         .ok()
         .map(|at| &OPERATIONS[at])
 }
+
+/// The row of `OPERATIONS` at `at`, which must be the operation `id`: the generated builders
+/// pass their operation to the call machinery so, in a `const` block, so that a row that is
+/// not the operation named fails the build instead of a call looking it up by name.
+pub(crate) const fn operation_at(at: usize, id: &str) -> &'static crate::operation::Operation {
+    let operation = &OPERATIONS[at];
+    assert!(
+        same_text(operation.id, id),
+        "the operation table's row is not the operation named"
+    );
+    operation
+}
+
+/// `a == b`, as a `const fn` can compare them.
+const fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut at = 0;
+    while at < a.len() {
+        if a[at] != b[at] {
+            return false;
+        }
+        at += 1;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{operation_at, OPERATIONS};
+
+    #[test]
+    fn each_row_is_the_operation_named() {
+        for (at, operation) in OPERATIONS.iter().enumerate() {
+            assert_eq!(operation_at(at, operation.id), operation);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "not the operation named")]
+    fn a_row_that_is_not_the_operation_named_is_refused() {
+        operation_at(0, OPERATIONS[1].id);
+    }
+}

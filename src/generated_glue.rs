@@ -10,6 +10,7 @@ use progenitor_client::{ByteStream, ResponseValue};
 
 use crate::download::Download;
 use crate::error::Error;
+use crate::operation::Operation;
 use crate::receipt::Receipt;
 
 /// An answer's body decoded as `T`, as progenitor's `ResponseValue::from_response` decodes
@@ -116,18 +117,19 @@ pub(crate) trait Dispatch {
     type Notes: Default + Sync;
 
     /// Sends one attempt's request of `operation` with the credentials it takes, noting in
-    /// `notes` what the machinery needs of the answer.
+    /// `notes` what the machinery needs of the answer. The generated code passes its row of
+    /// `OPERATIONS`, so that no call looks its operation up by name.
     fn exchange(
         &self,
         request: reqwest::Request,
-        operation: &'static str,
+        operation: &'static Operation,
         notes: &Self::Notes,
     ) -> impl Future<Output = Result<reqwest::Response, progenitor_client::Error<Self::ErrorBody>>> + Send;
 
     /// Runs a JSON operation and gives its `data`: `call` makes one attempt, with `notes`.
     fn dispatch<F, Fut, T>(
         &self,
-        operation: &'static str,
+        operation: &'static Operation,
         notes: &Self::Notes,
         call: F,
     ) -> impl Future<Output = Result<T::Data, Error>> + Send
@@ -140,7 +142,7 @@ pub(crate) trait Dispatch {
     /// Runs a JSON operation and gives its `data` and the platform's receipt.
     fn dispatch_with_receipt<F, Fut, T>(
         &self,
-        operation: &'static str,
+        operation: &'static Operation,
         notes: &Self::Notes,
         call: F,
     ) -> impl Future<Output = Result<(T::Data, Receipt), Error>> + Send
@@ -153,7 +155,7 @@ pub(crate) trait Dispatch {
     /// Runs an operation that answers bytes.
     fn download<F, Fut>(
         &self,
-        operation: &'static str,
+        operation: &'static Operation,
         notes: &Self::Notes,
         call: F,
     ) -> impl Future<Output = Result<Download, Error>> + Send
@@ -165,7 +167,7 @@ pub(crate) trait Dispatch {
     /// Runs an operation that answers bytes, and gives the platform's receipt beside them.
     fn download_with_receipt<F, Fut>(
         &self,
-        operation: &'static str,
+        operation: &'static Operation,
         notes: &Self::Notes,
         call: F,
     ) -> impl Future<Output = Result<(Download, Receipt), Error>> + Send

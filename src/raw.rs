@@ -126,7 +126,7 @@ impl<'a> RawCall<'a> {
         let notes = AttemptSlot::default();
         let (receipt, answer) = run(
             &client.inner,
-            self.operation.id,
+            self.operation,
             &notes,
             || async {
                 crate::generated_glue::decode::<AnyEnvelope, _>(self.attempt(&request, &notes).await?).await
@@ -147,7 +147,7 @@ impl<'a> RawCall<'a> {
         let notes = AttemptSlot::default();
         run(
             &client.inner,
-            self.operation.id,
+            self.operation,
             &notes,
             || async { Ok(ResponseValue::stream(self.attempt(&request, &notes).await?)) },
             settle_download,
@@ -277,7 +277,7 @@ impl<'a> RawCall<'a> {
         let request = request
             .try_clone()
             .ok_or_else(|| GeneratedError::InvalidRequest("the body cannot be sent twice".into()))?;
-        let response = crate::attempt::exchange(client, request, self.operation.id, notes).await?;
+        let response = crate::attempt::exchange(client, request, self.operation, notes).await?;
         match response.status().as_u16() {
             200 => Ok(response),
             400 | 401 | 403 | 429 | 500 => Err(GeneratedError::ErrorResponse(

@@ -4,13 +4,15 @@
 /// builds it once.
 ///
 /// progenitor formats `format!("{}/path", self.baseurl)` in every call, and reqwest then parses
-/// the whole URL again (host and all). The call becomes `self.inner.url("/path")`
-/// (`ClientState::url` in `src/client_state.rs`), and the file gains `STATIC_PATHS`, the list of
+/// the whole URL again (host and all). The call becomes `self.inner.url_at(<n>, "/path")`
+/// (`ClientState::url_at` in `src/client_state.rs`), and the file gains `STATIC_PATHS`, the list of
 /// those paths, for the client to join to its base URL once. A path with parameters is
 /// written with each parameter encoded straight into it
 /// (`crate::generated_glue::PathParam`, the encoding of progenitor's `encode_path`) and joined
 /// to the parsed base URL (`self.inner.url_with_path(&format!(..))`). If no operation builds its URL that way any more
 /// (a progenitor upgrade), the build says so rather than keep the slower code unnoticed.
+/// A static path's call names its place in `STATIC_PATHS` beside it
+/// (`self.inner.url_at(7, "/path")`), so that a call finds its URL without comparing paths.
 pub(crate) fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
     use syn::visit_mut::{self, VisitMut};
 
@@ -98,10 +100,15 @@ pub(crate) fn with_parsed_base_url(file: &mut syn::File) -> Result<(), String> {
                     return;
                 }
                 if let Some((owner, path)) = static_path(mac) {
-                    *expr = syn::parse_quote!(#owner.inner.url(#path));
-                    if !self.paths.contains(&path) {
-                        self.paths.push(path);
-                    }
+                    // Its place in `STATIC_PATHS`, where the client keeps its URL joined.
+                    let at = match self.paths.iter().position(|known| *known == path) {
+                        Some(at) => at,
+                        None => {
+                            self.paths.push(path.clone());
+                            self.paths.len() - 1
+                        }
+                    };
+                    *expr = syn::parse_quote!(#owner.inner.url_at(#at, #path));
                     return;
                 }
             }

@@ -120,6 +120,16 @@ impl ClientState {
         }
     }
 
+    /// [`url`](Self::url) of `path`, which the generated operations pass with its place `at`
+    /// in `STATIC_PATHS` (the order the URLs were joined in): found at that place without
+    /// comparing it to the others. A `path` not at `at` is joined as `url` joins it.
+    pub(crate) fn url_at(&self, at: usize, path: &str) -> reqwest::Url {
+        match self.operation_urls.get(at) {
+            Some((known, url)) if *known == path => url.clone(),
+            _ => self.url(path),
+        }
+    }
+
     /// The URL of an operation whose path has parameters, written into `path`: the parsed
     /// base URL with `path` appended, so that the host is not parsed again.
     pub(crate) fn url_with_path(&self, path: &str) -> reqwest::Url {
@@ -211,6 +221,18 @@ mod tests {
                 &[path],
             );
             assert_eq!(state.url(path), formatted(base_url, path), "{base_url}");
+            assert_eq!(state.url_at(0, path), formatted(base_url, path), "{base_url}");
+            // Not at the place given: joined all the same.
+            assert_eq!(
+                state.url_at(1, other_path),
+                formatted(base_url, other_path),
+                "{base_url}"
+            );
+            assert_eq!(
+                state.url_at(0, other_path),
+                formatted(base_url, other_path),
+                "{base_url}"
+            );
             assert_eq!(
                 state.url(other_path),
                 formatted(base_url, other_path),

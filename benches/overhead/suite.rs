@@ -13,7 +13,7 @@ use crate::alloc::allocation_counters;
 use crate::memory::rss_of;
 use crate::server::{block_on_local, start_server};
 use crate::stats::{median, percentile, throughput};
-use crate::variants::{app_client, fixed_token_client, Baseline, Variant, USER_AGENT};
+use crate::variants::{app_client, fixed_token_client, Baseline, Variant};
 
 /// The index of the first `get_ticket` row.
 const GET_ROWS: usize = 4;
@@ -134,11 +134,7 @@ pub(crate) fn run() {
         let mut cold_client = Vec::new();
         for _ in 0..30 {
             let started = Instant::now();
-            let client = feishu_helpdesk::http_client_builder()
-                .unwrap()
-                .user_agent(USER_AGENT)
-                .build()
-                .unwrap();
+            let client = feishu_helpdesk::http_client_builder().unwrap().build().unwrap();
             let token: serde_json::Value = client
                 .post(format!(
                     "{base_url}/open-apis/auth/v3/tenant_access_token/internal"
@@ -152,17 +148,12 @@ pub(crate) fn run() {
                 .json()
                 .await
                 .unwrap();
-            let baseline = Baseline {
-                client,
-                url: format!("{base_url}/open-apis/helpdesk/v1/events/unsubscribe"),
-                get_url: String::new(),
-                bearer: HeaderValue::from_str(&format!(
-                    "Bearer {}",
-                    token["tenant_access_token"].as_str().unwrap()
-                ))
-                .unwrap(),
-                helpdesk: HeaderValue::from_static("NzE4MDAwMDAwMDAwMDAwMDAwMTpodC1leGFtcGxl"),
-            };
+            let bearer = HeaderValue::from_str(&format!(
+                "Bearer {}",
+                token["tenant_access_token"].as_str().unwrap()
+            ))
+            .unwrap();
+            let baseline = Baseline::with_token(client, base_url, bearer);
             baseline.call().await;
             cold_baseline.push(started.elapsed().as_secs_f64() * 1e3);
 

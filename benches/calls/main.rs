@@ -6,6 +6,8 @@
 //! ```sh
 //! cargo bench --bench calls                 # 20 rounds, tables, and target/bench-calls.tsv
 //! cargo bench --bench calls -- --rounds 30 --out calls.tsv
+//! BENCH_ALLOCATOR=mimalloc cargo bench --bench calls -- --out target/bench-calls-mimalloc.tsv
+//! cargo bench --bench calls -- --allocs      # allocations per call, by size
 //! python3 benches/calls/plot.py target/bench-calls.tsv > docs/calls.svg
 //! ```
 //!
@@ -15,9 +17,17 @@
 //! `unsubscribe` (a POST with a JSON body) and `get_ticket` (a GET with a path parameter), each
 //! through the client with a fixed token and with app credentials, against the hand-written
 //! `reqwest` call with the client's settings, which checks the answer's `code` as a user must.
-//! A second instance of the hand-written call gives the noise floor. Variants run in rounds
-//! whose order rotates; each ratio is the median over rounds of the variant's figure over the
-//! reference's in the same round. CPU per call is this process's (every thread's).
+//! A second instance of the hand-written call gives the noise floor. Each line (operation,
+//! pattern, calls in flight) runs its rounds back to back after one unrecorded round; a round
+//! is 2,000 calls of each variant, in an order that rotates from round to round; each ratio is
+//! the median over rounds of the variant's figure over the reference's in the same round. CPU
+//! per call is this process's (every thread's). The build is cargo's release profile, which
+//! users' release builds have. This is the shape of `../shared/bench/interleave` (the
+//! project's measuring stick), and the hand-written call is its reference's: the header map
+//! and the body built once and cloned per call, no `User-Agent`.
+//!
+//! The process allocates with glibc's malloc (the system allocator, a library's users' default)
+//! or, with `BENCH_ALLOCATOR=mimalloc`, with mimalloc, reference and client alike.
 //!
 //! For a profiler, `--profile <variant> <spawned|one-task> <in flight> <calls>` makes only the
 //! calls of one variant (`baseline-timeout`, `client`, `app`, `baseline-get`, `get`, `get-app`).
@@ -44,7 +54,9 @@ use futures_util::StreamExt as _;
 use stats::process_cpu_ns;
 use variants::{app_client, fixed_token_client, Baseline, TICKET_ID};
 
-/// Counts allocations while `--allocs` measures them, and does nothing else otherwise.
+/// Counts allocations while `--allocs` measures them, and passes every call on to glibc's
+/// malloc (the system allocator, what a program gets by default) or, with
+/// `BENCH_ALLOCATOR=mimalloc` in the environment, to mimalloc.
 struct Counting;
 
 static COUNTING: AtomicBool = AtomicBool::new(false);
@@ -56,18 +68,53 @@ static LARGE_ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 /// Allocations by size, exactly up to 4,096 bytes (the last slot: any larger).
 static SIZES: [AtomicUsize; 4098] = [const { AtomicUsize::new(0) }; 4098];
 
-// SAFETY: every call is passed on to the system allocator unchanged.
+/// The allocator of this run: 0 until the first allocation decides, then 1 (the system's)
+/// or 2 (mimalloc). Decided once, before anything is allocated, so that every block is freed
+/// by the allocator that gave it.
+static ALLOCATOR: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+fn mimalloc_chosen() -> bool {
+    match ALLOCATOR.load(Ordering::Relaxed) {
+        1 => false,
+        2 => true,
+        _ => {
+            // `getenv` allocates nothing (std's `env::var` would, from inside the allocator).
+            // SAFETY: a NUL-terminated name; the value is read before anything sets the
+            // environment.
+            let value = unsafe { libc::getenv(c"BENCH_ALLOCATOR".as_ptr()) };
+            let chosen = !value.is_null()
+                // SAFETY: `getenv` gives a NUL-terminated string.
+                && unsafe { std::ffi::CStr::from_ptr(value) }.to_bytes() == b"mimalloc";
+            ALLOCATOR.store(if chosen { 2 } else { 1 }, Ordering::Relaxed);
+            chosen
+        }
+    }
+}
+
+// SAFETY: every call is passed on unchanged to one allocator, the same for the whole run.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         count(layout.size());
-        unsafe { System.alloc(layout) }
+        if mimalloc_chosen() {
+            unsafe { mimalloc::MiMalloc.alloc(layout) }
+        } else {
+            unsafe { System.alloc(layout) }
+        }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
+        if mimalloc_chosen() {
+            unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
+        } else {
+            unsafe { System.dealloc(ptr, layout) }
+        }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         count(new_size);
-        unsafe { System.realloc(ptr, layout, new_size) }
+        if mimalloc_chosen() {
+            unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) }
+        } else {
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
     }
 }
 
@@ -102,7 +149,7 @@ const LABELS: [&str; 4] = [
 ];
 
 /// Calls in flight, and calls per measurement.
-const LEVELS: [(usize, usize); 3] = [(1, 1000), (16, 2000), (64, 2000)];
+const LEVELS: [(usize, usize); 3] = [(1, 2000), (16, 2000), (64, 2000)];
 
 #[derive(Clone, Copy, PartialEq)]
 enum Pattern {
@@ -338,19 +385,28 @@ fn main() {
                 measure(variant, pattern, 64, 4000).await;
             }
         }
-        for round in 0..rounds {
-            for (o, operation) in variants.iter().enumerate() {
-                for (p, &(pattern, _)) in PATTERNS.iter().enumerate() {
-                    for (l, &(in_flight, calls)) in LEVELS.iter().enumerate() {
+        // Each line's rounds run back to back, as the interleave harness runs them: its
+        // variants' figures are taken minutes apart at most, not across the whole run, and
+        // each line starts with one round unrecorded (the pool and the allocator settle).
+        let lines = OPERATIONS.len() * PATTERNS.len() * LEVELS.len();
+        let mut line = 0;
+        for (o, operation) in variants.iter().enumerate() {
+            for (p, &(pattern, _)) in PATTERNS.iter().enumerate() {
+                for (l, &(in_flight, calls)) in LEVELS.iter().enumerate() {
+                    line += 1;
+                    for variant in operation {
+                        measure(variant, pattern, in_flight, calls).await;
+                    }
+                    for round in 0..rounds {
                         for k in 0..operation.len() {
                             let v = (k + round) % operation.len();
                             let figure = measure(&operation[v], pattern, in_flight, calls).await;
                             figures[o][p][l][v].push(figure);
                         }
                     }
+                    eprint!("\rline {line}/{lines}");
                 }
             }
-            eprint!("\rround {}/{rounds}", round + 1);
         }
         eprintln!();
     });
@@ -358,9 +414,15 @@ fn main() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut tsv =
         String::from("operation\tpattern\tvariant\tin_flight\tcalls_per_s\tratio\tcpu_us\tcpu_ratio\n");
+    let allocator = if mimalloc_chosen() {
+        "mimalloc"
+    } else {
+        "the system's (glibc malloc)"
+    };
     println!(
-        "calls against nginx in another process ({cores} cores, multi-thread runtime; {rounds} rounds; \
-         medians, and median ratios to the reference in the same round)"
+        "calls against nginx in another process ({cores} cores, multi-thread runtime, allocator: \
+         {allocator}; {rounds} rounds of 2,000 calls; medians, and median ratios to the reference \
+         in the same round)"
     );
     for (o, (operation, _)) in OPERATIONS.iter().enumerate() {
         for (p, (_, pattern)) in PATTERNS.iter().enumerate() {

@@ -235,3 +235,16 @@ async fn listen_prints_each_event_as_a_json_line_and_stops_on_sigterm() {
     assert_eq!(lines[0]["event"]["ticket_id"], "42");
     assert!(lines[0]["create_time"].as_i64().unwrap() > 1_700_000_000_000);
 }
+
+/// The binary (and `feishu-helpdesk mock`, the same program) allocates with mimalloc, which
+/// says so on stderr when `MIMALLOC_VERBOSE` asks it to; glibc's malloc would say nothing.
+#[tokio::test]
+async fn the_binary_allocates_with_mimalloc() {
+    let out = run(&["--version"], &[("MIMALLOC_VERBOSE", "1")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("mimalloc: process init"), "{stderr}");
+    // Without the variable, nothing of the allocator's reaches the terminal.
+    let quiet = run(&["--version"], &[]).await;
+    assert!(!text(&quiet.stderr).contains("mimalloc"), "{}", text(&quiet.stderr));
+}

@@ -113,78 +113,83 @@ impl Dispatch for generated::Client {
 /// wants of a success. Sent again after a rejected token (once, with a new one) and after
 /// retryable failures (up to the retry limit, with backoff); an operation that changes
 /// something only when the platform surely did not act on the failed attempt.
-pub(crate) async fn run<F, Fut, R, S, O, D, P>(
-    state: &ClientState,
+///
+/// Not an `async fn`, whose future would keep each parameter twice (the argument, and the
+/// local it is moved into): the block uses them where it captured them.
+pub(crate) fn run<'s, 'n, F, Fut, R, S, O, D, P>(
+    state: &'s ClientState,
     operation: &'static Operation,
-    notes: &AttemptSlot,
+    notes: &'n AttemptSlot,
     call: F,
     settle: S,
     finish: D,
-) -> Result<P, Error>
+) -> impl Future<Output = Result<P, Error>> + use<'s, 'n, F, Fut, R, S, O, D, P>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = R>,
     S: Fn(R, Attempt) -> Result<(Attempt, O), Box<Failure>>,
     D: FnOnce(Attempt, O) -> P,
 {
-    let span = tracing::info_span!(
-        "feishu_helpdesk.call",
-        operation = operation.id,
-        attempt = tracing::field::Empty,
-        http_status = tracing::field::Empty,
-        code = tracing::field::Empty,
-        log_id = tracing::field::Empty,
-        elapsed_ms = tracing::field::Empty,
-    );
-    // Recording into a disabled span still costs; skip it when nobody listens.
-    let traced = !span.is_disabled();
-    let started = traced.then(tokio::time::Instant::now);
-    let mut history = History::default();
-    let outcome = loop {
-        history.sent += 1;
-        if traced {
-            span.record("attempt", history.sent);
-        }
-        // One future either way (an `Instrumented` beside the plain one would enlarge the
-        // call's future); the span is entered on each poll only when somebody listens.
-        let mut attempt = std::pin::pin!(call());
-        let result = std::future::poll_fn(|cx| {
-            let _entered = traced.then(|| span.enter());
-            attempt.as_mut().poll(cx)
-        })
-        .await;
-        // The match ends before the failure's await: a temporary of its head (the answer's
-        // data, kilobytes for some operations) would otherwise be kept across it.
-        let failure = match settle(result, notes.take()) {
-            Ok(answer) => {
-                if traced {
-                    if let Some(log_id) = answer.0.log_id_str() {
-                        span.record("log_id", log_id);
-                    }
-                    if let Some(status) = answer.0.http_status {
-                        span.record("http_status", status);
-                    }
-                    span.record("code", 0);
-                }
-                break Ok(answer);
+    async move {
+        let span = tracing::info_span!(
+            "feishu_helpdesk.call",
+            operation = operation.id,
+            attempt = tracing::field::Empty,
+            http_status = tracing::field::Empty,
+            code = tracing::field::Empty,
+            log_id = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        // Recording into a disabled span still costs; skip it when nobody listens.
+        let traced = !span.is_disabled();
+        let started = traced.then(tokio::time::Instant::now);
+        let mut history = History::default();
+        let outcome = loop {
+            history.sent += 1;
+            if traced {
+                span.record("attempt", history.sent);
             }
-            Err(failure) => failure,
+            // One future either way (an `Instrumented` beside the plain one would enlarge the
+            // call's future); the span is entered on each poll only when somebody listens.
+            let mut attempt = std::pin::pin!(call());
+            let result = std::future::poll_fn(|cx| {
+                let _entered = traced.then(|| span.enter());
+                attempt.as_mut().poll(cx)
+            })
+            .await;
+            // The match ends before the failure's await: a temporary of its head (the answer's
+            // data, kilobytes for some operations) would otherwise be kept across it.
+            let failure = match settle(result, notes.take()) {
+                Ok(answer) => {
+                    if traced {
+                        if let Some(log_id) = answer.0.log_id_str() {
+                            span.record("log_id", log_id);
+                        }
+                        if let Some(status) = answer.0.http_status {
+                            span.record("http_status", status);
+                        }
+                        span.record("code", 0);
+                    }
+                    break Ok(answer);
+                }
+                Err(failure) => failure,
+            };
+            // Boxed: failures are rare, and their handling would otherwise enlarge every call's
+            // future.
+            match Box::pin(after_failure(state, operation, &span, failure, &mut history)).await {
+                Some(err) => break Err(err),
+                None => continue,
+            }
         };
-        // Boxed: failures are rare, and their handling would otherwise enlarge every call's
-        // future.
-        match Box::pin(after_failure(state, operation, &span, failure, &mut history)).await {
-            Some(err) => break Err(err),
-            None => continue,
+        if let Some(started) = started {
+            span.record("elapsed_ms", started.elapsed().as_millis() as u64);
         }
-    };
-    if let Some(started) = started {
-        span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+        match &outcome {
+            Ok(_) => tracing::debug!(parent: &span, "call succeeded"),
+            Err(err) => tracing::debug!(parent: &span, error = %err, "call failed"),
+        }
+        outcome.map(|(attempt, output)| finish(attempt, output))
     }
-    match &outcome {
-        Ok(_) => tracing::debug!(parent: &span, "call succeeded"),
-        Err(err) => tracing::debug!(parent: &span, error = %err, "call failed"),
-    }
-    outcome.map(|(attempt, output)| finish(attempt, output))
 }
 
 /// Carries out the decision after a failed attempt: `None` to send the call again (after

@@ -246,5 +246,9 @@ async fn the_binary_allocates_with_mimalloc() {
     assert!(stderr.contains("mimalloc: process init"), "{stderr}");
     // Without the variable, nothing of the allocator's reaches the terminal.
     let quiet = run(&["--version"], &[]).await;
-    assert!(!text(&quiet.stderr).contains("mimalloc"), "{}", text(&quiet.stderr));
+    assert!(
+        !text(&quiet.stderr).contains("mimalloc"),
+        "{}",
+        text(&quiet.stderr)
+    );
 }

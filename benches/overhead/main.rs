@@ -32,6 +32,9 @@ use server::{block_on_local, start_server};
 use stats::throughput;
 use variants::variant_named;
 
+/// Events the in-process receiver handles untimed, after its first round, before its rounds.
+const RECEIVER_WARM_UP: usize = 40_000;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--rss") {
@@ -43,7 +46,10 @@ fn main() {
     }
     // `--receiver-profile [rounds]`: only the in-process receiver, for a profiler.
     if let Some(i) = args.iter().position(|a| a == "--receiver-profile") {
-        receiver::in_process(args.get(i + 1).map_or(30, |n| n.parse().unwrap()));
+        receiver::in_process(
+            RECEIVER_WARM_UP,
+            args.get(i + 1).map_or(30, |n| n.parse().unwrap()),
+        );
         return;
     }
     // `--receiver-push <file>`: writes one push of the receiver bench, for other SDKs to handle.
@@ -51,8 +57,14 @@ fn main() {
         receiver::write_push(&args[i + 1]);
         return;
     }
+    // `--receiver-rates <warm-up events> <rounds>`: the in-process receiver's first round and
+    // warm rounds as JSON, for `benches/receiving/compare`.
+    if let Some(i) = args.iter().position(|a| a == "--receiver-rates") {
+        receiver::print_in_process_rates(args[i + 1].parse().unwrap(), args[i + 2].parse().unwrap());
+        return;
+    }
     if args.iter().any(|a| a == "--receiver") {
-        receiver::in_process(9);
+        receiver::in_process(RECEIVER_WARM_UP, 9);
         receiver::over_http(10);
         return;
     }

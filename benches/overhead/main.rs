@@ -16,6 +16,13 @@
 //!
 //! For a profiler, `--profile <baseline|baseline-timeout|client|app> <calls> [in flight]`
 //! makes only the calls of one variant.
+//!
+//! `-- --receiver` measures the event receiver instead (`receiver.rs`): in process, and over
+//! HTTP in axum against a bare axum handler, which needs the `axum` feature:
+//!
+//! ```sh
+//! cargo bench --bench overhead --features axum -- --receiver
+//! ```
 
 mod alloc;
 mod memory;
@@ -61,6 +68,22 @@ fn main() {
     // warm rounds as JSON, for `benches/receiving/compare`.
     if let Some(i) = args.iter().position(|a| a == "--receiver-rates") {
         receiver::print_in_process_rates(args[i + 1].parse().unwrap(), args[i + 2].parse().unwrap());
+        return;
+    }
+    // `--receiver-serve`: the server process of the receiver over HTTP.
+    #[cfg(feature = "axum")]
+    if args.iter().any(|a| a == "--receiver-serve") {
+        receiver::serve();
+        return;
+    }
+    // `--receiver-http [rounds]`: only the receiver over HTTP (feature `axum`).
+    if let Some(i) = args.iter().position(|a| a == "--receiver-http") {
+        receiver::over_http(args.get(i + 1).map_or(10, |n| n.parse().unwrap()));
+        return;
+    }
+    // `--receiver-http-profile <bare|receiver> <runs>`: only one route over HTTP, for a profiler.
+    if let Some(i) = args.iter().position(|a| a == "--receiver-http-profile") {
+        receiver::over_http_profile(&args[i + 1], args[i + 2].parse().unwrap());
         return;
     }
     if args.iter().any(|a| a == "--receiver") {

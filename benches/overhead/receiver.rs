@@ -4,6 +4,7 @@
 //! reads the body and gives the same answer, both served by a process of their own to a
 //! `reqwest` client in this one.
 
+use std::cell::Cell;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,6 +15,7 @@ use feishu_helpdesk::events::{HelpdeskEvent, Receiver};
 use feishu_helpdesk::testing::{EventPusher, Fault, PushEvent};
 use http::HeaderMap;
 
+use crate::alloc::allocation_counters;
 use crate::stats::{median, thread_cpu_ns};
 
 const TOKEN: &str = "v-sample-verification-token";
@@ -77,6 +79,8 @@ const BATCH: usize = 256;
 pub(crate) struct Rates {
     pub(crate) cold: f64,
     pub(crate) rates: Vec<f64>,
+    /// Allocations per push in the timed rounds (`handle` and the handler's, this thread's).
+    pub(crate) allocations: f64,
 }
 
 /// Events per second through `handle` on one thread: a first round, then at least `warm_up`
@@ -89,18 +93,20 @@ pub(crate) fn in_process_rates(warm_up: usize, rounds: usize) -> Rates {
         .build()
         .unwrap();
     runtime.block_on(async {
+        let allocations = Cell::new(0);
         let round = || async {
             let receiver = receiver();
             let mut elapsed = Duration::ZERO;
             for batch in pushes.chunks(BATCH) {
                 // Copied untimed: hot in cache, as the bytes a server has just read.
                 let batch = batch.to_vec();
-                let started = Instant::now();
+                let (started, (allocated, _)) = (Instant::now(), allocation_counters());
                 for (headers, body) in &batch {
                     let answer = receiver.handle(headers, body, handler).await;
                     assert_eq!(answer.status(), 200);
                 }
                 elapsed += started.elapsed();
+                allocations.set(allocations.get() + allocation_counters().0 - allocated);
             }
             pushes.len() as f64 / elapsed.as_secs_f64()
         };
@@ -108,28 +114,39 @@ pub(crate) fn in_process_rates(warm_up: usize, rounds: usize) -> Rates {
         for _ in 0..warm_up.div_ceil(ROUND) {
             round().await;
         }
+        allocations.set(0);
         let mut rates = Vec::new();
         for _ in 0..rounds {
             rates.push(round().await);
         }
-        Rates { cold, rates }
+        let allocations = allocations.get() as f64 / (rounds * ROUND) as f64;
+        Rates {
+            cold,
+            rates,
+            allocations,
+        }
     })
 }
 
 /// `in_process_rates` as one line of JSON, `{"cold": …, "rates": […]}`, the form the Node and
 /// Python scripts of `benches/receiving/compare` print too.
 pub(crate) fn print_in_process_rates(warm_up: usize, rounds: usize) {
-    let Rates { cold, rates } = in_process_rates(warm_up, rounds);
+    let Rates { cold, rates, .. } = in_process_rates(warm_up, rounds);
     println!("{}", serde_json::json!({ "cold": cold, "rates": rates }));
 }
 
 /// `in_process_rates`, told.
 pub(crate) fn in_process(warm_up: usize, rounds: usize) {
-    let Rates { cold, mut rates } = in_process_rates(warm_up, rounds);
+    let Rates {
+        cold,
+        mut rates,
+        allocations,
+    } = in_process_rates(warm_up, rounds);
     println!(
         "\nreceiver, in process (one thread): {:.0} events/s warm (median of {rounds} rounds of 20,000 signed, \
          encrypted ticket_message.created_v1 pushes, in cache as just read: signature, decryption, token, \
-         parse, dedupe; after a warm-up of {warm_up}); first round {cold:.0} events/s",
+         parse, dedupe; after a warm-up of {warm_up}); first round {cold:.0} events/s; {allocations:.1} \
+         allocations per push",
         median(&mut rates)
     );
 }

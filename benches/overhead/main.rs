@@ -16,6 +16,13 @@
 //!
 //! For a profiler, `--profile <baseline|baseline-timeout|client|app> <calls> [in flight]`
 //! makes only the calls of one variant.
+//!
+//! `-- --receiver` measures the event receiver instead (`receiver.rs`): in process, and over
+//! HTTP in axum against a bare axum handler, which needs the `axum` feature:
+//!
+//! ```sh
+//! cargo bench --bench overhead --features axum -- --receiver
+//! ```
 
 mod alloc;
 mod memory;
@@ -32,6 +39,9 @@ use server::{block_on_local, start_server};
 use stats::throughput;
 use variants::variant_named;
 
+/// Events the in-process receiver handles untimed, after its first round, before its rounds.
+const RECEIVER_WARM_UP: usize = 40_000;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--rss") {
@@ -43,7 +53,10 @@ fn main() {
     }
     // `--receiver-profile [rounds]`: only the in-process receiver, for a profiler.
     if let Some(i) = args.iter().position(|a| a == "--receiver-profile") {
-        receiver::in_process(args.get(i + 1).map_or(30, |n| n.parse().unwrap()));
+        receiver::in_process(
+            RECEIVER_WARM_UP,
+            args.get(i + 1).map_or(30, |n| n.parse().unwrap()),
+        );
         return;
     }
     // `--receiver-push <file>`: writes one push of the receiver bench, for other SDKs to handle.
@@ -51,8 +64,30 @@ fn main() {
         receiver::write_push(&args[i + 1]);
         return;
     }
+    // `--receiver-rates <warm-up events> <rounds>`: the in-process receiver's first round and
+    // warm rounds as JSON, for `benches/receiving/compare`.
+    if let Some(i) = args.iter().position(|a| a == "--receiver-rates") {
+        receiver::print_in_process_rates(args[i + 1].parse().unwrap(), args[i + 2].parse().unwrap());
+        return;
+    }
+    // `--receiver-serve`: the server process of the receiver over HTTP.
+    #[cfg(feature = "axum")]
+    if args.iter().any(|a| a == "--receiver-serve") {
+        receiver::serve();
+        return;
+    }
+    // `--receiver-http [rounds]`: only the receiver over HTTP (feature `axum`).
+    if let Some(i) = args.iter().position(|a| a == "--receiver-http") {
+        receiver::over_http(args.get(i + 1).map_or(10, |n| n.parse().unwrap()));
+        return;
+    }
+    // `--receiver-http-profile <bare|receiver> <runs>`: only one route over HTTP, for a profiler.
+    if let Some(i) = args.iter().position(|a| a == "--receiver-http-profile") {
+        receiver::over_http_profile(&args[i + 1], args[i + 2].parse().unwrap());
+        return;
+    }
     if args.iter().any(|a| a == "--receiver") {
-        receiver::in_process(9);
+        receiver::in_process(RECEIVER_WARM_UP, 9);
         receiver::over_http(10);
         return;
     }

@@ -116,6 +116,7 @@ impl Dispatch for generated::Client {
 ///
 /// Not an `async fn`, whose future would keep each parameter twice (the argument, and the
 /// local it is moved into): the block uses them where it captured them.
+#[allow(clippy::manual_async_fn)]
 pub(crate) fn run<'s, 'n, F, Fut, R, S, O, D, P>(
     state: &'s ClientState,
     operation: &'static Operation,

@@ -112,6 +112,17 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
         // Checked at compile time to be the row of `operation`, whose name stays readable here.
         let operation_row = quote!(const { crate::generated::operation_at(#row, #operation) });
         through_exchange(send, &operation, &operation_row)?;
+        if answer_name != "ByteStream" {
+            let lifetime = block
+                .generics
+                .lifetimes()
+                .next()
+                .map(|l| l.lifetime.clone())
+                .ok_or_else(|| {
+                    format!("progenitor's output changed: the builder of {operation} has no lifetime")
+                })?;
+            without_await_before_sending(send, &operation, &operation_row, &lifetime)?;
+        }
         send.sig.ident = syn::Ident::new("send_once", send.sig.ident.span());
         send.vis = syn::parse_quote!(pub(crate));
         send.attrs.retain(|a| !a.path().is_ident("doc"));
@@ -302,6 +313,110 @@ pub(crate) fn through_exchange(
         .inputs
         .push(syn::parse_quote!(notes: &<super::Client as crate::generated_glue::Dispatch>::Notes));
     Ok(())
+}
+
+/// Makes a JSON operation's attempt a plain function that builds the request without
+/// awaiting and returns `crate::generated_glue::answer` over `Dispatch::exchange`: a
+/// combinator that holds the exchange or the decoding of its answer, and nothing else (an
+/// `async fn` keeps the builder, its body, the request and the response in its future beside
+/// them). The request's building fails as it did, before anything is sent. The statements
+/// must be progenitor's, as `through_exchange` and `merge_status_arms` leave them: the
+/// building, `let response = exchange(..).await?;`, and a match with a 200 arm, one arm of the
+/// documented error statuses and `_`; any other shape fails the build.
+fn without_await_before_sending(
+    send: &mut syn::ImplItemFn,
+    operation: &str,
+    operation_row: &proc_macro2::TokenStream,
+    lifetime: &syn::Lifetime,
+) -> Result<(), String> {
+    let changed = |what: &str| {
+        format!("progenitor's output changed: the `send` of {operation} {what}; review build.rs")
+    };
+    let text = |tokens: &dyn quote::ToTokens| tokens.to_token_stream().to_string().replace(' ', "");
+    let stmts = &send.block.stmts;
+    let exchange = stmts
+        .iter()
+        .position(|s| text(s).starts_with("letresponse=crate::generated_glue::Dispatch::exchange("))
+        .ok_or_else(|| changed("sends no exchange"))?;
+    let [syn::Stmt::Expr(syn::Expr::Match(answer), None)] = &stmts[exchange + 1..] else {
+        return Err(changed("does not end with a match on the answer"));
+    };
+    let mut codes: Vec<syn::Pat> = Vec::new();
+    let (mut success, mut unexpected) = (false, false);
+    for arm in &answer.arms {
+        // progenitor writes some arms' bodies as blocks: `{ expr }`.
+        let body = text(&arm.body);
+        let body = body
+            .strip_prefix('{')
+            .and_then(|b| b.strip_suffix('}'))
+            .unwrap_or(&body)
+            .to_owned();
+        match (&arm.pat, body.as_str()) {
+            (syn::Pat::Lit(_), "crate::generated_glue::decode(response).await")
+                if text(&arm.pat) == "200u16" =>
+            {
+                success = true;
+            }
+            (syn::Pat::Wild(_), "Err(Error::UnexpectedResponse(response))") => unexpected = true,
+            (
+                syn::Pat::Lit(_) | syn::Pat::Or(_),
+                "Err(Error::ErrorResponse(crate::generated_glue::decode(response).await?))",
+            ) if codes.is_empty() => match &arm.pat {
+                syn::Pat::Or(or) => codes.extend(or.cases.iter().cloned()),
+                single => codes.push(single.clone()),
+            },
+            _ => return Err(changed(&format!("answers {} with {body}", text(&arm.pat)))),
+        }
+    }
+    if !(success && unexpected) {
+        return Err(changed("does not answer 200 and other statuses as expected"));
+    }
+    let syn::ReturnType::Type(_, output) = &send.sig.output else {
+        return Err(changed("returns nothing"));
+    };
+    let error = result_error(output).ok_or_else(|| changed("does not return a Result"))?;
+    let building = &stmts[..exchange];
+    let block: syn::Block = syn::parse_quote!({
+        let built = (move || -> ::std::result::Result<(&#lifetime super::Client, ::reqwest::Request), #error> {
+            #(#building)*
+            Ok((client, request))
+        })();
+        let (client, request) = match built {
+            Ok(built) => built,
+            Err(err) => return ::futures_util::future::Either::Left(crate::generated_glue::not_built(err)),
+        };
+        ::futures_util::future::Either::Right(crate::generated_glue::answer(
+            crate::generated_glue::Dispatch::exchange(client, request, #operation_row, notes),
+            &[#(#codes),*],
+        ))
+    });
+    send.block = block;
+    send.sig.asyncness = None;
+    send.sig.generics.params.push(syn::parse_quote!('n));
+    let Some(syn::FnArg::Typed(notes)) = send.sig.inputs.last_mut() else {
+        return Err(changed("has no notes parameter"));
+    };
+    *notes.ty = syn::parse_quote!(&'n <super::Client as crate::generated_glue::Dispatch>::Notes);
+    send.sig.output = syn::parse_quote!(
+        -> impl ::std::future::Future<Output = #output> + Send + use<#lifetime, 'n>
+    );
+    Ok(())
+}
+
+/// `E` of `Result<T, E>`.
+fn result_error(ty: &syn::Type) -> Option<syn::Type> {
+    let syn::Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.iter().nth(1)? {
+        syn::GenericArgument::Type(error) => Some(error.clone()),
+        _ => None,
+    }
 }
 
 /// Merges the arms of the match on the answer's status that do the same (progenitor writes

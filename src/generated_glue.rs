@@ -63,6 +63,54 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned, E>(
     }
 }
 
+/// An attempt's answer, as progenitor's `send` maps it: a 200 decoded as `T`, a documented
+/// error status (`errors`) decoded as the error body `E`, any other status unexpected.
+/// `sending` is the attempt's exchange.
+///
+/// For the generated `send_once` (see `build.rs`), which builds its request without awaiting
+/// and returns this future: a combinator holds either the exchange or the decoding, never
+/// both, nor the request, the builder or the response beside them, as an `async fn` would.
+// progenitor's error is what the generated code propagates.
+#[allow(clippy::result_large_err)]
+pub(crate) fn answer<T, E, X>(
+    sending: X,
+    errors: &'static [u16],
+) -> impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>
+where
+    T: serde::de::DeserializeOwned,
+    E: serde::de::DeserializeOwned,
+    X: Future<Output = Result<reqwest::Response, progenitor_client::Error<E>>>,
+{
+    use futures_util::future::{self, Either, FutureExt as _, TryFutureExt as _};
+    sending.and_then(move |response| {
+        let status = response.status().as_u16();
+        if status == 200 {
+            Either::Left(decode::<T, E>(response))
+        } else if errors.contains(&status) {
+            Either::Right(Either::Left(decode::<E, E>(response).map(|decoded| {
+                Err(decoded.map_or_else(|err| err, progenitor_client::Error::ErrorResponse))
+            })))
+        } else {
+            // The response alone is kept (a `Ready` of the whole result would be as large as
+            // a decoded answer).
+            Either::Right(Either::Right(future::ready(response).map(|response| {
+                Err(progenitor_client::Error::UnexpectedResponse(response))
+            })))
+        }
+    })
+}
+
+/// The attempt of a request that could not be built: its error, boxed so that the future
+/// holds a pointer (a `Ready` of the whole result would be as large as a decoded answer).
+// progenitor's error is what the generated code propagates.
+#[allow(clippy::result_large_err)]
+pub(crate) fn not_built<T, E>(
+    err: progenitor_client::Error<E>,
+) -> impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>> {
+    use futures_util::future::{self, FutureExt as _};
+    future::ready(Box::new(err)).map(|err| Err(*err))
+}
+
 /// What progenitor's `encode_path` percent-encodes in a path parameter (its `PATH_SET`).
 const PATH_SET: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b' ')

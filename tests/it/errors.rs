@@ -234,3 +234,16 @@ async fn the_timeout_holds_for_a_caller_supplied_http_client() {
 
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
 }
+
+/// A request the builder cannot make (a required path parameter not set) fails before
+/// anything is sent, once, with the builder's message.
+#[tokio::test]
+async fn a_request_that_cannot_be_built_is_never_sent() {
+    use feishu_helpdesk::prelude::*;
+    let platform = feishu_helpdesk::testing::MockPlatform::start().await;
+    let client = platform.client_builder().build().unwrap();
+    let err = client.api().get_ticket().send().await.unwrap_err();
+    assert!(err.to_string().contains("ticket_id"), "{err}");
+    assert!(err.code().is_none() && err.http_status().is_none(), "{err:?}");
+    assert!(platform.requests().is_empty(), "{:?}", platform.requests());
+}

@@ -54,16 +54,19 @@ enum Entry {
 }
 
 /// An event id or a claim's owner as the map keeps it: in place when it is short (an event id
-/// is 32 or 36 characters, the receiver's owners at most 48, usually under 40), so that a
-/// claim allocates neither; on the heap otherwise. Compared and hashed as its bytes.
+/// is 32 or 36 characters, the receiver's owners `{pid}-{16 hex digits}-{attempt}`, under 38
+/// until the process has made billions of attempts), so that a claim allocates neither; on the
+/// heap otherwise. Compared and hashed as its bytes.
 #[derive(Clone)]
 enum Name {
     Inline { len: u8, bytes: [u8; INLINE_NAME] },
     Heap(Box<[u8]>),
 }
 
-/// The longest name kept in place: the enum is then 48 bytes.
-const INLINE_NAME: usize = 46;
+/// The longest name kept in place (a 36-character UUID fits): the enum is then 40 bytes, and
+/// an entry of the map 96. The map's memory is what a claim mostly costs: its stores into
+/// the table, not its instructions.
+const INLINE_NAME: usize = 38;
 
 impl Name {
     fn new(name: &str) -> Self {
@@ -279,13 +282,19 @@ mod tests {
         assert_eq!(store.entries().map.len(), 1);
     }
 
+    #[test]
+    fn names_and_entries_stay_small() {
+        assert_eq!(std::mem::size_of::<Name>(), 40);
+        assert_eq!(std::mem::size_of::<(Name, Entry)>(), 96);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn long_ids_and_owners_are_kept_whole() {
         let store = MemoryDedupeStore::default();
         let lease = Duration::from_secs(10);
         let long = "e".repeat(300);
         let (owner, other) = (format!("{long}-a"), format!("{long}-b"));
-        for id in [&long[..46], &long[..47], &long[..]] {
+        for id in [&long[..INLINE_NAME], &long[..INLINE_NAME + 1], &long[..]] {
             assert_eq!(store.claim(id, &owner, lease).await.unwrap(), Claim::Claimed);
             assert_eq!(store.claim(id, &other, lease).await.unwrap(), Claim::InProgress);
             store.release(id, &other).await.unwrap();

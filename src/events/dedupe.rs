@@ -2,9 +2,14 @@
 //! handler runs (a lease, so that a replica that dies does not block the retry), and a
 //! done-marker once it succeeded.
 
-use std::collections::HashMap;
+use std::borrow::Borrow;
+use std::collections::hash_map::{Entry as Slot, HashMap};
 use std::fmt;
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::pin::Pin;
 use std::sync::Mutex;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -44,9 +49,73 @@ pub trait DedupeStore: Send + Sync + fmt::Debug {
 }
 
 enum Entry {
-    Claimed { owner: String, until: Instant },
+    Claimed { owner: Name, until: Instant },
     Done { until: Instant },
 }
+
+/// An event id or a claim's owner as the map keeps it: in place when it is short (an event id
+/// is 32 or 36 characters, the receiver's owners `{pid}-{16 hex digits}-{attempt}`, under 38
+/// until the process has made billions of attempts), so that a claim allocates neither; on the
+/// heap otherwise. Compared and hashed as its bytes.
+#[derive(Clone)]
+enum Name {
+    Inline { len: u8, bytes: [u8; INLINE_NAME] },
+    Heap(Box<[u8]>),
+}
+
+/// The longest name kept in place (a 36-character UUID fits): the enum is then 40 bytes, and
+/// an entry of the map 96. The map's memory is what a claim mostly costs: its stores into
+/// the table, not its instructions.
+const INLINE_NAME: usize = 38;
+
+impl Name {
+    fn new(name: &str) -> Self {
+        let name = name.as_bytes();
+        match u8::try_from(name.len()) {
+            Ok(len) if name.len() <= INLINE_NAME => {
+                let mut bytes = [0; INLINE_NAME];
+                bytes[..name.len()].copy_from_slice(name);
+                Name::Inline { len, bytes }
+            }
+            _ => Name::Heap(name.into()),
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Name::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Name::Heap(bytes) => bytes,
+        }
+    }
+}
+
+// Hashed and compared as the bytes it borrows as, so that the map is looked up by `&[u8]`.
+impl Borrow<[u8]> for Name {
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Name {}
+
+impl Hash for Name {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+/// The map's hasher: foldhash, several times cheaper than the standard SipHash on an event
+/// id, seeded at random per map. Its weaker resistance to chosen collisions is safe here:
+/// the receiver and the long connection look an id up only after the push's signature or
+/// verification token was checked, so the ids come from the platform, not from whoever can
+/// reach the endpoint.
+type Hashing = foldhash::fast::RandomState;
 
 /// A [`DedupeStore`] in this process's memory. Entries expire; expired ones are swept as new
 /// ones arrive, so memory stays bounded by the events of one retry window.
@@ -57,7 +126,7 @@ pub struct MemoryDedupeStore {
 
 #[derive(Default)]
 struct Entries {
-    map: HashMap<String, Entry>,
+    map: HashMap<Name, Entry, Hashing>,
     /// The map's size after the last sweep; the next sweep comes when it has doubled.
     swept_at: usize,
 }
@@ -90,6 +159,42 @@ impl fmt::Debug for MemoryDedupeStore {
     }
 }
 
+/// An answer known before the method returns, as a future of no size: boxed, it allocates
+/// nothing (an `async` block holds its state, a byte, and would be allocated for each push).
+/// `CLAIM` is the [`Claim`]: 0 claimed, 1 in progress, 2 done.
+struct Answered<const CLAIM: u8>;
+
+impl<const CLAIM: u8> Future for Answered<CLAIM> {
+    type Output = Result<Claim, Error>;
+
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+        Poll::Ready(Ok(match CLAIM {
+            0 => Claim::Claimed,
+            1 => Claim::InProgress,
+            _ => Claim::Done,
+        }))
+    }
+}
+
+fn answered(claim: Claim) -> BoxFuture<'static, Result<Claim, Error>> {
+    match claim {
+        Claim::Claimed => Box::pin(Answered::<0>),
+        Claim::InProgress => Box::pin(Answered::<1>),
+        Claim::Done => Box::pin(Answered::<2>),
+    }
+}
+
+/// `Ok(())`, as a future of no size (see [`Answered`]).
+struct Recorded;
+
+impl Future for Recorded {
+    type Output = Result<(), Error>;
+
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+        Poll::Ready(Ok(()))
+    }
+}
+
 impl DedupeStore for MemoryDedupeStore {
     fn claim<'a>(
         &'a self,
@@ -99,44 +204,45 @@ impl DedupeStore for MemoryDedupeStore {
     ) -> BoxFuture<'a, Result<Claim, Error>> {
         let now = Instant::now();
         let mut entries = self.entries();
-        let found = match entries.map.get(event_id) {
-            Some(Entry::Done { until }) if *until > now => Claim::Done,
-            Some(Entry::Claimed { until, .. }) if *until > now => Claim::InProgress,
-            _ => Claim::Claimed,
+        entries.sweep_if_grown(now);
+        let claimed = Entry::Claimed {
+            owner: Name::new(owner),
+            until: now + lease,
         };
-        if found == Claim::Claimed {
-            entries.sweep_if_grown(now);
-            entries.map.insert(
-                event_id.to_owned(),
-                Entry::Claimed {
-                    owner: owner.to_owned(),
-                    until: now + lease,
-                },
-            );
+        // One probe: the id is looked up and, if new or expired, claimed where it was found.
+        match entries.map.entry(Name::new(event_id)) {
+            Slot::Occupied(mut slot) => match slot.get() {
+                Entry::Done { until } if *until > now => return answered(Claim::Done),
+                Entry::Claimed { until, .. } if *until > now => return answered(Claim::InProgress),
+                _ => {
+                    slot.insert(claimed);
+                }
+            },
+            Slot::Vacant(slot) => {
+                slot.insert(claimed);
+            }
         }
-        Box::pin(async move { Ok(found) })
+        answered(Claim::Claimed)
     }
 
     fn complete<'a>(&'a self, event_id: &'a str, ttl: Duration) -> BoxFuture<'a, Result<(), Error>> {
         let until = Instant::now() + ttl;
-        let mut entries = self.entries();
-        // A claimed event's key is there already: replaced in place, not allocated again.
-        match entries.map.get_mut(event_id) {
-            Some(entry) => *entry = Entry::Done { until },
-            None => {
-                entries.map.insert(event_id.to_owned(), Entry::Done { until });
-            }
-        }
-        Box::pin(async { Ok(()) })
+        // One probe; a claimed event's entry is replaced in place.
+        self.entries()
+            .map
+            .insert(Name::new(event_id), Entry::Done { until });
+        Box::pin(Recorded)
     }
 
     fn release<'a>(&'a self, event_id: &'a str, owner: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         let mut entries = self.entries();
-        if matches!(entries.map.get(event_id), Some(Entry::Claimed { owner: holder, .. }) if holder == owner)
-        {
-            entries.map.remove(event_id);
+        if let Slot::Occupied(slot) = entries.map.entry(Name::new(event_id)) {
+            if matches!(slot.get(), Entry::Claimed { owner: holder, .. } if holder.as_bytes() == owner.as_bytes())
+            {
+                slot.remove();
+            }
         }
-        Box::pin(async { Ok(()) })
+        Box::pin(Recorded)
     }
 }
 
@@ -174,5 +280,30 @@ mod tests {
         tokio::time::advance(Duration::from_secs(2)).await;
         store.claim("new", "a", Duration::from_secs(1)).await.unwrap();
         assert_eq!(store.entries().map.len(), 1);
+    }
+
+    #[test]
+    fn names_and_entries_stay_small() {
+        assert_eq!(std::mem::size_of::<Name>(), 40);
+        assert_eq!(std::mem::size_of::<(Name, Entry)>(), 96);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn long_ids_and_owners_are_kept_whole() {
+        let store = MemoryDedupeStore::default();
+        let lease = Duration::from_secs(10);
+        let long = "e".repeat(300);
+        let (owner, other) = (format!("{long}-a"), format!("{long}-b"));
+        for id in [&long[..INLINE_NAME], &long[..INLINE_NAME + 1], &long[..]] {
+            assert_eq!(store.claim(id, &owner, lease).await.unwrap(), Claim::Claimed);
+            assert_eq!(store.claim(id, &other, lease).await.unwrap(), Claim::InProgress);
+            store.release(id, &other).await.unwrap();
+            assert_eq!(store.claim(id, &other, lease).await.unwrap(), Claim::InProgress);
+            store.release(id, &owner).await.unwrap();
+            assert_eq!(store.claim(id, &other, lease).await.unwrap(), Claim::Claimed);
+            store.complete(id, lease).await.unwrap();
+            assert_eq!(store.claim(id, &owner, lease).await.unwrap(), Claim::Done);
+        }
+        assert_eq!(store.entries().map.len(), 3);
     }
 }

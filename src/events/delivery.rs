@@ -8,6 +8,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
@@ -188,14 +189,15 @@ impl Delivery {
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
     {
-        let header = match envelope.take_header() {
-            Ok(header) => header,
+        // The id as the body has it: the handler gets the header, no copy of the id is made.
+        let (header, event_id) = match envelope.take_header() {
+            Ok(taken) => taken,
             Err(reason) => return Outcome::Refused(reason),
         };
-        let event_id = header.event_id.clone();
+        let event_id = &*event_id;
         let owner = AttemptOwner::new(&self.owner, self.claims.fetch_add(1, Ordering::Relaxed));
         let owner = owner.as_str();
-        match self.dedupe.claim(&event_id, owner, self.claim_lease).await {
+        match self.dedupe.claim(event_id, owner, self.claim_lease).await {
             Ok(Claim::Claimed) => {}
             Ok(Claim::Done) => {
                 tracing::debug!(%event_id, "a duplicate of an event already handled");
@@ -213,9 +215,9 @@ impl Delivery {
         // The event (over a kilobyte) is made inside the innermost future, so that wrapping
         // it in the unwind guard and the deadline moves the small envelope, not the event.
         let run = AssertUnwindSafe(async move { handler(envelope.into_event(header)).await }).catch_unwind();
-        let outcome = match tokio::time::timeout(self.handler_deadline, run).await {
+        let outcome = match within(self.handler_deadline, run).await {
             Ok(Ok(Ok(()))) => {
-                if let Err(error) = self.dedupe.complete(&event_id, self.done_ttl).await {
+                if let Err(error) = self.dedupe.complete(event_id, self.done_ttl).await {
                     tracing::warn!(%event_id, %error, "handled, but the dedupe store did not record it");
                 }
                 tracing::debug!(%event_id, "handled");
@@ -235,11 +237,38 @@ impl Delivery {
                 Outcome::PastDeadline
             }
         };
-        if let Err(error) = self.dedupe.release(&event_id, owner).await {
+        if let Err(error) = self.dedupe.release(event_id, owner).await {
             tracing::warn!(%event_id, %error, "the claim was not released; a retry waits for its lease");
         }
         outcome
     }
+}
+
+/// `future` within `deadline` from now, as `tokio::time::timeout` runs it, `Err(())` once past
+/// it; but the timer is set only if the future waits. Most handlers finish in their first
+/// poll, and a timer set (and cancelled) for each push cost more than the rest of the delivery.
+/// The deadline counts from the call, whenever the timer is set.
+async fn within<F: Future>(deadline: Duration, future: F) -> Result<F::Output, ()> {
+    let deadline = tokio::time::Instant::now() + deadline;
+    let mut future = std::pin::pin!(future);
+    let mut timer = std::pin::pin!(None::<tokio::task::Unconstrained<tokio::time::Sleep>>);
+    std::future::poll_fn(move |cx| {
+        if let Poll::Ready(output) = future.as_mut().poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        if timer.is_none() {
+            // Unconstrained, as `timeout` polls its timer once the future spent the task's
+            // budget: a future that always spends it is still stopped at the deadline.
+            timer.set(Some(tokio::task::unconstrained(tokio::time::sleep_until(
+                deadline,
+            ))));
+        }
+        match timer.as_mut().as_pin_mut() {
+            Some(timer) => timer.poll(cx).map(Err),
+            None => Poll::Pending,
+        }
+    })
+    .await
 }
 
 /// One attempt's name for its claim: the delivery's name, `-`, and the attempt's number.

@@ -99,18 +99,56 @@ impl HelpdeskEvent {
 /// A decrypted or plain body: an event envelope (2.0 or 1.0) or a URL verification.
 /// Strings that are only looked at are borrowed from the body (copied only if escaped).
 pub(crate) struct Body<'a> {
-    schema: Option<Cow<'a, str>>,
+    schema: Option<Text<'a>>,
     header: Option<Header<'a>>,
     event: Option<Payload<'a>>,
     /// `url_verification`, or `event_callback` in a 1.0 envelope.
-    kind: Option<Cow<'a, str>>,
+    kind: Option<Text<'a>>,
     pub(crate) challenge: Option<String>,
     /// The verification token of a challenge or a 1.0 envelope.
-    token: Option<Cow<'a, str>>,
-    uuid: Option<String>,
-    ts: Option<Cow<'a, str>>,
+    token: Option<Text<'a>>,
+    uuid: Option<Text<'a>>,
+    ts: Option<Text<'a>>,
     /// Present in an encrypted body, which only a receiver with an Encrypt Key can read.
     encrypt: bool,
+}
+
+/// A string of the body, borrowed from it unless it has escapes. (A `Cow<str>` read through
+/// `Deserialize` alone, without a derive's `#[serde(borrow)]`, is always copied.)
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Text<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(text)))
+            }
+
+            fn visit_str<E>(self, text: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(text.to_owned())))
+            }
+
+            fn visit_string<E>(self, text: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(text)))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
 /// The `event` object: typed as it was read, when the header before it named a documented
@@ -332,7 +370,9 @@ impl<'de> serde::de::Visitor<'de> for BodySeed {
 
 #[derive(Deserialize)]
 struct Header<'a> {
-    event_id: String,
+    /// Borrowed: the receiver deduplicates by it while the handler owns the event's copy.
+    #[serde(borrow)]
+    event_id: Cow<'a, str>,
     event_type: String,
     #[serde(borrow)]
     create_time: Cow<'a, str>,
@@ -366,10 +406,11 @@ impl<'a> Body<'a> {
         }
     }
 
-    /// The event's header: a 2.0 envelope's, or the fields of a 1.0 one.
-    /// Moves the header's fields out (the body keeps what `into_event` needs), so that no
-    /// field is copied.
-    pub(crate) fn take_header(&mut self) -> Result<EventHeader, &'static str> {
+    /// The event's header: a 2.0 envelope's, or the fields of a 1.0 one; and its event id
+    /// as the body has it (borrowed unless escaped), to deduplicate by while the handler owns
+    /// the header. Moves the header's fields out (the body keeps what `into_event` needs), so
+    /// that no field is copied but the event id, once.
+    pub(crate) fn take_header(&mut self) -> Result<(EventHeader, Cow<'a, str>), &'static str> {
         if let Some(header) = &mut self.header {
             if self.schema.as_deref().is_some_and(|schema| schema != "2.0") {
                 return Err("the envelope's schema is not 2.0");
@@ -378,13 +419,15 @@ impl<'a> Body<'a> {
                 .create_time
                 .parse()
                 .map_err(|_| "header.create_time is not milliseconds")?;
-            return Ok(EventHeader {
-                event_id: std::mem::take(&mut header.event_id),
+            let event_id = std::mem::take(&mut header.event_id);
+            let header = EventHeader {
+                event_id: String::from(&*event_id),
                 event_type: std::mem::take(&mut header.event_type),
                 create_time,
                 app_id: std::mem::take(&mut header.app_id),
                 tenant_key: std::mem::take(&mut header.tenant_key),
-            });
+            };
+            return Ok((header, event_id));
         }
         // 1.0: `{"uuid", "token", "ts", "type": "event_callback", "event": {"type", "app_id", "tenant_key", ...}}`.
         if self.kind.as_deref() != Some("event_callback") {
@@ -415,13 +458,14 @@ impl<'a> Body<'a> {
             .unwrap_or("0")
             .parse()
             .map_err(|_| "ts is not a time")?;
-        Ok(EventHeader {
-            event_id: uuid,
+        let header = EventHeader {
+            event_id: String::from(&*uuid),
             event_type: legacy.kind,
             create_time: (seconds * 1000.0) as i64,
             app_id: legacy.app_id,
             tenant_key: legacy.tenant_key,
-        })
+        };
+        Ok((header, uuid.0))
     }
 
     /// The payload as received, unless it was decoded as it was read.
@@ -498,7 +542,8 @@ mod tests {
             for typed in [true, false] {
                 let mut body =
                     Body::parse_with(&sample, typed).unwrap_or_else(|error| panic!("{path}: {error}"));
-                let header = body.take_header().expect("a 2.0 envelope");
+                let (header, event_id) = body.take_header().expect("a 2.0 envelope");
+                assert_eq!(header.event_id, event_id, "{path}");
                 assert_eq!(header.event_type, known.pushed_name, "{path}");
                 let event = body.into_event(header);
                 assert_eq!(

@@ -53,6 +53,19 @@ async fn start(args: &[&str], env: &[(&str, &str)]) -> Mock {
     }
 }
 
+/// The ticket `ticket_id` as the stand-in answers it through `client`, as JSON.
+async fn ticket_as_json(client: &Client, ticket_id: &str) -> serde_json::Value {
+    let ticket = client
+        .api()
+        .get_ticket()
+        .ticket_id(ticket_id)
+        .send()
+        .await
+        .unwrap()
+        .ticket;
+    serde_json::to_value(ticket.unwrap()).unwrap()
+}
+
 impl Mock {
     fn field(&self, name: &str) -> String {
         self.started[name]
@@ -165,15 +178,7 @@ async fn tickets_answers_faults_and_the_requests_recorded() {
             .await,
         (200, json!({}))
     );
-    let ticket = client
-        .api()
-        .get_ticket()
-        .ticket_id("T1")
-        .send()
-        .await
-        .unwrap()
-        .ticket;
-    let ticket = serde_json::to_value(ticket.unwrap()).unwrap();
+    let ticket = ticket_as_json(&client, "T1").await;
     assert_eq!(
         (&ticket["ticket_id"], &ticket["guest"]["name"]),
         (&json!("T1"), &json!("Alice"))
@@ -200,18 +205,7 @@ async fn tickets_answers_faults_and_the_requests_recorded() {
         )
         .await;
     assert_eq!(status, 200);
-    let ticket = client
-        .api()
-        .get_ticket()
-        .ticket_id("T9")
-        .send()
-        .await
-        .unwrap()
-        .ticket;
-    assert_eq!(
-        serde_json::to_value(ticket.unwrap()).unwrap()["ticket_id"],
-        "answered"
-    );
+    assert_eq!(ticket_as_json(&client, "T9").await["ticket_id"], "answered");
 
     // The query as sent: an array parameter as repeated keys.
     client
@@ -252,16 +246,7 @@ async fn tickets_answers_faults_and_the_requests_recorded() {
     assert_eq!(mock.post("/reset", json!({})).await, (200, json!({})));
     assert_eq!(mock.get("/requests").await, (200, json!([])));
     assert_eq!(mock.get("/tickets/T1/messages").await.0, 404);
-    let ticket = mock
-        .client()
-        .api()
-        .get_ticket()
-        .ticket_id("T1")
-        .send()
-        .await
-        .unwrap()
-        .ticket;
-    assert_ne!(serde_json::to_value(ticket.unwrap()).unwrap()["ticket_id"], "T1");
+    assert_ne!(ticket_as_json(&mock.client(), "T1").await["ticket_id"], "T1");
 }
 
 #[tokio::test]

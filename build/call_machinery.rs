@@ -66,6 +66,20 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
             }
         }
     }
+    // The fields of each builder, as progenitor declares them (`Result<T, String>`, but the
+    // client's `&'a super::Client`).
+    let mut builder_fields = std::collections::HashMap::new();
+    if let Some(items) = module(file, "builder") {
+        for item in items {
+            let syn::Item::Struct(item) = item else { continue };
+            let fields: Vec<(String, syn::Type)> = item
+                .fields
+                .iter()
+                .filter_map(|f| Some((f.ident.as_ref()?.to_string(), f.ty.clone())))
+                .collect();
+            builder_fields.insert(item.ident.to_string(), fields);
+        }
+    }
     let mut body_checks: Vec<proc_macro2::TokenStream> = Vec::new();
 
     let builder = module_mut(file, "builder").ok_or("progenitor's output changed: no `mod builder`")?;
@@ -112,7 +126,8 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
         // Checked at compile time to be the row of `operation`, whose name stays readable here.
         let operation_row = quote!(const { crate::generated::operation_at(#row, #operation) });
         through_exchange(send, &operation, &operation_row)?;
-        if answer_name != "ByteStream" {
+        let builder_name = type_name(&block.self_ty);
+        let parts = if answer_name != "ByteStream" {
             let lifetime = block
                 .generics
                 .lifetimes()
@@ -121,8 +136,19 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
                 .ok_or_else(|| {
                     format!("progenitor's output changed: the builder of {operation} has no lifetime")
                 })?;
-            without_await_before_sending(send, &operation, &operation_row, &lifetime)?;
-        }
+            let fields = builder_fields
+                .get(&builder_name)
+                .ok_or_else(|| format!("progenitor's output changed: no builder struct {builder_name}"))?;
+            Some(without_await_before_sending(
+                send,
+                &operation,
+                &operation_row,
+                &lifetime,
+                fields,
+            )?)
+        } else {
+            None
+        };
         send.sig.ident = syn::Ident::new("send_once", send.sig.ident.span());
         send.vis = syn::parse_quote!(pub(crate));
         send.attrs.retain(|a| !a.path().is_ident("doc"));
@@ -173,7 +199,8 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
                     pub async fn send(self) -> Result<#data, crate::Error> {
                         let client = self.client;
                         let notes = <super::Client as crate::generated_glue::Dispatch>::Notes::default();
-                        crate::generated_glue::Dispatch::dispatch(client, #operation_row, &notes, || self.clone().send_once(&notes)).await
+                        let parts = self.parts();
+                        crate::generated_glue::Dispatch::dispatch(client, #operation_row, &notes, || Self::send_once(&parts, &notes)).await
                     }
                 },
                 syn::parse_quote! {
@@ -182,15 +209,18 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
                     pub async fn send_with_receipt(self) -> Result<(#data, crate::Receipt), crate::Error> {
                         let client = self.client;
                         let notes = <super::Client as crate::generated_glue::Dispatch>::Notes::default();
-                        crate::generated_glue::Dispatch::dispatch_with_receipt(client, #operation_row, &notes, || self.clone().send_once(&notes)).await
+                        let parts = self.parts();
+                        crate::generated_glue::Dispatch::dispatch_with_receipt(client, #operation_row, &notes, || Self::send_once(&parts, &notes)).await
                     }
                 },
             )
         };
         block.items.insert(position, new_send_with_receipt);
         block.items.insert(position, new_send);
+        if let Some(parts) = parts {
+            block.items.insert(position, parts);
+        }
         edited += 1;
-        let builder_name = type_name(&block.self_ty);
         if let Some(body) = body_types.get(&builder_name) {
             body_checks.push(quote! {
                 #operation => ::serde_json::from_slice::<types::#body>(body).map(drop).map_err(|e| e.to_string()),
@@ -319,16 +349,25 @@ pub(crate) fn through_exchange(
 /// awaiting and returns `crate::generated_glue::answer` over `Dispatch::exchange`: a
 /// combinator that holds the exchange or the decoding of its answer, and nothing else (an
 /// `async fn` keeps the builder, its body, the request and the response in its future beside
-/// them). The request's building fails as it did, before anything is sent. The statements
-/// must be progenitor's, as `through_exchange` and `merge_status_arms` leave them: the
-/// building, `let response = exchange(..).await?;`, and a match with a 200 arm, one arm of the
-/// documented error statuses and `_`; any other shape fails the build.
+/// them).
+///
+/// The builder's values are checked and its body serialized once per call, by the `parts`
+/// function returned here (progenitor's statements before the URL, and the body's
+/// serialization): each attempt builds its request from them by reference
+/// (`send_once(&parts, notes)`), with a reference-counted copy of the body's bytes. So a call
+/// neither copies its builder for each attempt nor keeps the body's values while it waits,
+/// and a retry sends the same bytes. A builder that fails its checks fails each attempt as it
+/// did, before anything is sent. The statements must be progenitor's, as `through_exchange`
+/// and `merge_status_arms` leave them: the checks, the building, `let response =
+/// exchange(..).await?;`, and a match with a 200 arm, one arm of the documented error
+/// statuses and `_`; any other shape fails the build.
 fn without_await_before_sending(
     send: &mut syn::ImplItemFn,
     operation: &str,
     operation_row: &proc_macro2::TokenStream,
     lifetime: &syn::Lifetime,
-) -> Result<(), String> {
+    fields: &[(String, syn::Type)],
+) -> Result<syn::ImplItem, String> {
     let changed = |what: &str| {
         format!("progenitor's output changed: the `send` of {operation} {what}; review build.rs")
     };
@@ -374,10 +413,105 @@ fn without_await_before_sending(
     let syn::ReturnType::Type(_, output) = &send.sig.output else {
         return Err(changed("returns nothing"));
     };
-    let error = result_error(output).ok_or_else(|| changed("does not return a Result"))?;
-    let building = &stmts[..exchange];
+    let output = (**output).clone();
+    let error = result_error(&output).ok_or_else(|| changed("does not return a Result"))?;
+
+    // The checks (`let Self { .. } = self;` and one `let x = x...?;` per field), then the
+    // request's building, from `let url = ..` on.
+    let url = stmts[..exchange]
+        .iter()
+        .position(|s| text(s).starts_with("leturl="))
+        .ok_or_else(|| changed("builds no URL"))?;
+    let (checks, mut building) = (stmts[..url].to_vec(), stmts[url..exchange].to_vec());
+    let Some(syn::Stmt::Local(destructure)) = checks.first() else {
+        return Err(changed("does not start by taking the builder apart"));
+    };
+    let syn::Pat::Struct(pattern) = &destructure.pat else {
+        return Err(changed(
+            "does not take the builder apart with `let Self { .. } = self;`",
+        ));
+    };
+    let names: Vec<syn::Ident> = pattern
+        .fields
+        .iter()
+        .map(|f| match &f.member {
+            syn::Member::Named(name) => Ok(name.clone()),
+            syn::Member::Unnamed(_) => Err(changed("takes apart a builder with unnamed fields")),
+        })
+        .collect::<Result<_, _>>()?;
+    for check in &checks[1..] {
+        let syn::Stmt::Local(local) = check else {
+            return Err(changed(&format!("checks its values with {}", text(check))));
+        };
+        let checked = text(&local.pat);
+        if !names.iter().any(|n| *n == checked) || !text(check).ends_with("?;") {
+            return Err(changed(&format!("checks its values with {}", text(check))));
+        }
+    }
+    // The body, serialized once: `.json(&body)` becomes `.body(<the bytes>)` (the content
+    // type is set by `exchange`, which sends JSON with its charset).
+    struct Json(usize);
+    impl syn::visit_mut::VisitMut for Json {
+        fn visit_expr_method_call_mut(&mut self, call: &mut syn::ExprMethodCall) {
+            syn::visit_mut::visit_expr_method_call_mut(self, call);
+            let arg = call
+                .args
+                .first()
+                .map(|a| quote::quote!(#a).to_string().replace(' ', ""));
+            if call.method == "json" && call.args.len() == 1 && arg.as_deref() == Some("&body") {
+                call.method = syn::Ident::new("body", call.method.span());
+                call.args = syn::parse_quote!(::std::clone::Clone::clone(body));
+                self.0 += 1;
+            }
+        }
+    }
+    let mut json = Json(0);
+    for stmt in &mut building {
+        syn::visit_mut::VisitMut::visit_stmt_mut(&mut json, stmt);
+    }
+    let has_body = names.iter().any(|n| n == "body");
+    if has_body != (json.0 == 1) {
+        return Err(changed("sends its body otherwise than once with `.json(&body)`"));
+    }
+    let types: Vec<syn::Type> = names
+        .iter()
+        .map(|name| {
+            let (_, ty) = fields
+                .iter()
+                .find(|(field, _)| name == field)
+                .ok_or_else(|| changed(&format!("takes apart a field {name} its builder lacks")))?;
+            Ok(if name == "client" {
+                ty.clone()
+            } else if name == "body" {
+                syn::parse_quote!(::bytes::Bytes)
+            } else {
+                generic_argument(ty, "Result")
+                    .cloned()
+                    .ok_or_else(|| changed(&format!("has a field {name} that is not a Result")))?
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    let serialize = has_body
+        .then(|| -> syn::Stmt { syn::parse_quote!(let body = crate::generated_glue::json_body(&body)?;) });
+    let parts: syn::ImplItem = syn::parse_quote! {
+        /// The builder's values, checked, and its body serialized: what each attempt's
+        /// request is built from; the message of the first value that fails its check.
+        pub(crate) fn parts(self) -> ::std::result::Result<(#(#types,)*), ::std::string::String> {
+            (move || -> ::std::result::Result<(#(#types,)*), #error> {
+                #(#checks)*
+                #serialize
+                Ok((#(#names,)*))
+            })()
+            .map_err(crate::generated_glue::invalid_request_message)
+        }
+    };
     let block: syn::Block = syn::parse_quote!({
         let built = (move || -> ::std::result::Result<(&#lifetime super::Client, ::reqwest::Request), #error> {
+            let (#(#names,)*) = match parts {
+                Ok((#(#names,)*)) => (#(#names,)*),
+                Err(message) => return Err(Error::InvalidRequest(message.clone())),
+            };
+            let client: &#lifetime super::Client = client;
             #(#building)*
             Ok((client, request))
         })();
@@ -393,14 +527,14 @@ fn without_await_before_sending(
     send.block = block;
     send.sig.asyncness = None;
     send.sig.generics.params.push(syn::parse_quote!('n));
-    let Some(syn::FnArg::Typed(notes)) = send.sig.inputs.last_mut() else {
-        return Err(changed("has no notes parameter"));
-    };
-    *notes.ty = syn::parse_quote!(&'n <super::Client as crate::generated_glue::Dispatch>::Notes);
+    send.sig.inputs = syn::parse_quote!(
+        parts: &::std::result::Result<(#(#types,)*), ::std::string::String>,
+        notes: &'n <super::Client as crate::generated_glue::Dispatch>::Notes
+    );
     send.sig.output = syn::parse_quote!(
         -> impl ::std::future::Future<Output = #output> + Send + use<#lifetime, 'n>
     );
-    Ok(())
+    Ok(parts)
 }
 
 /// `E` of `Result<T, E>`.

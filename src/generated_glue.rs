@@ -111,6 +111,27 @@ pub(crate) fn not_built<T, E>(
     future::ready(Box::new(err)).map(|err| Err(*err))
 }
 
+/// A request body, serialized once per call as progenitor's `.json(&body)` serializes it;
+/// each attempt sends a reference-counted copy of the bytes.
+// progenitor's error is what the generated code propagates.
+#[allow(clippy::result_large_err)]
+pub(crate) fn json_body<T: serde::Serialize, E>(
+    body: &T,
+) -> Result<bytes::Bytes, progenitor_client::Error<E>> {
+    serde_json::to_vec(body)
+        .map(bytes::Bytes::from)
+        .map_err(|e| progenitor_client::Error::InvalidRequest(format!("the body cannot be serialized: {e}")))
+}
+
+/// The message of a builder's value that failed its check, kept for each attempt to fail
+/// with (the checks fail only with `InvalidRequest`).
+pub(crate) fn invalid_request_message<E: fmt::Debug>(err: progenitor_client::Error<E>) -> String {
+    match err {
+        progenitor_client::Error::InvalidRequest(message) => message,
+        other => other.to_string(),
+    }
+}
+
 /// What progenitor's `encode_path` percent-encodes in a path parameter (its `PATH_SET`).
 const PATH_SET: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b' ')

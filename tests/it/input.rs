@@ -171,3 +171,30 @@ async fn bad_event_lists_are_refused_before_sending() {
     }
     assert_eq!(any.calls_async().await, 0, "a refused call reached the server");
 }
+
+#[tokio::test]
+async fn a_builder_without_a_required_value_fails_before_sending_naming_it() {
+    use feishu_helpdesk::prelude::*;
+    let stand_in = StandIn::start().await;
+    let anything = stand_in
+        .server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200).body(r#"{"code":0,"msg":"success","data":{}}"#);
+        })
+        .await;
+
+    // A path parameter left out, and a body without its required field.
+    let without_path = stand_in.client().api().get_ticket().send().await.unwrap_err();
+    let without_field = stand_in
+        .client()
+        .api()
+        .unsubscribe_events()
+        .send()
+        .await
+        .unwrap_err();
+
+    assert!(without_path.to_string().contains("ticket_id"), "{without_path}");
+    assert!(without_field.to_string().contains("events"), "{without_field}");
+    assert_eq!(anything.calls_async().await, 0);
+}

@@ -153,6 +153,40 @@ async fn a_rejected_token_is_replaced_and_the_call_retried_once_with_the_new_one
 }
 
 #[tokio::test]
+async fn a_call_sent_again_sends_the_same_body_and_content_type() {
+    // The body is serialized once per call; the attempt after a rejected token sends the same
+    // bytes, as JSON with its charset.
+    const BODY: &str = r#"{"events":[{"subtype":"ticket.created_v1","type":"helpdesk.ticket"},{"subtype":"ticket_message.created_v1","type":"helpdesk.ticket_message"}]}"#;
+    let stand_in = StandIn::start().await;
+    token_endpoint(&stand_in, 7200).await;
+    let with_body = |token: &'static str| {
+        move |when: httpmock::When, then: httpmock::Then| {
+            when.method(POST)
+                .path(UNSUBSCRIBE_PATH)
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json; charset=utf-8")
+                .body(BODY);
+            match token {
+                "t-1" => then
+                    .status(200)
+                    .body(r#"{"code":99991663,"msg":"invalid token"}"#),
+                _ => then.status(200).body(r#"{"code":0,"msg":"success","data":{}}"#),
+            };
+        }
+    };
+    let rejected = stand_in.server.mock_async(with_body("t-1")).await;
+    let accepted = stand_in.server.mock_async(with_body("t-2")).await;
+
+    app_client(&stand_in)
+        .unsubscribe(&[EventType::TICKET_CREATED, EventType::TICKET_MESSAGE_CREATED])
+        .await
+        .unwrap();
+
+    assert_eq!(rejected.calls_async().await, 1);
+    assert_eq!(accepted.calls_async().await, 1);
+}
+
+#[tokio::test]
 async fn a_token_rejected_twice_is_an_error_after_one_retry() {
     let stand_in = StandIn::start().await;
     let fetches = token_endpoint(&stand_in, 7200).await;

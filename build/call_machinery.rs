@@ -20,17 +20,8 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
     use quote::quote;
 
     // The fields of each struct of `mod types`, and the `data` type of each envelope.
-    let mut structs = std::collections::HashMap::new();
     let types = module(file, "types").ok_or("progenitor's output changed: no `mod types`")?;
-    for item in types {
-        let syn::Item::Struct(item) = item else { continue };
-        let fields: Vec<(String, syn::Type)> = item
-            .fields
-            .iter()
-            .filter_map(|f| Some((f.ident.as_ref()?.to_string(), f.ty.clone())))
-            .collect();
-        structs.insert(item.ident.to_string(), fields);
-    }
+    let structs = struct_fields(types);
     let field = |name: &str, field: &str| -> Option<syn::Type> {
         structs
             .get(name)?
@@ -46,38 +37,24 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
         }
     }
     let mut streams: Vec<syn::Item> = Vec::new();
-    // The body type of each builder that takes one (`body: Result<types::builder::X, String>`).
-    let mut body_types = std::collections::HashMap::new();
-    if let Some(items) = module(file, "builder") {
-        for item in items {
-            let syn::Item::Struct(item) = item else { continue };
-            let body = item
-                .fields
-                .iter()
-                .find(|f| f.ident.as_ref().is_some_and(|i| i == "body"));
-            let name = body
-                .and_then(|f| generic_argument(&f.ty, "Result"))
-                .and_then(|ty| match ty {
-                    syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.clone()),
-                    _ => None,
-                });
-            if let Some(name) = name {
-                body_types.insert(item.ident.to_string(), name);
-            }
-        }
-    }
     // The fields of each builder, as progenitor declares them (`Result<T, String>`, but the
-    // client's `&'a super::Client`).
-    let mut builder_fields = std::collections::HashMap::new();
-    if let Some(items) = module(file, "builder") {
-        for item in items {
-            let syn::Item::Struct(item) = item else { continue };
-            let fields: Vec<(String, syn::Type)> = item
-                .fields
-                .iter()
-                .filter_map(|f| Some((f.ident.as_ref()?.to_string(), f.ty.clone())))
-                .collect();
-            builder_fields.insert(item.ident.to_string(), fields);
+    // client's `&'a super::Client`), and the body type of each builder that takes one
+    // (`body: Result<types::builder::X, String>`).
+    let builder_fields = module(file, "builder")
+        .map(|items| struct_fields(items))
+        .unwrap_or_default();
+    let mut body_types = std::collections::HashMap::new();
+    for (builder, fields) in &builder_fields {
+        let name = fields
+            .iter()
+            .find(|(name, _)| name == "body")
+            .and_then(|(_, ty)| generic_argument(ty, "Result"))
+            .and_then(|ty| match ty {
+                syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.clone()),
+                _ => None,
+            });
+        if let Some(name) = name {
+            body_types.insert(builder.clone(), name);
         }
     }
     let mut body_checks: Vec<proc_macro2::TokenStream> = Vec::new();
@@ -266,6 +243,25 @@ pub(crate) fn with_call_machinery(file: &mut syn::File, operations: &[OperationM
         });
     }
     Ok(())
+}
+
+/// The named fields of each struct among `items`, by the struct's name.
+fn struct_fields(items: &[syn::Item]) -> std::collections::HashMap<String, Vec<(String, syn::Type)>> {
+    items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Struct(item) => Some(item),
+            _ => None,
+        })
+        .map(|item| {
+            let fields = item
+                .fields
+                .iter()
+                .filter_map(|f| Some((f.ident.as_ref()?.to_string(), f.ty.clone())))
+                .collect();
+            (item.ident.to_string(), fields)
+        })
+        .collect()
 }
 
 /// Sends an attempt through `crate::generated_glue::Dispatch::exchange` instead of

@@ -4,7 +4,8 @@
 use crate::operations::OperationMeta;
 use crate::pages::page_stream;
 use crate::syntax::{
-    generic_argument, module, module_mut, option_inner, qualified, success_type, type_name, without_option,
+    compact, generic_argument, module, module_mut, option_inner, qualified, success_type, type_argument,
+    type_name, without_option,
 };
 
 /// Runs every operation's `send` through the client's call machinery.
@@ -280,18 +281,17 @@ pub(crate) fn through_exchange(
     operation: &str,
     operation_row: &proc_macro2::TokenStream,
 ) -> Result<(), String> {
-    let text = |stmt: &syn::Stmt| quote::quote!(#stmt).to_string().replace(' ', "");
     let stmts = &mut send.block.stmts;
     let start = stmts
         .iter()
-        .position(|s| text(s).starts_with("letinfo=OperationInfo{"));
-    let end = stmts.iter().position(|s| text(s) == "letresponse=result?;");
+        .position(|s| compact(s).starts_with("letinfo=OperationInfo{"));
+    let end = stmts.iter().position(|s| compact(s) == "letresponse=result?;");
     let (Some(start), Some(end)) = (start, end) else {
         return Err(format!(
             "progenitor's output changed: the `send` of {operation} has no hook calls to replace"
         ));
     };
-    let replaced: Vec<String> = stmts[start..=end].iter().map(text).collect();
+    let replaced: Vec<String> = stmts[start..=end].iter().map(|s| compact(s)).collect();
     let expected = [
         "letinfo=OperationInfo{",
         "client.pre(&mutrequest,&info).await?;",
@@ -367,11 +367,10 @@ fn without_await_before_sending(
     let changed = |what: &str| {
         format!("progenitor's output changed: the `send` of {operation} {what}; review build.rs")
     };
-    let text = |tokens: &dyn quote::ToTokens| tokens.to_token_stream().to_string().replace(' ', "");
     let stmts = &send.block.stmts;
     let exchange = stmts
         .iter()
-        .position(|s| text(s).starts_with("letresponse=crate::generated_glue::Dispatch::exchange("))
+        .position(|s| compact(s).starts_with("letresponse=crate::generated_glue::Dispatch::exchange("))
         .ok_or_else(|| changed("sends no exchange"))?;
     let [syn::Stmt::Expr(syn::Expr::Match(answer), None)] = &stmts[exchange + 1..] else {
         return Err(changed("does not end with a match on the answer"));
@@ -380,7 +379,7 @@ fn without_await_before_sending(
     let (mut success, mut unexpected) = (false, false);
     for arm in &answer.arms {
         // progenitor writes some arms' bodies as blocks: `{ expr }`.
-        let body = text(&arm.body);
+        let body = compact(&arm.body);
         let body = body
             .strip_prefix('{')
             .and_then(|b| b.strip_suffix('}'))
@@ -388,7 +387,7 @@ fn without_await_before_sending(
             .to_owned();
         match (&arm.pat, body.as_str()) {
             (syn::Pat::Lit(_), "crate::generated_glue::decode(response).await")
-                if text(&arm.pat) == "200u16" =>
+                if compact(&arm.pat) == "200u16" =>
             {
                 success = true;
             }
@@ -400,7 +399,7 @@ fn without_await_before_sending(
                 syn::Pat::Or(or) => codes.extend(or.cases.iter().cloned()),
                 single => codes.push(single.clone()),
             },
-            _ => return Err(changed(&format!("answers {} with {body}", text(&arm.pat)))),
+            _ => return Err(changed(&format!("answers {} with {body}", compact(&arm.pat)))),
         }
     }
     if !(success && unexpected) {
@@ -410,13 +409,15 @@ fn without_await_before_sending(
         return Err(changed("returns nothing"));
     };
     let output = (**output).clone();
-    let error = result_error(&output).ok_or_else(|| changed("does not return a Result"))?;
+    let error = type_argument(&output, "Result", 1)
+        .cloned()
+        .ok_or_else(|| changed("does not return a Result"))?;
 
     // The checks (`let Self { .. } = self;` and one `let x = x...?;` per field), then the
     // request's building, from `let url = ..` on.
     let url = stmts[..exchange]
         .iter()
-        .position(|s| text(s).starts_with("leturl="))
+        .position(|s| compact(s).starts_with("leturl="))
         .ok_or_else(|| changed("builds no URL"))?;
     let (checks, mut building) = (stmts[..url].to_vec(), stmts[url..exchange].to_vec());
     let Some(syn::Stmt::Local(destructure)) = checks.first() else {
@@ -437,11 +438,11 @@ fn without_await_before_sending(
         .collect::<Result<_, _>>()?;
     for check in &checks[1..] {
         let syn::Stmt::Local(local) = check else {
-            return Err(changed(&format!("checks its values with {}", text(check))));
+            return Err(changed(&format!("checks its values with {}", compact(check))));
         };
-        let checked = text(&local.pat);
-        if !names.iter().any(|n| *n == checked) || !text(check).ends_with("?;") {
-            return Err(changed(&format!("checks its values with {}", text(check))));
+        let checked = compact(&local.pat);
+        if !names.iter().any(|n| *n == checked) || !compact(check).ends_with("?;") {
+            return Err(changed(&format!("checks its values with {}", compact(check))));
         }
     }
     // The body, serialized once: `.json(&body)` becomes `.body(<the bytes>)` (the content
@@ -450,10 +451,7 @@ fn without_await_before_sending(
     impl syn::visit_mut::VisitMut for Json {
         fn visit_expr_method_call_mut(&mut self, call: &mut syn::ExprMethodCall) {
             syn::visit_mut::visit_expr_method_call_mut(self, call);
-            let arg = call
-                .args
-                .first()
-                .map(|a| quote::quote!(#a).to_string().replace(' ', ""));
+            let arg = call.args.first().map(|a| compact(a));
             if call.method == "json" && call.args.len() == 1 && arg.as_deref() == Some("&body") {
                 call.method = syn::Ident::new("body", call.method.span());
                 call.args = syn::parse_quote!(::std::clone::Clone::clone(body));
@@ -533,22 +531,6 @@ fn without_await_before_sending(
     Ok(parts)
 }
 
-/// `E` of `Result<T, E>`.
-fn result_error(ty: &syn::Type) -> Option<syn::Type> {
-    let syn::Type::Path(path) = ty else { return None };
-    let last = path.path.segments.last()?;
-    if last.ident != "Result" {
-        return None;
-    }
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    match args.args.iter().nth(1)? {
-        syn::GenericArgument::Type(error) => Some(error.clone()),
-        _ => None,
-    }
-}
-
 /// Merges the arms of the match on the answer's status that do the same (progenitor writes
 /// one arm per documented status, each decoding the error body: 400, 401, 403, 429 and 500
 /// become one `400u16 | 401u16 | .. =>` arm). One decoding future and its code instead of
@@ -557,8 +539,7 @@ fn merge_status_arms(send: &mut syn::ImplItemFn) {
     struct Merge;
     impl syn::visit_mut::VisitMut for Merge {
         fn visit_expr_match_mut(&mut self, expr: &mut syn::ExprMatch) {
-            let scrutinee = &expr.expr;
-            let scrutinee = quote::quote!(#scrutinee).to_string().replace(' ', "");
+            let scrutinee = compact(&expr.expr);
             if scrutinee.ends_with("response.status().as_u16()") {
                 let mut merged: Vec<syn::Arm> = Vec::new();
                 for arm in std::mem::take(&mut expr.arms) {

@@ -29,6 +29,12 @@ pub(crate) fn success_type(output: &syn::ReturnType) -> Option<syn::Path> {
 
 /// The first type argument of `ty` if its last segment is `name`.
 pub(crate) fn generic_argument<'a>(ty: &'a syn::Type, name: &str) -> Option<&'a syn::Type> {
+    type_argument(ty, name, 0)
+}
+
+/// The type argument at `at` (counting type arguments only) of `ty` if its last segment is
+/// `name`: `E` is `type_argument(ty, "Result", 1)` of `Result<T, E>`.
+pub(crate) fn type_argument<'a>(ty: &'a syn::Type, name: &str, at: usize) -> Option<&'a syn::Type> {
     let syn::Type::Path(p) = ty else { return None };
     let last = p.path.segments.last()?;
     if last.ident != name {
@@ -37,10 +43,19 @@ pub(crate) fn generic_argument<'a>(ty: &'a syn::Type, name: &str) -> Option<&'a 
     let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
         return None;
     };
-    args.args.iter().find_map(|a| match a {
-        syn::GenericArgument::Type(t) => Some(t),
-        _ => None,
-    })
+    args.args
+        .iter()
+        .filter_map(|a| match a {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        })
+        .nth(at)
+}
+
+/// The text of `tokens` without spaces, as the build step compares progenitor's code to the
+/// shapes it expects (`letresponse=result?;`).
+pub(crate) fn compact(tokens: &dyn quote::ToTokens) -> String {
+    tokens.to_token_stream().to_string().replace(' ', "")
 }
 
 /// The last name of a type's path (`GetTicket` for `builder::GetTicket<'a>`), or "".

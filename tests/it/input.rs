@@ -132,15 +132,21 @@ fn a_zero_timeout_is_refused() {
     );
 }
 
-#[tokio::test]
-async fn bad_event_lists_are_refused_before_sending() {
-    let stand_in = StandIn::start().await;
-    let any = stand_in
+/// A success for any request, so that a test can count the requests that reached the
+/// stand-in (none, for input refused before sending).
+async fn answering_anything(stand_in: &StandIn) -> httpmock::Mock<'_> {
+    stand_in
         .server
         .mock_async(|_, then| {
             then.status(200).body(r#"{"code":0,"msg":"success","data":{}}"#);
         })
-        .await;
+        .await
+}
+
+#[tokio::test]
+async fn bad_event_lists_are_refused_before_sending() {
+    let stand_in = StandIn::start().await;
+    let any = answering_anything(&stand_in).await;
     let client = stand_in.client();
 
     let cases: [(&[EventType], &str); 4] = [
@@ -176,13 +182,7 @@ async fn bad_event_lists_are_refused_before_sending() {
 async fn a_builder_without_a_required_value_fails_before_sending_naming_it() {
     use feishu_helpdesk::prelude::*;
     let stand_in = StandIn::start().await;
-    let anything = stand_in
-        .server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200).body(r#"{"code":0,"msg":"success","data":{}}"#);
-        })
-        .await;
+    let anything = answering_anything(&stand_in).await;
 
     // A path parameter left out, and a body without its required field.
     let without_path = stand_in.client().api().get_ticket().send().await.unwrap_err();
